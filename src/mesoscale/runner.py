@@ -1,0 +1,364 @@
+"""Execute the compendium's notebooks with papermill, one profile at a time.
+
+Each notebook in ``notebooks/`` has one cell tagged ``parameters``. A *profile*
+(``notebooks/profiles/{smoke,quick,full}.yml``) gives, per notebook, the values that
+replace those defaults; command-line overrides (``-p name=value``) come last. Everything
+is validated before the first cell runs: an unknown profile, a parameter no selected
+notebook declares, or a value of the wrong type stops the run with one clear line.
+
+Executed notebooks are written to ``book/`` atomically (a temporary file renamed on
+success) with a provenance record appended as a final Markdown cell and stored in the
+notebook's metadata. A notebook that fails leaves nothing in ``book/``: its stale page is
+removed and the failed copy, with the traceback, is kept in ``_build/failed/`` for debugging.
+
+Examples
+--------
+From a shell::
+
+    mesoscale notebooks run --profile smoke
+    mesoscale notebooks run --profile quick --only 00_modularity_primer -p n_seeds=20
+
+From Python::
+
+    from mesoscale.runner import run_notebooks
+    run_notebooks("smoke", only=["00_modularity_primer"], overrides={"n_seeds": 3})
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from . import provenance
+
+__all__ = [
+    "PROFILES",
+    "RunnerError",
+    "NotebookFailed",
+    "NotebookRun",
+    "find_root",
+    "discover",
+    "load_profile",
+    "notebook_parameters",
+    "parse_overrides",
+    "plan",
+    "run_notebooks",
+]
+
+PROFILES = ("smoke", "quick", "full")
+
+
+class RunnerError(ValueError):
+    """Bad input to the runner (profile, notebook name, parameter name or value)."""
+
+
+class NotebookFailed(RuntimeError):
+    """A notebook raised during execution."""
+
+    def __init__(self, notebook: str, cell_index: int | None, ename: str, evalue: str, failed_copy: Path):
+        self.notebook, self.cell_index, self.ename, self.evalue = notebook, cell_index, ename, evalue
+        self.failed_copy = failed_copy
+        where = f"cell {cell_index}" if cell_index is not None else "an unknown cell"
+        super().__init__(
+            f"notebook {notebook!r} failed in {where}: {ename}: {evalue} (executed copy: {failed_copy})"
+        )
+
+
+@dataclass
+class NotebookRun:
+    """One notebook's planned (and after execution, finished) run."""
+
+    name: str
+    source: Path
+    output: Path
+    parameters: dict[str, Any]
+    injected: dict[str, Any] = field(default_factory=dict)
+    runtime_s: float | None = None
+
+
+def find_root(start: str | os.PathLike | None = None) -> Path:
+    """The compendium's root: the nearest directory (from ``start`` or the cwd) holding
+    ``notebooks/profiles``; else the checkout this package was installed from."""
+    candidates = [Path(start or Path.cwd()).resolve()]
+    candidates += list(candidates[0].parents)
+    here = Path(__file__).resolve()
+    candidates += list(here.parents)
+    for p in candidates:
+        if (p / "notebooks" / "profiles").is_dir():
+            return p
+    raise RunnerError(
+        f"cannot find the compendium root (a folder with notebooks/profiles) from {candidates[0]}"
+    )
+
+
+def discover(root: str | os.PathLike | None = None) -> list[Path]:
+    """The source notebooks ``notebooks/*.ipynb``, in chapter (file-name) order."""
+    root = find_root(root)
+    return sorted((root / "notebooks").glob("*.ipynb"))
+
+
+def load_profile(profile: str, root: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
+    """The parameters of ``profile`` per notebook stem (``{}`` where a notebook has none)."""
+    if profile not in PROFILES:
+        raise RunnerError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    path = find_root(root) / "notebooks" / "profiles" / f"{profile}.yml"
+    if not path.exists():
+        raise RunnerError(f"profile file {path} is missing")
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as exc:
+        raise RunnerError(f"profile file {path} is not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, dict) or v is None for v in data.values()):
+        raise RunnerError(f"profile file {path} must map notebook names to parameter mappings")
+    return {str(k): dict(v or {}) for k, v in data.items()}
+
+
+def _literal(source: str) -> Any:
+    try:
+        return ast.literal_eval(source)
+    except (ValueError, SyntaxError):
+        return _Unparsed(source)
+
+
+class _Unparsed(str):
+    """A default that is an expression rather than a literal (its type is not checked)."""
+
+
+def notebook_parameters(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
+    """The parameters a notebook declares: ``{name: {"default": value, "help": comment}}``."""
+    import papermill as pm
+
+    path = Path(path)
+    tagged = [
+        c
+        for c in json.loads(path.read_text())["cells"]
+        if "parameters" in c.get("metadata", {}).get("tags", [])
+    ]
+    if len(tagged) != 1:
+        raise RunnerError(f"notebook {path.name} must have exactly one cell tagged 'parameters'; found {len(tagged)}")
+    declared = pm.inspect_notebook(str(path))
+    return {k: {"default": _literal(v["default"]), "help": v.get("help", "")} for k, v in declared.items()}
+
+
+def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
+    """Parse ``name=value`` strings; values are read as YAML (``3`` -> int, ``[1,2]`` -> list)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise RunnerError(f"parameter override {item!r} must look like name=value")
+        try:
+            out[name] = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise RunnerError(f"cannot read the value of {name!r} from {raw!r}: {exc}") from exc
+    return out
+
+
+def _type_name(x: Any) -> str:
+    return type(x).__name__
+
+
+def _coerce(notebook: str, name: str, value: Any, default: Any) -> Any:
+    """Check ``value`` against the type of the declared ``default`` (int/float/bool/str/list/dict)."""
+    bad = RunnerError(
+        f"{notebook}: parameter {name!r} expects a {_type_name(default)} like {default!r}; got {value!r}"
+    )
+    if default is None or isinstance(default, _Unparsed):
+        return value
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        raise bad
+    if isinstance(default, int):
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise bad
+    if isinstance(default, float):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        raise bad
+    if isinstance(default, str):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)  # e.g. a numeric-looking identifier
+        raise bad
+    if isinstance(default, (list, tuple)):
+        if not isinstance(value, (list, tuple)):
+            raise bad
+        kinds = {type(x) for x in default}
+        if len(kinds) == 1 and default:
+            proto = default[0]
+            return [_coerce(notebook, f"{name}[{i}]", v, proto) for i, v in enumerate(value)]
+        return list(value)
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise bad
+        return value
+    return value
+
+
+def plan(
+    profile: str = "quick",
+    only: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    root: str | os.PathLike | None = None,
+    output_dir: str | os.PathLike | None = None,
+) -> list[NotebookRun]:
+    """Resolve and validate what :func:`run_notebooks` would execute, without running anything."""
+    root = find_root(root)
+    profiles = load_profile(profile, root)
+    notebooks = discover(root)
+    by_stem = {p.stem: p for p in notebooks}
+    if not notebooks:
+        raise RunnerError(f"no notebooks found in {root / 'notebooks'}")
+    unknown_sections = sorted(set(profiles) - set(by_stem))
+    if unknown_sections:
+        raise RunnerError(f"profile {profile!r} has sections for unknown notebooks: {unknown_sections}")
+    if only:
+        missing = [o for o in only if o not in by_stem]
+        if missing:
+            raise RunnerError(f"unknown notebook(s) {missing}; available: {', '.join(by_stem)}")
+        notebooks = [by_stem[o] for o in only]
+    output_dir = Path(output_dir) if output_dir is not None else root / "book"
+    overrides = dict(overrides or {})
+    used: set[str] = set()
+    runs = []
+    for path in notebooks:
+        declared = notebook_parameters(path)
+        section = profiles.get(path.stem, {})
+        unknown = sorted(set(section) - set(declared))
+        if unknown:
+            raise RunnerError(
+                f"profile {profile!r} sets unknown parameter(s) {unknown} for {path.stem}; "
+                f"it declares {sorted(declared)}"
+            )
+        injected = {}
+        for name, value in section.items():
+            injected[name] = _coerce(path.stem, name, value, declared[name]["default"])
+        for name, value in overrides.items():
+            if name in declared:
+                used.add(name)
+                injected[name] = _coerce(path.stem, name, value, declared[name]["default"])
+        params = {k: v["default"] for k, v in declared.items()}
+        params.update(injected)
+        params = {k: (str(v) if isinstance(v, _Unparsed) else v) for k, v in params.items()}
+        runs.append(NotebookRun(path.stem, path, output_dir / path.name, params, injected))
+    unused = sorted(set(overrides) - used)
+    if unused:
+        names = ", ".join(r.name for r in runs)
+        raise RunnerError(f"unknown parameter(s) {unused}: not declared by {names}")
+    return runs
+
+
+def _failure_details(exc: Exception) -> tuple[int | None, str, str]:
+    cell = getattr(exc, "cell_index", None)
+    ename = getattr(exc, "ename", type(exc).__name__)
+    evalue = getattr(exc, "evalue", str(exc))
+    if cell is None:
+        exec_count = getattr(exc, "exec_count", None)
+        cell = exec_count
+    return cell, str(ename), str(evalue).strip().splitlines()[0] if str(evalue).strip() else ""
+
+
+def _finish_notebook(tmp: Path, run: NotebookRun, profile: str) -> None:
+    import nbformat
+
+    nb = nbformat.read(tmp, as_version=4)
+    record = provenance.collect(
+        parameters=run.parameters, notebook=run.name, profile=profile, runtime_s=round(run.runtime_s or 0, 1)
+    )
+    nb.metadata.setdefault("mesoscale", {})["provenance"] = record
+    cell = nbformat.v4.new_markdown_cell(provenance.to_markdown(record))
+    cell.metadata["tags"] = ["provenance"]
+    nb.cells.append(cell)
+    nbformat.write(nb, tmp)
+
+
+def run_notebooks(
+    profile: str = "quick",
+    only: Sequence[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    root: str | os.PathLike | None = None,
+    output_dir: str | os.PathLike | None = None,
+    progress: bool = True,
+    kernel_name: str | None = None,
+    log=print,
+) -> list[NotebookRun]:
+    """Execute notebooks with the parameters of ``profile`` (plus ``overrides``) into ``book/``.
+
+    Parameters
+    ----------
+    profile : {"smoke", "quick", "full"}
+    only : list of notebook stems, optional
+        Run just these (default: every notebook in ``notebooks/``).
+    overrides : mapping, optional
+        Parameter values applied to every selected notebook that declares them; a name that
+        no selected notebook declares is an error.
+    output_dir : path, optional
+        Where executed notebooks go (default ``<root>/book``).
+
+    Returns
+    -------
+    list of NotebookRun, with ``runtime_s`` filled in.
+
+    Raises
+    ------
+    RunnerError
+        Bad profile, notebook name, parameter name or value (raised before anything runs).
+    NotebookFailed
+        A notebook raised; earlier notebooks' outputs are kept, the failing one's is removed.
+    """
+    import papermill as pm
+    from tqdm.auto import tqdm
+
+    runs = plan(profile, only, overrides, root=root, output_dir=output_dir)
+    root = find_root(root)
+    out_dir = runs[0].output.parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    failed_dir = root / "_build" / "failed"
+    bar = tqdm(runs, desc=f"notebooks ({profile})", unit="nb", disable=not progress)
+    for run in bar:
+        bar.set_postfix_str(run.name)
+        tmp = out_dir / f".tmp-{run.name}-{os.getpid()}.ipynb"
+        t0 = time.perf_counter()
+        try:
+            pm.execute_notebook(
+                str(run.source),
+                str(tmp),
+                parameters=run.injected,
+                kernel_name=kernel_name,
+                cwd=str(out_dir),
+                progress_bar=False,
+                log_output=False,
+                report_mode=False,
+            )
+        except Exception as exc:  # papermill raises PapermillExecutionError for cell errors
+            cell, ename, evalue = _failure_details(exc)
+            failed_dir.mkdir(parents=True, exist_ok=True)
+            failed_copy = failed_dir / run.source.name
+            if tmp.exists():
+                os.replace(tmp, failed_copy)
+            if run.output.exists():
+                run.output.unlink()  # never leave a stale page that looks complete
+            raise NotebookFailed(run.name, cell, ename, evalue, failed_copy) from exc
+        finally:
+            run.runtime_s = time.perf_counter() - t0
+        _finish_notebook(tmp, run, profile)
+        os.replace(tmp, run.output)
+        if log:
+            log(f"{run.name}: {run.runtime_s:.1f} s -> {run.output}")
+    return runs

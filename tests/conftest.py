@@ -1,0 +1,56 @@
+"""Shared fixtures: the repository root, and (for the slow book tests) one smoke execution of every notebook."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = Path(os.environ.get("MESOSCALE_ARTIFACTS", ROOT / "artifacts"))
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT
+
+
+@pytest.fixture(scope="session")
+def smoke_book(tmp_path_factory) -> Path:
+    """A copy of the book's sources with every notebook executed at the smoke profile.
+
+    Executed into a temporary folder so that `make test` never replaces the user's rendered book.
+    """
+    from mesoscale.runner import run_notebooks
+
+    site = tmp_path_factory.mktemp("site")
+    for name in ("_config.yml", "_toc.yml"):
+        shutil.copy(ROOT / name, site / name)
+    shutil.copytree(
+        ROOT / "book", site / "book", ignore=shutil.ignore_patterns("*.ipynb", ".tmp-*")
+    )
+    run_notebooks("smoke", output_dir=site / "book", root=ROOT, progress=False)
+    return site
+
+
+@pytest.fixture(scope="session")
+def built_book(smoke_book) -> Path:
+    """The smoke book rendered by Jupyter Book with warnings as errors; returns _build/html."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    proc = subprocess.run(
+        [str(exe), "build", str(smoke_book), "-W", "-n", "--keep-going"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    log = proc.stdout + proc.stderr
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "jupyter-book-build.log").write_text(log)
+    assert proc.returncode == 0, f"jupyter-book build failed:\n{log[-6000:]}"
+    html = smoke_book / "_build" / "html"
+    assert (html / "index.html").exists()
+    return html

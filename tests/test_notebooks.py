@@ -1,0 +1,69 @@
+"""Notebook hygiene: sources without outputs, one parameters cell, listed in the book, valid profiles."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+
+from mesoscale import runner
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    files = [toc["root"]]
+    for part in toc.get("parts", []):
+        for chapter in part.get("chapters", []):
+            files.append(chapter["file"])
+            files += [s["file"] for s in chapter.get("sections", [])]
+    return files
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks in notebooks/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_committed_clean(path):
+    nb = json.loads(path.read_text())
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert all(not c.get("outputs") for c in code), f"{path.name} has outputs; clear them before committing"
+    assert all(c.get("execution_count") is None for c in code), f"{path.name} has execution counts"
+    tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, f"{path.name} needs exactly one cell tagged 'parameters'"
+    first = nb["cells"][0]
+    assert first["cell_type"] == "markdown" and "".join(first["source"]).startswith("# "), (
+        f"{path.name} must open with a '# Title' markdown cell"
+    )
+    assert nb["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_parameter_is_documented(path):
+    for name, spec in runner.notebook_parameters(path).items():
+        assert spec["help"], f"{path.name}: parameter {name!r} has no '# comment' explaining it"
+
+
+def test_every_notebook_is_in_the_table_of_contents():
+    toc = set(_toc_files())
+    missing = [p.stem for p in NOTEBOOKS if f"book/{p.stem}" not in toc]
+    assert not missing, f"notebooks missing from _toc.yml: {missing}"
+
+
+def test_every_toc_entry_exists():
+    for entry in _toc_files():
+        stem = Path(entry).name
+        if (ROOT / f"{entry}.md").exists() or (ROOT / "notebooks" / f"{stem}.ipynb").exists():
+            continue
+        pytest.fail(f"_toc.yml lists {entry!r} but there is neither {entry}.md nor notebooks/{stem}.ipynb")
+
+
+@pytest.mark.parametrize("profile", runner.PROFILES)
+def test_profiles_name_only_real_parameters(profile):
+    runs = runner.plan(profile, root=ROOT)  # raises on unknown notebooks, names or wrongly typed values
+    assert {r.name for r in runs} == {p.stem for p in NOTEBOOKS}
