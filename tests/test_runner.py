@@ -73,6 +73,8 @@ def test_profile_with_unknown_parameter_is_rejected(project):
     with pytest.raises(RunnerError, match=r"unknown parameter\(s\) \['nodes'\] for 01_tiny"):
         runner.plan("quick", root=project)
     (project / "notebooks" / "profiles" / "quick.yml").write_text("99_gone: {}\n")
+    runner.plan("quick", root=project)  # an empty section for a missing notebook is harmless
+    (project / "notebooks" / "profiles" / "quick.yml").write_text("99_gone:\n  n: 1\n")
     with pytest.raises(RunnerError, match="unknown notebooks"):
         runner.plan("quick", root=project)
 
@@ -149,3 +151,10 @@ def test_cli_failure_names_notebook_and_cell(project):
     assert proc.returncode == 1
     assert "notebook '01_tiny' failed in cell" in proc.stderr and "AssertionError" in proc.stderr
     assert not (project / "book" / "01_tiny.ipynb").exists()
+
+
+def test_unparseable_parameter_line_is_reported(tmp_path):
+    path = tmp_path / "x.ipynb"
+    _notebook(path, "n = 3  # nodes, n = 3 by default", "print(n)")
+    with pytest.raises(RunnerError, match=r"papermill cannot read parameter\(s\) \['n'\]"):
+        runner.notebook_parameters(path)

@@ -145,6 +145,20 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
     if len(tagged) != 1:
         raise RunnerError(f"notebook {path.name} must have exactly one cell tagged 'parameters'; found {len(tagged)}")
     declared = pm.inspect_notebook(str(path))
+    source = "".join(tagged[0]["source"]) if isinstance(tagged[0]["source"], list) else tagged[0]["source"]
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise RunnerError(f"notebook {path.name}: the parameters cell is not valid Python: {exc}") from exc
+    assigned = [t.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target])
+                if isinstance(t, ast.Name)]
+    unparsed = [name for name in assigned if name not in declared]
+    if unparsed:
+        raise RunnerError(
+            f"notebook {path.name}: papermill cannot read parameter(s) {unparsed} "
+            "(write one 'name = value  # comment' per line, with no '=' inside the value or the comment)"
+        )
     return {k: {"default": _literal(v["default"]), "help": v.get("help", "")} for k, v in declared.items()}
 
 
@@ -224,7 +238,8 @@ def plan(
     by_stem = {p.stem: p for p in notebooks}
     if not notebooks:
         raise RunnerError(f"no notebooks found in {root / 'notebooks'}")
-    unknown_sections = sorted(set(profiles) - set(by_stem))
+    # An empty section for a notebook that does not exist (yet) is harmless; one that sets values is a typo.
+    unknown_sections = sorted(k for k in set(profiles) - set(by_stem) if profiles[k])
     if unknown_sections:
         raise RunnerError(f"profile {profile!r} has sections for unknown notebooks: {unknown_sections}")
     if only:
