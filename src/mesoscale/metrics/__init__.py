@@ -1,0 +1,63 @@
+"""Mesoscale metrics of networks, built on bctpy: numpy arrays in, plain results out.
+
+Community structure
+    :func:`modularity`, :func:`louvain_partitions`, :func:`best_partition`,
+    :func:`consensus_communities`, :func:`relabel`
+Null models and significance
+    :func:`null_network` (``"degree"``, ``"density"``, ``"spatial"``),
+    :func:`modularity_significance` -> :class:`ModularityTest`
+Node roles
+    :func:`participation_coefficient`, :func:`within_module_degree_zscore`
+Topology
+    :func:`global_efficiency`, :func:`local_efficiency`, :func:`clustering`,
+    :func:`characteristic_path_length`, :func:`small_worldness`, :func:`rich_club`,
+    :func:`assortativity`
+Generative-model energy
+    :func:`ks_energy` (columns :data:`KS_COLUMNS`), :func:`network_statistics`,
+    :func:`ks_statistic`
+Everything at once
+    :func:`summary`
+"""
+
+from .community import best_partition, consensus_communities, louvain_partitions, modularity, relabel
+from .energy import KS_COLUMNS, ks_energy, ks_statistic, network_statistics
+from .nulls import NULL_MODELS, ModularityTest, modularity_significance, null_network
+from .roles import participation_coefficient, within_module_degree_zscore
+from .overview import summary
+from .topology import (
+    SmallWorld,
+    assortativity,
+    characteristic_path_length,
+    clustering,
+    global_efficiency,
+    local_efficiency,
+    rich_club,
+    small_worldness,
+)
+
+__all__ = [
+    "modularity",
+    "louvain_partitions",
+    "best_partition",
+    "consensus_communities",
+    "relabel",
+    "NULL_MODELS",
+    "null_network",
+    "ModularityTest",
+    "modularity_significance",
+    "participation_coefficient",
+    "within_module_degree_zscore",
+    "global_efficiency",
+    "local_efficiency",
+    "clustering",
+    "characteristic_path_length",
+    "SmallWorld",
+    "small_worldness",
+    "rich_club",
+    "assortativity",
+    "KS_COLUMNS",
+    "ks_energy",
+    "ks_statistic",
+    "network_statistics",
+    "summary",
+]
