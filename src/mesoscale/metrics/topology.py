@@ -149,7 +149,7 @@ def small_worldness(A, n_null: int = 20, seed=None, *, itr: int = 10, progress: 
 
     ``C`` is the mean binary clustering coefficient (Watts–Strogatz), ``L`` the characteristic
     path length over connected pairs; the null is the **degree-preserving rewiring**
-    (``bct.randmio_und``, ``itr`` swaps per edge), averaged over ``n_null`` networks.
+    (double-edge swaps, ``itr`` per edge, as in ``bct.randmio_und``), averaged over ``n_null`` networks.
 
     Returns
     -------
@@ -187,7 +187,7 @@ def small_worldness(A, n_null: int = 20, seed=None, *, itr: int = 10, progress: 
         L=L,
         L_null=Ln,
         n_null=n_null,
-        null=f"degree-preserving rewiring (bct.randmio_und, itr={itr})",
+        null=f"degree-preserving rewiring (double-edge swaps, itr={itr})",
     )
 
 
