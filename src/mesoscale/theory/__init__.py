@@ -1,0 +1,45 @@
+"""Analytic models of modular networks and tools to find phase transitions.
+
+``sbm``          planted-partition stochastic block model, detectability threshold,
+                 expected modularity of planted and random graphs
+``spectral``     Bethe-Hessian community detection (reaches the threshold) and the overlap
+``plots``        figures of scans, susceptibilities and finite-size scaling
+``transitions``  scan an order parameter over a control parameter and sizes, locate the
+                 transition (susceptibility peak, Binder crossing, level crossing), and
+                 finite-size scaling with bootstrap uncertainties
+"""
+
+from .sbm import (
+    block_sizes,
+    detectability_threshold,
+    expected_modularity_planted,
+    expected_modularity_random,
+    planted_partition,
+    sbm_parameters,
+    snr,
+)
+from .spectral import bethe_hessian, bethe_hessian_partition, overlap
+from .plots import plot_fss, plot_order_parameter, plot_susceptibility, plot_transition
+from .transitions import FSSResult, finite_size_scaling, locate_transition, scan, summarize
+
+__all__ = [
+    "block_sizes",
+    "planted_partition",
+    "sbm_parameters",
+    "detectability_threshold",
+    "snr",
+    "expected_modularity_planted",
+    "expected_modularity_random",
+    "bethe_hessian",
+    "bethe_hessian_partition",
+    "overlap",
+    "scan",
+    "summarize",
+    "locate_transition",
+    "finite_size_scaling",
+    "FSSResult",
+    "plot_order_parameter",
+    "plot_susceptibility",
+    "plot_fss",
+    "plot_transition",
+]
