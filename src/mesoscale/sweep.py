@@ -754,7 +754,7 @@ def _make_client(client, scheduler, n_workers):
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # loopback, any free port: never clashes with 8787
             silence_logs=logging.ERROR,
         )
         c = Client(cluster)
