@@ -186,8 +186,8 @@ def _coerce(notebook: str, name: str, value: Any, default: Any) -> Any:
     bad = RunnerError(
         f"{notebook}: parameter {name!r} expects a {_type_name(default)} like {default!r}; got {value!r}"
     )
-    if default is None or isinstance(default, _Unparsed):
-        return value
+    if default is None or isinstance(default, _Unparsed) or value is None:
+        return value  # None is always accepted: it conventionally means 'off' or 'use the default'
     if isinstance(default, bool):
         if isinstance(value, bool):
             return value
