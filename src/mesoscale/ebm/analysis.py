@@ -1,0 +1,218 @@
+"""Structure and function of trained energy-based networks.
+
+``structural_modularity``
+    Max-Q Louvain modularity of the weighted graph ``|W|`` against an
+    *architecture-matched* null: the same synaptic weights shuffled over the synapses the
+    architecture allows (``net.mask``), so inputs still never touch inputs, etc. Observed
+    and null graphs go through the same optimiser
+    (:func:`mesoscale.metrics.best_partition`, same number of runs).
+``specialisation``
+    Functional specialisation of the hidden units to the two input halves: how much a
+    unit's fixed-point activity changes when the left half of the input is swapped for
+    another sample's left half, versus the right half.
+``lesion_accuracy``
+    Accuracy after silencing random subsets of hidden units (held at 0 during relaxation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .._validation import as_rng, check_choice, check_int, spawn_rngs
+from .network import EnergyNetwork
+from .tasks import EBMTask
+
+__all__ = [
+    "weight_graph",
+    "ModularityResult",
+    "structural_modularity",
+    "specialisation",
+    "lesion_accuracy",
+]
+
+
+def weight_graph(net: EnergyNetwork, which: str = "all") -> tuple[np.ndarray, np.ndarray]:
+    """Weighted undirected graph ``|W|`` and the matching architecture mask.
+
+    Parameters
+    ----------
+    which : {"all", "hidden"}
+        All units, or the hidden-hidden block only.
+
+    Returns
+    -------
+    A : ndarray (n, n)
+        Absolute weights (symmetric, zero diagonal).
+    allowed : ndarray of bool (n, n)
+        Which pairs can carry a synapse.
+    """
+    check_choice(which, "which", ["all", "hidden"])
+    A = net.W.detach().abs().cpu().numpy().astype(float)
+    M = net.mask.cpu().numpy().astype(bool)
+    if which == "hidden":
+        h = net.hidden
+        A, M = A[h, h], M[h, h]
+    return A, M
+
+
+@dataclass
+class ModularityResult:
+    """Observed modularity against the architecture-matched null.
+
+    Attributes
+    ----------
+    q : float
+        Highest Q over ``n_runs`` Louvain runs.
+    null_mean, null_sd : float
+    z : float
+        ``(q - null_mean) / null_sd``.
+    percentile : float
+        100 x fraction of null Q below ``q`` (ties half).
+    n_null : int
+    partition : ndarray
+        Module label per unit of the graph.
+    """
+
+    q: float
+    null_mean: float
+    null_sd: float
+    z: float
+    percentile: float
+    n_null: int
+    partition: np.ndarray = field(repr=False)
+    null_q: np.ndarray = field(repr=False)
+
+    def as_dict(self, prefix: str = "") -> dict:
+        keys = ("q", "null_mean", "null_sd", "z", "percentile", "n_null")
+        return {prefix + k: getattr(self, k) for k in keys}
+
+
+def structural_modularity(
+    net: EnergyNetwork, *, which: str = "all", n_null: int = 50, n_runs: int = 5, seed=None
+) -> ModularityResult:
+    """Modularity of ``|W|`` with a z-score against weights shuffled within the architecture.
+
+    Parameters
+    ----------
+    net : EnergyNetwork
+    which : {"all", "hidden"}
+        Graph to analyse (see :func:`weight_graph`).
+    n_null : int
+        Number of shuffled networks (at least 2).
+    n_runs : int
+        Louvain runs per network (the best Q is kept, on both sides).
+    seed : int, SeedSequence or Generator, optional
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network
+    >>> r = structural_modularity(make_network(8, 12, 2, seed=0), n_null=5, seed=0)
+    >>> r.n_null, 0.0 <= r.percentile <= 100.0
+    (5, True)
+    """
+    from ..metrics import best_partition
+
+    n_null = check_int(n_null, "n_null", minimum=2)
+    n_runs = check_int(n_runs, "n_runs", minimum=1)
+    A, M = weight_graph(net, which)
+    streams = spawn_rngs(seed, n_null + 1)
+    if not np.any(A > 0):
+        raise ValueError("the network has no non-zero synapses; its modularity is undefined")
+    partition, q = best_partition(A, n_runs, 1.0, streams[0])
+    iu = np.triu_indices_from(M, 1)
+    allowed = M[iu]
+    w = A[iu][allowed]
+    null_q = np.empty(n_null)
+    for k in range(n_null):
+        rng = streams[k + 1]
+        R = np.zeros_like(A)
+        vals = np.zeros(len(allowed))
+        vals[allowed] = rng.permutation(w)
+        R[iu] = vals
+        R = R + R.T
+        null_q[k] = best_partition(R, n_runs, 1.0, rng)[1]
+    mean, sd = float(null_q.mean()), float(null_q.std(ddof=1))
+    z = (q - mean) / sd if sd > 0 else float("nan")
+    pct = 100.0 * (np.sum(null_q < q) + 0.5 * np.sum(null_q == q)) / n_null
+    return ModularityResult(float(q), mean, sd, float(z), float(pct), n_null, np.asarray(partition), null_q)
+
+
+def _fixed_points(net, x, n_steps, lesion=None):
+    with torch.no_grad():
+        return net.relax(torch.as_tensor(x, dtype=net.dtype), n_steps=n_steps, lesion=lesion)
+
+
+def specialisation(net: EnergyNetwork, task: EBMTask, *, n_steps: int = 60, seed=None) -> dict:
+    """Specialisation of hidden units to the left or the right half of the input.
+
+    For every test input, the left half is replaced by the left half of another (random)
+    test input and the change of each hidden unit's fixed-point activity is measured
+    (``d_left``); likewise for the right half (``d_right``). A unit's selectivity is
+    ``|d_left - d_right| / (d_left + d_right)`` (0: mixes both halves equally, 1: responds
+    to one half only); the network's specialisation is the mean selectivity weighted by
+    each unit's total sensitivity ``d_left + d_right`` (silent units do not count).
+
+    Returns
+    -------
+    dict
+        ``specialisation`` (float in [0, 1]), ``selectivity`` (per hidden unit),
+        ``side`` (per unit: 0 left-preferring, 1 right-preferring), ``sensitivity``.
+    """
+    if task.input_side is None:
+        raise ValueError(f"task {task.name!r} has no 'input_side'; specialisation needs left/right halves")
+    rng = as_rng(seed)
+    x = np.asarray(task.x_test, dtype=float)
+    side = np.asarray(task.input_side)
+    h = net.hidden
+    base = _fixed_points(net, x, n_steps)[:, h].numpy()
+    d = []
+    for k in (0, 1):
+        xs = x.copy()
+        perm = rng.permutation(len(x))
+        cols = side == k
+        xs[:, cols] = x[perm][:, cols]
+        moved = _fixed_points(net, xs, n_steps)[:, h].numpy()
+        d.append(np.abs(moved - base).mean(0))
+    dl, dr = d
+    tot = dl + dr
+    sel = np.where(tot > 1e-12, np.abs(dl - dr) / np.maximum(tot, 1e-300), 0.0)
+    spec = float((sel * tot).sum() / tot.sum()) if tot.sum() > 0 else float("nan")
+    return {"specialisation": spec, "selectivity": sel, "side": (dr > dl).astype(int), "sensitivity": tot}
+
+
+def lesion_accuracy(
+    net: EnergyNetwork,
+    task: EBMTask,
+    fractions=(0.0, 0.125, 0.25, 0.5),
+    *,
+    n_draws: int = 10,
+    n_steps: int = 60,
+    seed=None,
+) -> dict:
+    """Test accuracy after silencing random fractions of the hidden units.
+
+    Returns
+    -------
+    dict
+        ``fractions`` and ``accuracy`` (mean over ``n_draws`` random lesions per fraction).
+    """
+    from .train import accuracy
+
+    n_draws = check_int(n_draws, "n_draws", minimum=1)
+    fr = np.asarray(fractions, dtype=float)
+    if fr.ndim != 1 or np.any((fr < 0) | (fr > 1)):
+        raise ValueError(f"'fractions' must be a 1-D sequence in [0, 1]; got {fractions!r}")
+    rng = as_rng(seed)
+    hidden = np.arange(net.n_in, net.n_in + net.n_hidden)
+    acc = []
+    for f in fr:
+        k = int(round(f * net.n_hidden))
+        vals = []
+        for _ in range(n_draws if k > 0 else 1):
+            lesion = rng.choice(hidden, size=k, replace=False) if k else None
+            vals.append(accuracy(net, task.x_test, task.y_test, task.output_groups, n_steps=n_steps, lesion=lesion))
+        acc.append(float(np.mean(vals)))
+    return {"fractions": fr, "accuracy": np.asarray(acc)}

@@ -1,0 +1,155 @@
+"""Figures of the local-learning chapter (each returns a matplotlib ``Figure``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..plotting import PALETTE, plot_adjacency, plot_spatial_network
+from .analysis import weight_graph
+from .network import EnergyNetwork
+
+__all__ = [
+    "RULE_COLORS",
+    "RULE_LABELS",
+    "plot_gradient_alignment",
+    "plot_metric_grid",
+    "plot_learning_curves",
+    "plot_networks",
+]
+
+#: One colour per learning rule, used by every figure of the chapter.
+RULE_COLORS = {"eqprop": PALETTE[0], "chl": PALETTE[1], "bptt": PALETTE[5]}
+#: Display names of the learning rules.
+RULE_LABELS = {"eqprop": "EqProp (symmetric)", "chl": "CHL", "bptt": "BPTT"}
+
+_METRIC_LABELS = {
+    "train_acc": "train accuracy",
+    "test_acc": "test accuracy",
+    "q": "modularity Q",
+    "z": "Q z-score vs null",
+    "percentile": "Q percentile vs null",
+    "specialisation": "specialisation",
+    "lesion_acc": "accuracy, 25 % lesioned",
+    "lesion_retained": "accuracy retained\nafter lesion",
+    "density": "synapse density",
+    "wiring": "wiring cost",
+}
+
+
+def plot_gradient_alignment(alignment: dict):
+    """Cosine similarity (left) and relative error (right) of each estimator to the exact gradient.
+
+    ``alignment`` is the dict of :func:`mesoscale.ebm.rules.gradient_alignment`.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(10.0, 3.2))
+    b = alignment["beta"]
+    for est, c in (("symmetric", PALETTE[0]), ("forward", PALETTE[4])):
+        axes[0].semilogx(b, alignment[f"cos_{est}"], "o-", color=c, label=f"EqProp, {est}")
+        axes[1].loglog(b, alignment[f"relerr_{est}"], "o-", color=c, label=f"EqProp, {est}")
+    axes[0].axhline(alignment["cos_chl"], color=RULE_COLORS["chl"], ls="--", label="CHL")
+    axes[1].axhline(alignment["relerr_chl"], color=RULE_COLORS["chl"], ls="--", label="CHL")
+    axes[0].axhline(0.99, color="0.6", lw=0.8, ls=":")
+    axes[0].set_xlabel(r"nudging strength $\beta$")
+    axes[0].set_ylabel("cosine to exact gradient")
+    axes[1].set_xlabel(r"nudging strength $\beta$")
+    axes[1].set_ylabel("relative error")
+    axes[0].legend(fontsize=8)
+    T = alignment["bptt_steps"]
+    axes[2].plot(T, alignment["cos_bptt"], "o-", color=RULE_COLORS["bptt"])
+    axes[2].set_xlabel("BPTT: relaxation steps unrolled")
+    axes[2].set_ylabel("cosine to exact gradient")
+    for ax in axes[[0, 2]]:
+        ax.set_ylim(min(0.0, float(np.nanmin(alignment["cos_bptt"]))), 1.02)
+    return fig
+
+
+def plot_metric_grid(summary: pd.DataFrame, metrics=("test_acc", "z", "specialisation", "lesion_retained"), *, tasks=None):
+    """Mean and 95 % CI of each metric versus wiring-cost strength, one line per rule.
+
+    Rows are metrics, columns tasks. ``summary`` is the long table of
+    :func:`mesoscale.ebm.experiment.summarise` (columns task, rule, cost, metric, mean, lo, hi, n).
+    """
+    import matplotlib.pyplot as plt
+
+    tasks = list(tasks) if tasks is not None else sorted(summary["task"].unique())
+    metrics = list(metrics)
+    fig, axes = plt.subplots(len(metrics), len(tasks), figsize=(3.3 * len(tasks), 2.1 * len(metrics)),
+                             squeeze=False, sharex=True)
+    costs = np.sort(summary["cost"].unique())
+    pos = {c: k for k, c in enumerate(costs)}
+    rules = [r for r in RULE_COLORS if r in set(summary["rule"])]
+    for j, task in enumerate(tasks):
+        for i, m in enumerate(metrics):
+            ax = axes[i, j]
+            for k, rule in enumerate(rules):
+                d = summary[(summary.task == task) & (summary.rule == rule) & (summary.metric == m)].sort_values("cost")
+                xs = np.array([pos[c] for c in d["cost"]]) + (k - 1) * 0.08
+                ax.errorbar(xs, d["mean"], yerr=[d["mean"] - d["lo"], d["hi"] - d["mean"]], fmt="o-",
+                            color=RULE_COLORS[rule], label=RULE_LABELS[rule], ms=4, capsize=2)
+            if m in ("z",):
+                ax.axhline(0, color="0.6", lw=0.8, ls=":")
+            if i == 0:
+                ax.set_title(task.replace("_", " "))
+            if j == 0:
+                ax.set_ylabel(_METRIC_LABELS.get(m, m))
+            if i == len(metrics) - 1:
+                ax.set_xticks(range(len(costs)), [f"{c:g}" for c in costs])
+                ax.set_xlabel("wiring-cost strength")
+    axes[0, 0].legend(fontsize=7)
+    return fig
+
+
+def plot_learning_curves(df: pd.DataFrame, *, tasks=None, cost=None):
+    """Test accuracy during training (mean over replicates, one line per rule), one panel per task.
+
+    ``df`` holds the rows of :func:`mesoscale.ebm.experiment.run_condition` (with
+    ``curve_epoch``/``curve_test_acc`` lists); ``cost`` picks one cost strength (default: the smallest).
+    """
+    import matplotlib.pyplot as plt
+
+    tasks = list(tasks) if tasks is not None else sorted(df["task"].unique())
+    cost = float(df["cost"].min()) if cost is None else cost
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.3 * len(tasks), 2.6), squeeze=False, sharey=True)
+    for j, task in enumerate(tasks):
+        ax = axes[0, j]
+        for rule in RULE_COLORS:
+            d = df[(df.task == task) & (df.rule == rule) & np.isclose(df.cost, cost)]
+            if d.empty:
+                continue
+            ep = np.asarray(d["curve_epoch"].iloc[0], dtype=float)
+            acc = np.vstack([np.asarray(a, dtype=float) for a in d["curve_test_acc"]])
+            m = acc.mean(0)
+            ax.plot(ep, m, color=RULE_COLORS[rule], label=RULE_LABELS[rule])
+            if len(acc) > 1:
+                se = acc.std(0, ddof=1) / np.sqrt(len(acc))
+                ax.fill_between(ep, m - 1.96 * se, m + 1.96 * se, color=RULE_COLORS[rule], alpha=0.2, lw=0)
+        ax.set_title(f"{task.replace('_', ' ')}, cost {cost:g}")
+        ax.set_xlabel("epoch")
+    axes[0, 0].set_ylabel("test accuracy")
+    axes[0, 0].legend(fontsize=7)
+    return fig
+
+
+def plot_networks(nets: dict, partitions: dict | None = None):
+    """Trained networks side by side: sorted weight matrices (top) and in space (bottom).
+
+    ``nets`` maps a panel title to an :class:`EnergyNetwork`; ``partitions`` (same keys)
+    gives module labels for the colouring and the boxes.
+    """
+    import matplotlib.pyplot as plt
+
+    keys = list(nets)
+    fig, axes = plt.subplots(2, len(keys), figsize=(2.8 * len(keys), 5.2), squeeze=False)
+    for j, k in enumerate(keys):
+        net: EnergyNetwork = nets[k]
+        A, _ = weight_graph(net, "all")
+        part = None if partitions is None else partitions.get(k)
+        plot_adjacency(A, part, ax=axes[0, j], title=k, cmap="Greys")
+        plot_spatial_network(A, net.positions, part, ax=axes[1, j], node_size=18, edge_alpha=0.25)
+        axes[1, j].set_xticks([])
+        axes[1, j].set_yticks([])
+    axes[1, 0].set_ylabel("inputs (bottom) to outputs (top)")
+    return fig

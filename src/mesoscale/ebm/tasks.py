@@ -1,0 +1,212 @@
+"""Small tasks with a left/right input structure for energy-based networks.
+
+:func:`retina_task` is the left/right "retina" of Kashtan & Alon (2005): eight pixels, a
+2x2 block on the left and one on the right; some patterns of each block count as an
+*object*. The target is a function of the two answers "is there a left object?" and "is
+there a right object?":
+
+``"separable"``  two one-hot answers, one per side (a modular task: each half of the
+                 output depends on one half of the input);
+``"and"``        one one-hot answer, ``L AND R`` (the halves must be combined);
+``"or"``         one one-hot answer, ``L OR R``;
+``"mvg"``        modularly varying goals: training alternates between ``L AND R`` and
+                 ``L OR R`` every ``switch_every`` epochs -- the setting in which Kashtan &
+                 Alon found modularity to evolve.
+
+:func:`load_task` also gives the modular two-digit task of :mod:`mesoscale.training.tasks`
+in the form the EBM trainer expects (inputs scaled to ``[0, 1]``, one-hot targets).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import as_rng, check_choice, check_float, check_int
+
+__all__ = ["EBMTask", "retina_task", "retina_objects", "load_task", "TASKS"]
+
+#: Task names understood by :func:`load_task`.
+TASKS = ("retina_separable", "retina_and", "retina_or", "retina_mvg", "two_digit_both", "two_digit_sum_parity")
+
+
+@dataclass
+class EBMTask:
+    """A supervised task with inputs in ``[0, 1]`` and one-hot target groups.
+
+    Attributes
+    ----------
+    name : str
+    x_train, y_train, x_test, y_test : ndarray
+        Inputs ``(n, n_in)`` in ``[0, 1]`` and targets ``(n, n_out)`` made of one-hot groups.
+    output_groups : list of (start, stop)
+        Column ranges of ``y`` that are one-hot each; a sample is correct when the
+        arg-max of every group is right.
+    input_side : ndarray of int, shape (n_in,)
+        0 for inputs on the left half, 1 for the right half, -1 for neither (e.g. a
+        context bit); used by the specialisation measure.
+    goals : list of (y_train, y_test), optional
+        Alternative targets for the same inputs (modularly varying goals): training
+        switches to the next goal every ``switch_every`` epochs
+        (:func:`mesoscale.ebm.fit`); ``y_train``/``y_test`` are goal 0.
+    switch_every : int
+        Epochs per goal when ``goals`` is set.
+    """
+
+    name: str
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_test: np.ndarray
+    y_test: np.ndarray
+    output_groups: list = field(default_factory=list)
+    input_side: np.ndarray | None = None
+    goals: list | None = None
+    switch_every: int = 10
+
+    def with_goal(self, k: int) -> EBMTask:
+        """The same task with goal ``k`` as its targets (``self`` if it has no goals)."""
+        if not self.goals:
+            return self
+        k = check_int(k, "k", minimum=0, maximum=len(self.goals) - 1)
+        ytr, yte = self.goals[k]
+        return EBMTask(self.name, self.x_train, ytr, self.x_test, yte, self.output_groups, self.input_side,
+                       self.goals, self.switch_every)
+
+    @property
+    def n_in(self) -> int:
+        return int(self.x_train.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        return int(self.y_train.shape[1])
+
+
+def _block_objects(side: str) -> set[tuple[int, int, int, int]]:
+    # a 2x2 block, pixels ordered (top-left, top-right, bottom-left, bottom-right)
+    objs = set()
+    for p in itertools.product((0, 1), repeat=4):
+        tl, tr, bl, br = p
+        n_on = sum(p)
+        vertical = p in ((1, 0, 1, 0), (0, 1, 0, 1))
+        bar = (tl and tr and not bl and not br) if side == "left" else (bl and br and not tl and not tr)
+        if n_on >= 3 or vertical or bar:
+            objs.add(p)
+    return objs
+
+
+def retina_objects(side: str = "left") -> np.ndarray:
+    """The 8 of 16 patterns of a 2x2 block that count as an object on ``side``.
+
+    Objects: three or four pixels on, a vertical bar, or a horizontal bar (top on the
+    left, bottom on the right) -- so the two sides differ, as in Kashtan & Alon (2005).
+    """
+    check_choice(side, "side", ["left", "right"])
+    return np.array(sorted(_block_objects(side)), dtype=float)
+
+
+def retina_task(
+    goal: str = "separable", *, train_fraction: float = 0.75, switch_every: int = 10, seed=None
+) -> EBMTask:
+    """The left/right retina task (all 256 patterns, split into train and test).
+
+    Parameters
+    ----------
+    goal : {"separable", "and", "or", "mvg"}
+        What the outputs report (see the module docstring).
+    switch_every : int
+        Epochs per goal for ``"mvg"`` (which starts with AND).
+    train_fraction : float
+        Fraction of the 256 patterns used for training; the rest tests generalisation.
+    seed : int, SeedSequence or Generator, optional
+        Controls the split.
+
+    Examples
+    --------
+    >>> t = retina_task("and", seed=0)
+    >>> t.x_train.shape, t.y_train.shape, t.output_groups
+    ((192, 8), (192, 2), [(0, 2)])
+    """
+    check_choice(goal, "goal", ["separable", "and", "or", "mvg"])
+    switch_every = check_int(switch_every, "switch_every", minimum=1)
+    if goal == "mvg":
+        a = retina_task("and", train_fraction=train_fraction, seed=seed)
+        left, right = _block_objects("left"), _block_objects("right")
+
+        def or_targets(X):
+            t_ = np.array([(tuple(r[:4]) in left) or (tuple(r[4:]) in right) for r in X.astype(int)], dtype=float)
+            return np.column_stack([1 - t_, t_])
+
+        goals = [(a.y_train, a.y_test), (or_targets(a.x_train), or_targets(a.x_test))]
+        return EBMTask("retina_mvg", a.x_train, a.y_train, a.x_test, a.y_test, a.output_groups, a.input_side,
+                       goals, switch_every)
+    train_fraction = check_float(train_fraction, "train_fraction", minimum=0.0, maximum=1.0)
+    rng = as_rng(seed)
+    left, right = _block_objects("left"), _block_objects("right")
+    X, Y = [], []
+    for lp in itertools.product((0, 1), repeat=4):
+        for rp in itertools.product((0, 1), repeat=4):
+            L, R = lp in left, rp in right
+            X.append(lp + rp)
+            if goal == "separable":
+                Y.append([1 - L, L, 1 - R, R])
+            else:
+                t = (L and R) if goal == "and" else (L or R)
+                Y.append([1 - t, t])
+    X = np.asarray(X, dtype=float)
+    Y = np.asarray(Y, dtype=float)
+    n_train = int(round(train_fraction * len(X)))
+    if n_train < 1 or n_train >= len(X):
+        raise ValueError(f"'train_fraction' must leave at least one train and one test pattern; got {train_fraction}")
+    perm = rng.permutation(len(X))
+    tr, te = perm[:n_train], perm[n_train:]
+    groups = [(0, 2), (2, 4)] if goal == "separable" else [(0, 2)]
+    side = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    return EBMTask(f"retina_{goal}", X[tr], Y[tr], X[te], Y[te], groups, side)
+
+
+def _two_digit(n_train: int, n_test: int, target: str, seed) -> EBMTask:
+    from ..training.tasks import two_digit_task
+
+    d = two_digit_task(n_train=n_train, n_test=n_test, target=target, seed=seed)
+    xtr = np.clip(np.asarray(d.x_train, dtype=float), 0.0, 1.0)
+    xte = np.clip(np.asarray(d.x_test, dtype=float), 0.0, 1.0)
+    heads = tuple(int(h) for h in d.heads)
+    offsets = np.concatenate([[0], np.cumsum(heads)])
+    groups = [(int(offsets[k]), int(offsets[k + 1])) for k in range(len(heads))]
+
+    def onehot(yint):
+        yint = np.asarray(yint).reshape(len(yint), -1)
+        Y = np.zeros((len(yint), int(offsets[-1])))
+        for k, (a, _) in enumerate(groups):
+            Y[np.arange(len(yint)), a + yint[:, k]] = 1.0
+        return Y
+
+    side = np.full(xtr.shape[1], -1)
+    for k, sl in enumerate(d.modality_slices[:2]):
+        side[sl] = k
+    return EBMTask(f"two_digit_{target}", xtr, onehot(d.y_train), xte, onehot(d.y_test), groups, side)
+
+
+def load_task(name: str, *, seed=None, train_fraction: float = 0.75, switch_every: int = 10, n_train: int = 1000,
+              n_test: int = 500) -> EBMTask:
+    """Load a task by name (one of :data:`TASKS`).
+
+    ``retina_*`` tasks use ``train_fraction`` (and ``switch_every`` for ``retina_mvg``;
+    :func:`retina_task`); ``two_digit_both``
+    (two 10-way heads, one per digit: modular) and ``two_digit_sum_parity`` (parity of the
+    sum: both digits needed) use ``n_train``/``n_test`` and
+    :func:`mesoscale.training.tasks.two_digit_task` (inputs 128 pixels in ``[0, 1]``).
+
+    Examples
+    --------
+    >>> load_task("retina_or", seed=0).n_out
+    2
+    """
+    check_choice(name, "name", list(TASKS))
+    if name.startswith("retina_"):
+        return retina_task(name.split("_", 1)[1], train_fraction=train_fraction, switch_every=switch_every, seed=seed)
+    n_train = check_int(n_train, "n_train", minimum=1)
+    n_test = check_int(n_test, "n_test", minimum=1)
+    return _two_digit(n_train, n_test, name[len("two_digit_"):], seed)
