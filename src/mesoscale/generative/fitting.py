@@ -1,0 +1,495 @@
+"""Fitting generative network models to a connectome.
+
+:func:`fit` searches the ``(eta, gamma)`` plane of each wiring rule for the parameters
+whose networks are closest to a target network in the energy of Betzel et al. (2016):
+the largest of the Kolmogorov–Smirnov statistics of degree, clustering, betweenness and
+edge length (:func:`mesoscale.metrics.ks_energy`).
+
+Two searches:
+
+``"grid"``
+    ``n_draws`` points on a regular grid over ``eta_range`` x ``gamma_range``.
+``"voronoi"``
+    Adaptive refinement (Betzel et al. 2016; Oldham et al. 2022): ``levels`` rounds
+    of ``n_draws`` points. Round 1 is uniform over the box; every later round splits
+    the box into the Voronoi cells of all points evaluated so far, picks cells with
+    probability proportional to ``energy ** -power`` (mean energy over repeats) and
+    draws one point uniformly inside each picked cell.
+
+Every point is evaluated with ``n_networks`` independent networks (its repeats). Each
+point's random stream depends only on ``seed`` and the point itself (rule, level,
+index, eta, gamma), exactly as in :func:`mesoscale.sweep.run_sweep`, so the in-process
+path and a Dask sweep give the same table.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .._validation import (
+    check_adjacency,
+    check_choice,
+    check_distance,
+    check_float,
+    check_int,
+    seed_sequence,
+)
+from . import _kernels
+from .models import RULES, _check_model_var, _run, distance_feature
+
+__all__ = ["fit", "FitResult", "voronoi_draw"]
+
+
+@dataclasses.dataclass
+class FitResult:
+    """Outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per network: ``rule, level, point, eta, gamma, repeat`` and the columns of
+        :data:`mesoscale.metrics.KS_COLUMNS` (``gamma`` is NaN for ``sptl``).
+    best : pandas.DataFrame
+        One row per rule: ``eta``/``gamma`` the mean over the ``top_k`` points of lowest
+        mean energy, ``eta_sd``/``gamma_sd`` their standard deviation, ``energy`` the
+        lowest mean energy of a point, ``energy_topk`` and ``energy_topk_sd`` the mean and
+        standard deviation over the top-k points, ``n_networks`` the networks evaluated.
+        Sorted by ``energy``.
+    settings : dict
+        The arguments of the search.
+    """
+
+    table: pd.DataFrame
+    best: pd.DataFrame
+    settings: dict
+
+    @property
+    def best_rule(self) -> str:
+        """The rule with the lowest energy."""
+        return str(self.best.iloc[0]["rule"])
+
+
+def _unit_draw_voronoi(points, energy, n_draws, power, rng):
+    """Voronoi-refined draws in the unit box (points in [0, 1]^d, d = 1 or 2)."""
+    from scipy.spatial import Voronoi, cKDTree
+
+    N, d = points.shape
+    w = np.maximum(np.asarray(energy, float), 1e-6) ** (-power)
+    p = w / w.sum()
+    cells = rng.choice(N, size=n_draws, p=p)
+    out = np.empty((n_draws, d))
+    if d == 1:
+        x = points[:, 0]
+        o = np.argsort(x)
+        xs = x[o]
+        mids = np.concatenate([[0.0], 0.5 * (xs[1:] + xs[:-1]), [1.0]])
+        rank = np.empty(N, int)
+        rank[o] = np.arange(N)
+        for t, c in enumerate(cells):
+            r = rank[c]
+            out[t, 0] = rng.uniform(mids[r], mids[r + 1])
+        return out
+    # Mirror the points across the four sides: the Voronoi cells of the originals are then
+    # exactly their cells clipped to the unit square, and all bounded.
+    mirrored = [points]
+    for dim in range(2):
+        for edge in (0.0, 1.0):
+            q = points.copy()
+            q[:, dim] = 2 * edge - q[:, dim]
+            mirrored.append(q)
+    vor = Voronoi(np.concatenate(mirrored), qhull_options="Qbb Qc Qz")
+    tree = cKDTree(points)
+    for t, c in enumerate(cells):
+        region = vor.regions[vor.point_region[c]]
+        verts = vor.vertices[[v for v in region if v >= 0]]
+        lo = np.clip(verts.min(axis=0), 0.0, 1.0)
+        hi = np.clip(verts.max(axis=0), 0.0, 1.0)
+        for _ in range(1000):
+            cand = rng.uniform(lo, hi)
+            if tree.query(cand)[1] == c:
+                break
+        else:  # degenerate (duplicate) site: keep the site itself
+            cand = points[c]
+        out[t] = cand
+    return out
+
+
+def voronoi_draw(points, energy, n_draws, lo, hi, *, power=2.0, seed=None):
+    """Draw new parameter points by energy-weighted Voronoi refinement.
+
+    Parameters
+    ----------
+    points : array_like, shape (N, d)
+        Parameter points evaluated so far (d = 1 or 2).
+    energy : array_like, shape (N,)
+        Their (mean) energies; lower energy makes a cell more likely to be refined.
+    n_draws : int
+        Number of new points.
+    lo, hi : array_like, shape (d,)
+        The search box.
+    power : float
+        A cell is picked with probability proportional to ``energy ** -power``.
+    seed : int, SeedSequence or Generator, optional
+
+    Returns
+    -------
+    ndarray, shape (n_draws, d)
+        Each new point lies uniformly inside the (box-clipped) Voronoi cell it was drawn for.
+
+    Examples
+    --------
+    >>> pts = np.array([[-5.0, 0.0], [-1.0, 2.0], [-3.0, -4.0]])
+    >>> new = voronoi_draw(pts, [0.9, 0.1, 0.5], 4, [-7, -7.5], [0, 7.5], seed=0)
+    >>> new.shape
+    (4, 2)
+    """
+    from .._validation import as_rng
+
+    P = np.asarray(points, float)
+    if P.ndim != 2 or P.shape[1] not in (1, 2):
+        raise ValueError(f"'points' must have shape (N, 1) or (N, 2); got {P.shape}")
+    E = np.asarray(energy, float)
+    if E.shape != (P.shape[0],) or not np.all(np.isfinite(E)):
+        raise ValueError(f"'energy' must hold one finite value per point; got shape {E.shape}")
+    lo = np.asarray(lo, float).reshape(-1)[: P.shape[1]]
+    hi = np.asarray(hi, float).reshape(-1)[: P.shape[1]]
+    if np.any(hi <= lo):
+        raise ValueError(f"the box must have lo < hi; got lo={lo.tolist()}, hi={hi.tolist()}")
+    n_draws = check_int(n_draws, "n_draws", minimum=1)
+    power = check_float(power, "power", minimum=0.0)
+    U = (P - lo) / (hi - lo)
+    new = _unit_draw_voronoi(np.clip(U, 0, 1), E, n_draws, power, as_rng(seed))
+    return lo + new * (hi - lo)
+
+
+def _evaluate_point(params, rng, *, target, D, m, model_var, seed_network, epsilon, n_networks):
+    """Sweep task: grow ``n_networks`` networks at one point and return their energies."""
+    from ..metrics import KS_COLUMNS, ks_energy
+    from .models import generate
+
+    gamma = None if params["rule"] == "sptl" else params["gamma"]
+    nets = generate(
+        D,
+        m,
+        params["rule"],
+        params["eta"],
+        gamma,
+        model_var=model_var,
+        seed_network=seed_network,
+        epsilon=epsilon,
+        n_networks=n_networks,
+        seed=rng,
+    )
+    E = ks_energy(nets, target, D)
+    return [{"repeat": r, **{c: float(E[r, i]) for i, c in enumerate(KS_COLUMNS)}} for r in range(n_networks)]
+
+
+def _point_params(rule, level, pts):
+    return [
+        {"rule": rule, "level": level, "point": int(i), "eta": float(e), "gamma": float(g)}
+        for i, (e, g) in enumerate(pts)
+    ]
+
+
+def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
+    """Same numbers as the sweep path (per-point streams from ``task_rng``), batched.
+
+    Growing chunk ``c + 1`` (numba, GIL released) overlaps with the energies of chunk ``c``.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..metrics import KS_COLUMNS, ks_energy
+    from ..sweep import task_rng
+
+    n_networks = ctx["n_networks"]
+    A0 = ctx["A0"]
+    m_seed = int(A0.sum()) // 2
+    steps = ctx["m"] - m_seed
+    per_chunk = max(1, chunk // n_networks)
+    parts = [grid[lo : lo + per_chunk] for lo in range(0, len(grid), per_chunk)]
+
+    def grow_part(part):
+        seeds = []
+        for params in part:
+            seeds.extend(seed_sequence(task_rng(root, params)).spawn(n_networks))
+        etas = np.repeat([p["eta"] for p in part], n_networks)
+        gammas = np.repeat([p["gamma"] for p in part], n_networks)
+        nets, _ = _run(
+            A0,
+            ctx["X"],
+            np.zeros(1, np.int64),
+            np.array([ctx["m"]], np.int64),
+            np.zeros(A0.shape[0], np.int64),
+            part[0]["rule"],
+            etas,
+            gammas,
+            ctx["epsilon"],
+            ctx["kexp"],
+            seeds,
+            steps,
+            n_jobs,
+            False,
+            "",
+        )
+        return nets
+
+    rows = []
+    with ThreadPoolExecutor(1) as pool:
+        future = pool.submit(grow_part, parts[0])
+        for c, part in enumerate(parts):
+            nets = future.result()
+            if c + 1 < len(parts):
+                future = pool.submit(grow_part, parts[c + 1])
+            E = ks_energy(nets, ctx["target"], ctx["D"])
+            for b in range(E.shape[0]):
+                params = part[b // n_networks]
+                rows.append({**params, "repeat": b % n_networks, **dict(zip(KS_COLUMNS, E[b].tolist()))})
+            bar.update(E.shape[0])
+    return pd.DataFrame(rows)
+
+
+def _summarise(table, top_k):
+    out = []
+    for rule, df in table.groupby("rule", sort=False):
+        pts = df.groupby(["level", "point"], sort=False).agg(
+            eta=("eta", "first"), gamma=("gamma", "first"), energy=("energy", "mean")
+        )
+        top = pts.nsmallest(min(top_k, len(pts)), "energy")
+        out.append(
+            {
+                "rule": rule,
+                "eta": top["eta"].mean(),
+                "gamma": top["gamma"].mean(),
+                "eta_sd": top["eta"].std(ddof=0),
+                "gamma_sd": top["gamma"].std(ddof=0),
+                "energy": top["energy"].min(),
+                "energy_topk": top["energy"].mean(),
+                "energy_topk_sd": top["energy"].std(ddof=0),
+                "top_k": len(top),
+                "n_networks": len(df),
+            }
+        )
+    return pd.DataFrame(out).sort_values("energy", kind="stable").reset_index(drop=True)
+
+
+def fit(
+    target,
+    D,
+    rules=RULES,
+    search="voronoi",
+    n_draws=1000,
+    levels=5,
+    *,
+    eta_range=(-7.0, 0.0),
+    gamma_range=(-7.5, 7.5),
+    n_networks=1,
+    m=None,
+    model_var=("powerlaw", "powerlaw"),
+    seed_network=None,
+    epsilon=1e-5,
+    power=2.0,
+    top_k=10,
+    seed=None,
+    client=None,
+    store=None,
+    n_jobs=1,
+    progress=True,
+):
+    """Fit wiring rules to a target network by (adaptive) search of ``(eta, gamma)``.
+
+    Parameters
+    ----------
+    target : array_like, shape (n, n)
+        The observed network (non-zero entries are edges).
+    D : array_like, shape (n, n)
+        Distances between its nodes.
+    rules : str or sequence of str
+        Rules to fit (default: all of :data:`RULES`).
+    search : {"voronoi", "grid"}
+        Adaptive Voronoi refinement or a regular grid (see the module docstring).
+    n_draws : int
+        Points per level (``"voronoi"``), or grid points in all (``"grid"``: a
+        ``round(sqrt(n_draws))``-sided square grid; ``n_draws`` values of ``eta`` for ``sptl``).
+    levels : int
+        Refinement rounds of ``"voronoi"`` (ignored by ``"grid"``).
+    eta_range, gamma_range : (float, float)
+        The search box.
+    n_networks : int
+        Networks (repeats) per point. Networks per rule: ``n_draws * levels * n_networks``.
+    m : int, optional
+        Edges of the synthetic networks (default: those of ``target``).
+    model_var, seed_network, epsilon
+        As in :func:`~mesoscale.generative.generate`.
+    power : float
+        Voronoi cell selection probability ``~ energy ** -power``.
+    top_k : int
+        Points averaged for the best parameters and their spread.
+    seed : int or SeedSequence, optional
+        Root of all randomness; same seed, same table (in process or on Dask).
+    client : dask Client or 'inline', optional
+        Run the evaluations as :func:`mesoscale.sweep.run_sweep` tasks on this client.
+    store : str or Path, optional
+        Directory for persistent, resumable results (one sweep store per rule and level,
+        ``STORE/<rule>/level<k>``); implies the sweep path (``client='inline'`` if none).
+    n_jobs : int
+        Threads of the in-process path (``-1``: all cores).
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    FitResult
+        ``.table`` (every network), ``.best`` (per rule, sorted by energy), ``.best_rule``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> xy = rng.random((30, 2)); D = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    >>> from mesoscale.generative import generate
+    >>> target = generate(D, 60, "matching", -3.0, 0.5, seed=1)[0]
+    >>> res = fit(target, D, rules=["sptl", "matching"], n_draws=20, levels=2, seed=0, progress=False)
+    >>> sorted(res.best["rule"]), len(res.table)
+    (['matching', 'sptl'], 80)
+    """
+    from tqdm.auto import tqdm
+
+    T = check_adjacency(target, "target", binary=True)
+    n = T.shape[0]
+    Dm = check_distance(D, n, name="D")
+    if isinstance(rules, str):
+        rules = [rules]
+    rules = [check_choice(r, "rules", RULES) for r in rules]
+    if not rules or len(set(rules)) != len(rules):
+        raise ValueError(f"'rules' must be a non-empty list of distinct rules; got {rules!r}")
+    search = check_choice(search, "search", ("voronoi", "grid"))
+    n_draws = check_int(n_draws, "n_draws", minimum=1)
+    levels = check_int(levels, "levels", minimum=1) if search == "voronoi" else 1
+    n_networks = check_int(n_networks, "n_networks", minimum=1)
+    top_k = check_int(top_k, "top_k", minimum=1)
+    power = check_float(power, "power", minimum=0.0)
+    box = []
+    for name, rng_ in (("eta_range", eta_range), ("gamma_range", gamma_range)):
+        if np.ndim(rng_) != 1 or len(rng_) != 2:
+            raise ValueError(f"'{name}' must be a pair (low, high); got {rng_!r}")
+        a, b = check_float(rng_[0], name), check_float(rng_[1], name)
+        if not a < b:
+            raise ValueError(f"'{name}' must have low < high; got {rng_!r}")
+        box.append((a, b))
+    dist_var, top_var = _check_model_var(model_var)
+    eps = check_float(epsilon, "epsilon")
+    if eps <= 0:
+        raise ValueError(f"'epsilon' must be > 0; got {eps}")
+    m = int(T.sum()) // 2 if m is None else check_int(m, "m", minimum=1)
+    from .models import _check_seed_network
+
+    A0 = _check_seed_network(seed_network, n)
+    if m < int(A0.sum()) // 2 or m > n * (n - 1) // 2:
+        raise ValueError(f"'m' must lie between the seed's edges and the {n * (n - 1) // 2} pairs; got {m}")
+    if store is not None and client is None:
+        client = "inline"
+    ss = seed_sequence(seed)
+    root = int(ss.generate_state(2, np.uint64)[0] >> np.uint64(1))  # one int for the sweep stores
+
+    ctx = dict(
+        target=T,
+        D=Dm,
+        m=m,
+        A0=A0,
+        X=distance_feature(Dm, dist_var)[None],
+        epsilon=eps,
+        kexp=top_var == "exponential",
+        n_networks=n_networks,
+    )
+    task = functools.partial(
+        _evaluate_point,
+        target=T,
+        D=Dm,
+        m=m,
+        model_var=(dist_var, top_var),
+        seed_network=A0 if A0.any() else None,
+        epsilon=eps,
+        n_networks=n_networks,
+    )
+    lo = np.array([box[0][0], box[1][0]])
+    hi = np.array([box[0][1], box[1][1]])
+    per_level = [n_draws if (search == "voronoi" or r == "sptl") else _grid_size(n_draws, 2) for r in rules]
+    total = sum(per_level) * levels * n_networks
+    bar = tqdm(total=total, desc="fit", unit="net", disable=not progress)
+    tables = []
+    try:
+        for r_idx, rule in enumerate(rules):
+            d = 1 if rule == "sptl" else 2
+            level_rng = np.random.default_rng([root, _kernels.RULE_CODE[rule]])
+            rule_tabs = []
+            for level in range(levels):
+                if search == "grid":
+                    U = _unit_grid(n_draws, d)
+                elif level == 0:
+                    U = level_rng.random((n_draws, d))
+                else:
+                    prev = pd.concat(rule_tabs, ignore_index=True)
+                    pts = prev.groupby(["level", "point"], sort=True).agg(
+                        eta=("eta", "first"), gamma=("gamma", "first"), energy=("energy", "mean")
+                    )
+                    P = (pts[["eta", "gamma"]].to_numpy()[:, :d] - lo[:d]) / (hi[:d] - lo[:d])
+                    U = _unit_draw_voronoi(P, pts["energy"].to_numpy(), n_draws, power, level_rng)
+                pts = lo[:d] + U * (hi[:d] - lo[:d])
+                if d == 1:
+                    pts = np.column_stack([pts[:, 0], np.zeros(len(pts))])
+                grid = _point_params(rule, level, pts)
+                if client is None:
+                    chunk = 512 if n <= 100 else 128
+                    df = _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar)
+                else:
+                    from ..sweep import run_sweep
+
+                    sub = None if store is None else str(Path(store) / rule / f"level{level}")
+                    df = run_sweep(task, grid, sub, client=client, seed=root, progress=False)
+                    bar.update(len(df))
+                rule_tabs.append(df)
+            tables.extend(rule_tabs)
+    finally:
+        bar.close()
+    table = pd.concat(tables, ignore_index=True)
+    cols = ["rule", "level", "point", "eta", "gamma", "repeat"]
+    from ..metrics import KS_COLUMNS
+
+    table = table[cols + list(KS_COLUMNS)]
+    table.loc[table["rule"] == "sptl", "gamma"] = np.nan
+    best = _summarise(table, top_k)
+    settings = dict(
+        rules=list(rules),
+        search=search,
+        n_draws=n_draws,
+        levels=levels,
+        eta_range=box[0],
+        gamma_range=box[1],
+        n_networks=n_networks,
+        m=m,
+        model_var=(dist_var, top_var),
+        epsilon=eps,
+        power=power,
+        top_k=top_k,
+        seed=root,
+    )
+    return FitResult(table=table, best=best, settings=settings)
+
+
+def _grid_size(n_draws, d):
+    side = max(1, int(round(n_draws ** (1.0 / d))))
+    return side**d
+
+
+def _unit_grid(n_draws, d):
+    if d == 1:
+        return np.linspace(0.0, 1.0, n_draws)[:, None]
+    side = max(1, int(round(np.sqrt(n_draws))))
+    g = np.linspace(0.0, 1.0, side)
+    E, G = np.meshgrid(g, g, indexing="ij")
+    return np.column_stack([E.ravel(), G.ravel()])

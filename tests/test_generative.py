@@ -1,0 +1,500 @@
+"""Tests of mesoscale.generative: the wiring-rule engine, growth and fitting."""
+
+from __future__ import annotations
+
+import bct
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from mesoscale.generative import (
+    RULES,
+    _kernels,
+    birth_stages,
+    count_edges,
+    elongating_distances,
+    fit,
+    generate,
+    grow,
+    voronoi_draw,
+)
+from mesoscale.generative.models import distance_feature
+
+
+def _positions_D(n, seed=0, dim=2):
+    xy = np.random.default_rng(seed).random((n, dim)) * 10
+    return xy, np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+
+
+def _random_graph(n, p, seed):
+    rng = np.random.default_rng(seed)
+    A = np.triu(rng.random((n, n)) < p, 1)
+    return (A | A.T).astype(float)
+
+
+# --- an independent reference of the MATLAB BCT semantics (bctpy metrics, numpy) ---------
+
+
+def ref_K(A, rule):
+    """K for every pair from a full recomputation with bctpy's metrics."""
+    A = np.asarray(A, float)
+    n = len(A)
+    k = A.sum(1)
+    if rule == "sptl":
+        return np.zeros((n, n))
+    if rule == "neighbors":
+        K = A @ A
+        np.fill_diagonal(K, 0)
+        return K
+    if rule == "matching":
+        return bct.matching_ind(A)[2]
+    if rule.startswith("clu"):
+        x = bct.clustering_coef_bu(A)
+    else:
+        x = k
+    a, b = x[:, None], x[None, :]
+    op = rule.split("-")[1]
+    return {
+        "avg": (a + b) / 2,
+        "min": np.minimum(a, b),
+        "max": np.maximum(a, b),
+        "diff": np.abs(a - b),
+        "prod": a * b,
+    }[op]
+
+
+def ref_logweights(A, D, rule, eta, gamma, model_var, eps=1e-5):
+    K = ref_K(A, rule) + eps
+    X = distance_feature(D, model_var[0])
+    L = eta * X
+    if rule != "sptl":
+        L = L + (gamma * K if model_var[1] == "exponential" else gamma * np.log(K))
+    cand = (np.asarray(A) == 0) & ~np.eye(len(A), dtype=bool)
+    return np.where(cand, L, -np.inf), cand
+
+
+def _run_state(A0, D, m, rule, eta, gamma, model_var, u_seed, eps=1e-5):
+    n = len(D)
+    mseed = int(np.asarray(A0).sum()) // 2
+    steps = m - mseed
+    U = np.random.default_rng(u_seed).random(max(steps, 1))
+    order = np.zeros((max(steps, 1), 2), np.int32)
+    X = distance_feature(D, model_var[0])[None]
+    return _kernels.grow_state(
+        np.asarray(A0, np.uint8),
+        X,
+        np.zeros(1, np.int64),
+        np.array([m], np.int64),
+        np.zeros(n, np.int64),
+        _kernels.RULE_CODE[rule],
+        float(eta),
+        float(gamma),
+        eps,
+        model_var[1] == "exponential",
+        U,
+        order,
+    )
+
+
+# --- exactly m edges, order, determinism, independence --------------------------------------
+
+
+@pytest.mark.parametrize("rule", RULES)
+def test_exactly_m_edges_every_rule(rule):
+    _, D = _positions_D(25, seed=1)
+    seed_net = _random_graph(25, 0.05, seed=2)
+    mseed = int(seed_net.sum()) // 2
+    for A0, m in ((None, 60), (seed_net, mseed + 40), (None, 300)):  # 300 = every pair
+        nets, order = generate(D, m, rule, -1.5, 0.7, seed_network=A0, n_networks=3, seed=4, return_order=True)
+        assert nets.dtype == bool and nets.shape == (3, 25, 25)
+        assert np.all(count_edges(nets) == m)
+        assert np.array_equal(nets, np.swapaxes(nets, 1, 2))
+        assert not nets[:, np.arange(25), np.arange(25)].any()
+        m0 = 0 if A0 is None else mseed
+        assert order.shape == (3, m - m0, 2)
+        for b in range(3):
+            rebuilt = np.zeros((25, 25), bool) if A0 is None else A0.astype(bool).copy()
+            i, j = order[b, :, 0], order[b, :, 1]
+            assert np.all(i < j)
+            assert not rebuilt[i, j].any()  # never an existing edge
+            rebuilt[i, j] = rebuilt[j, i] = True
+            assert np.array_equal(rebuilt, nets[b])
+            assert len({(int(a), int(c)) for a, c in order[b]}) == m - m0
+
+
+@pytest.mark.parametrize("rule", [r for r in RULES if r != "sptl"])
+def test_gamma_changes_the_output(rule):
+    _, D = _positions_D(30, seed=3)
+    a = generate(D, 80, rule, -1.0, -3.0, n_networks=4, seed=11)
+    b = generate(D, 80, rule, -1.0, 3.0, n_networks=4, seed=11)
+    assert not np.array_equal(a, b)
+    # and systematically: mean K-driven statistics differ (degree spread for deg/clu rules)
+    if rule.startswith("deg"):
+        sa = a.sum(2).std(axis=1).mean()
+        sb = b.sum(2).std(axis=1).mean()
+        assert sa != sb
+
+
+def test_sptl_ignores_gamma_and_allows_none():
+    _, D = _positions_D(20)
+    a = generate(D, 40, "sptl", -2.0, None, seed=3)
+    b = generate(D, 40, "sptl", -2.0, 5.0, seed=3)
+    assert np.array_equal(a, b)
+
+
+def test_same_seed_same_networks_and_threads_do_not_matter():
+    _, D = _positions_D(30, seed=5)
+    a = generate(D, 70, "matching", [-2.0, -1.0], [0.2, 0.5], n_networks=5, seed=123)
+    b = generate(D, 70, "matching", [-2.0, -1.0], [0.2, 0.5], n_networks=5, seed=123, n_jobs=2)
+    c = generate(D, 70, "matching", [-2.0, -1.0], [0.2, 0.5], n_networks=5, seed=124)
+    g = generate(D, 70, "matching", [-2.0, -1.0], [0.2, 0.5], n_networks=5, seed=np.random.SeedSequence(123))
+    assert np.array_equal(a, b) and np.array_equal(a, g)
+    assert not np.array_equal(a, c)
+
+
+def test_networks_in_a_batch_are_independent():
+    _, D = _positions_D(30, seed=6)
+    # member b depends only on (seed, b) and its own parameters, never on the others
+    a = generate(D, 60, "clu-avg", [-2.0, -1.0], [0.5, 0.5], n_networks=2, seed=9)
+    b = generate(D, 60, "clu-avg", [-2.0, 3.0], [0.5, -4.0], n_networks=2, seed=9)
+    assert np.array_equal(a[:2], b[:2])
+    # members differ from each other, and their overlap is that of networks from distinct seeds
+    nets = generate(D, 60, "sptl", -1.0, n_networks=200, seed=1)
+    other = generate(D, 60, "sptl", -1.0, n_networks=200, seed=2)
+    within = np.mean([(nets[i] & nets[i + 1]).sum() for i in range(0, 200, 2)])
+    across = np.mean([(nets[i] & other[i]).sum() for i in range(200)])
+    assert len({x.tobytes() for x in nets}) == 200
+    assert abs(within - across) < 0.15 * across
+
+
+def test_batch_layout_parameter_major():
+    _, D = _positions_D(20, seed=7)
+    nets = generate(D, 30, "deg-avg", [-3.0, 0.0], [1.0, 1.0], n_networks=3, seed=2)
+    assert nets.shape[0] == 6
+    _, D2 = _positions_D(20, seed=7)
+    mean_len = [D2[np.triu(n_, 1)].mean() for n_ in nets]
+    assert max(mean_len[:3]) < min(mean_len[3:])  # eta = -3 gives shorter edges than eta = 0
+
+
+# --- semantics --------------------------------------------------------------------------------
+
+
+def test_matching_index_equals_bct():
+    A = _random_graph(15, 0.3, seed=4)
+    k = A.sum(1)
+    CN = A @ A
+    np.fill_diagonal(CN, 0)
+    den = k[:, None] + k[None] - 2 * A
+    ours = np.divide(2 * CN, den, out=np.zeros_like(CN), where=den > 0)
+    np.fill_diagonal(ours, 0)
+    assert np.allclose(ours, bct.matching_ind(A)[2])
+    # and the kernel's weights of the candidate pairs use exactly that index
+    _, D = _positions_D(15)
+    Lref, cand = ref_logweights(A, D, "matching", -1.0, 0.8, ("powerlaw", "powerlaw"))
+    kk, CNk, tri, L = _kernels.state_of(
+        A.astype(np.uint8), 2, distance_feature(D, "powerlaw"), -1.0, 0.8, 1e-5, False
+    )
+    assert np.allclose(L[cand], Lref[cand], rtol=1e-12, atol=1e-12)
+    assert np.array_equal(CNk, CN.astype(int))
+
+
+def test_sptl_negative_eta_gives_short_edges():
+    _, D = _positions_D(40, seed=8)
+    nets = generate(D, 100, "sptl", -3.0, n_networks=20, seed=5)
+    iu = np.triu_indices(40, 1)
+    random_mean = D[iu].mean()
+    lengths = [D[np.triu(a, 1)].mean() for a in nets]
+    assert max(lengths) < 0.6 * random_mean
+    pos = generate(D, 100, "sptl", 3.0, n_networks=20, seed=5)
+    assert min(D[np.triu(a, 1)].mean() for a in pos) > random_mean
+
+
+@pytest.mark.parametrize(
+    "rule,model_var",
+    [
+        ("sptl", ("powerlaw", "powerlaw")),
+        ("neighbors", ("powerlaw", "powerlaw")),
+        ("matching", ("powerlaw", "exponential")),
+        ("clu-avg", ("exponential", "powerlaw")),
+        ("clu-diff", ("powerlaw", "powerlaw")),
+        ("deg-prod", ("exponential", "exponential")),
+        ("deg-min", ("powerlaw", "powerlaw")),
+    ],
+)
+def test_next_edge_distribution_matches_reference(rule, model_var):
+    """From a fixed seed network, the added edge follows P ~ f(D) g(K) (chi-square test)."""
+    n = 7
+    _, D = _positions_D(n, seed=12)
+    A0 = _random_graph(n, 0.4, seed=13)
+    m = int(A0.sum()) // 2 + 1
+    eta, gamma = (-0.8, 1.5) if model_var[0] == "powerlaw" else (-0.3, 1.5)
+    L, cand = ref_logweights(A0, D, rule, eta, gamma, model_var)
+    iu = np.triu_indices(n, 1)
+    p = np.where(cand[iu], np.exp(L[iu] - L[iu][cand[iu]].max()), 0.0)
+    p /= p.sum()
+    B = 6000
+    _, order = generate(D, m, rule, eta, gamma, model_var=model_var, seed_network=A0, n_networks=B, seed=3,
+                        return_order=True)
+    idx = {(int(i), int(j)): t for t, (i, j) in enumerate(zip(*iu))}
+    counts = np.bincount([idx[(int(a), int(b))] for a, b in order[:, 0]], minlength=len(p))
+    assert counts[p == 0].sum() == 0
+    expected = B * p
+    keep = expected > 5
+    chi2 = (((counts - expected) ** 2)[keep] / expected[keep]).sum()
+    dof = max(int(keep.sum()) - 1, 1)
+    assert chi2 < dof + 6 * np.sqrt(2 * dof) + 10, (chi2, dof)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    n=st.integers(3, 16),
+    rule=st.sampled_from(RULES),
+    eta=st.floats(-10, 10),
+    gamma=st.floats(-10, 10),
+    model_var=st.sampled_from(
+        [("powerlaw", "powerlaw"), ("exponential", "exponential"), ("powerlaw", "exponential")]
+    ),
+    frac=st.floats(0, 1),
+    seed_p=st.sampled_from([0.0, 0.2]),
+    seed=st.integers(0, 2**16),
+)
+def test_incremental_state_equals_full_recomputation(n, rule, eta, gamma, model_var, frac, seed_p, seed):
+    xy, D = _positions_D(n, seed=seed)
+    if seed % 3 == 0:  # co-located nodes: zero distances off the diagonal
+        D[0, 1] = D[1, 0] = 0.0
+    A0 = _random_graph(n, seed_p, seed=seed + 1)
+    mseed = int(A0.sum()) // 2
+    pairs = n * (n - 1) // 2
+    m = mseed + int(round(frac * (pairs - mseed)))
+    A, k, CN, tri, L, W, R, M, steps = _run_state(A0, D, m, rule, eta, gamma, model_var, seed)
+    assert steps == m - mseed and int(A.sum()) // 2 == m
+    Af = A.astype(float)
+    assert np.array_equal(k, Af.sum(1).astype(int))
+    CNref = (Af @ Af).astype(int)
+    np.fill_diagonal(CNref, 0)
+    assert np.array_equal(CN, CNref)
+    assert np.array_equal(tri, np.round(np.diag(Af @ Af @ Af) / 2).astype(int))
+    if steps == 0 or m == pairs:
+        return
+    Lref, cand = ref_logweights(Af, D, rule, eta, gamma, model_var)
+    assert np.all(W[~cand] == 0.0)
+    assert np.all(np.isfinite(W)) and np.all(W >= 0) and np.all(np.isfinite(R))
+    live = cand & (W > 1e-200)
+    assert np.allclose(np.log(W[live]), Lref[live] - M, rtol=1e-9, atol=1e-7)
+    dead = cand & (W == 0)
+    assert np.all(Lref[dead] - M < -700)  # only underflowed weights are exactly zero
+    assert np.allclose(R, W.sum(1), rtol=1e-8, atol=1e-280)
+
+
+@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("model_var", [("powerlaw", "powerlaw"), ("exponential", "exponential")])
+def test_extreme_parameters_and_zero_distances(rule, model_var):
+    xy, D = _positions_D(20, seed=2)
+    D = D * 50  # distances up to several hundred units
+    D[0, 1] = D[1, 0] = 0.0
+    D[2, 3] = D[3, 2] = 0.0
+    with np.errstate(all="raise"):
+        nets = generate(D, 60, rule, [-10.0, 10.0, -10.0, 10.0], [-10.0, -10.0, 10.0, 10.0],
+                        model_var=model_var, n_networks=2, seed=1)
+    assert np.all(count_edges(nets) == 60)
+    if model_var[0] == "powerlaw" and rule == "sptl":
+        assert nets[:2, 0, 1].all() and nets[:2, 2, 3].all()  # co-located pairs come first at eta<0
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs,exc,match",
+    [
+        (dict(D=np.ones((3, 4))), ValueError, "square"),
+        (dict(D=np.array([[0, 1, 2], [1, 0, 1], [3, 1, 0.0]])), ValueError, "symmetric"),
+        (dict(D=-np.ones((3, 3)) + np.eye(3)), ValueError, "negative"),
+        (dict(m=4), ValueError, "'m'"),
+        (dict(m=-1), ValueError, "'m'"),
+        (dict(m=1, seed_network=np.array([[0, 1, 1], [1, 0, 0], [1, 0, 0]])), ValueError, "seed_network"),
+        (dict(rule="bogus"), ValueError, "'rule'"),
+        (dict(model_var=("powerlaw", "linear")), ValueError, "model_var"),
+        (dict(eta=np.nan), ValueError, "'eta'"),
+        (dict(gamma=np.inf), ValueError, "'gamma'"),
+        (dict(gamma=None), ValueError, "'gamma'"),
+        (dict(eta=[1.0, 2.0], gamma=[1.0, 2.0, 3.0]), ValueError, "equal length"),
+        (dict(epsilon=0.0), ValueError, "epsilon"),
+        (dict(n_networks=0), ValueError, "n_networks"),
+        (dict(eta="x"), TypeError, "'eta'"),
+    ],
+)
+def test_invalid_input_raises(kwargs, exc, match):
+    args = dict(D=np.array([[0, 1, 2], [1, 0, 1], [2, 1, 0.0]]), m=2, rule="matching", eta=-1.0, gamma=0.5)
+    args.update(kwargs)
+    with pytest.raises(exc, match=match):
+        generate(**args)
+
+
+# --- growth ---------------------------------------------------------------------------------
+
+
+def test_grow_respects_births_and_stage_counts():
+    n = 30
+    xy, D = _positions_D(n, seed=21)
+    order_nodes = np.random.default_rng(0).permutation(n)
+    m = np.minimum(np.arange(n) * 2, np.arange(n) * (np.arange(n) + 1) // 2)
+    nets, order = grow(D, m, "matching", -1.0, 0.5, birth_order=order_nodes, n_networks=4, seed=2,
+                       return_order=True)
+    assert np.all(count_edges(nets) == m[-1])
+    birth = birth_stages(n, birth_order=order_nodes)
+    step_stage = np.searchsorted(m, np.arange(m[-1]), side="right")
+    for b in range(4):
+        i, j = order[b, :, 0], order[b, :, 1]
+        assert np.all(birth[i] <= step_stage) and np.all(birth[j] <= step_stage)
+        assert np.array_equal(np.bincount(step_stage, minlength=n)[1:], np.diff(m))
+
+
+def test_grow_single_stage_equals_generate():
+    _, D = _positions_D(20, seed=3)
+    assert np.array_equal(grow(D, [50], "clu-min", -1.0, 1.0, seed=4), generate(D, 50, "clu-min", -1.0, 1.0, seed=4))
+
+
+def test_grow_with_changing_distances_and_birth_times():
+    n = 24
+    xy, _ = _positions_D(n, seed=5)
+    scale = np.linspace(0.2, 1.0, 6)
+    Ds = elongating_distances(xy, scale, axis=0)
+    assert Ds.shape == (6, n, n)
+    assert np.all(Ds[0] <= Ds[-1] + 1e-12)
+    times = np.arange(6.0)
+    births = np.random.default_rng(1).uniform(0, 5, n)
+    births[:4] = 0.0
+    m = np.array([3, 10, 20, 30, 40, 50])
+    nets = grow(Ds, m, "sptl", -2.0, birth_times=births, stage_times=times, n_networks=3, seed=0)
+    assert np.all(count_edges(nets) == 50)
+    callable_nets = grow(lambda t: Ds[int(t)], m, "sptl", -2.0, birth_times=births, stage_times=times,
+                         n_networks=3, seed=0)
+    assert np.array_equal(nets, callable_nets)
+    never = births > times[-1]
+    assert not nets[:, never].any()
+
+
+def test_grow_from_earlier_connectome_and_errors():
+    n = 20
+    _, D = _positions_D(n, seed=8)
+    early = generate(D, 15, "sptl", -2.0, seed=1)[0]
+    nets = grow(D, [25, 40], "neighbors", -1.0, 0.5, seed_network=early, seed=2)
+    assert np.all(count_edges(nets) == 40) and np.all(nets[0][early])
+    with pytest.raises(ValueError, match="only 2 nodes are born"):
+        grow(D, [0, 5], "sptl", -1.0, birth_order=[0, 1])
+    with pytest.raises(ValueError, match="non-decreasing"):
+        grow(D, [5, 3], "sptl", -1.0)
+    with pytest.raises(ValueError, match="not born"):
+        grow(D, [25, 30], "sptl", -1.0, seed_network=early, birth_order=[n - 1, n - 2])
+
+
+# --- fitting --------------------------------------------------------------------------------
+
+
+def test_voronoi_draw_stays_in_cells_and_box():
+    rng = np.random.default_rng(0)
+    pts = rng.uniform([-7, -7.5], [0, 7.5], size=(30, 2))
+    energy = rng.uniform(0.2, 1.0, 30)
+    energy[7] = 0.01
+    new = voronoi_draw(pts, energy, 400, [-7, -7.5], [0, 7.5], seed=1)
+    assert new.shape == (400, 2)
+    assert np.all(new >= [-7, -7.5]) and np.all(new <= [0, 7.5])
+    # the low-energy cell is refined most: most new points are nearest to site 7
+    scale = np.array([7.0, 15.0])
+    nearest = np.argmin(np.linalg.norm((new[:, None] - pts[None]) / scale, axis=-1), axis=1)
+    assert np.bincount(nearest, minlength=30).argmax() == 7
+    assert np.array_equal(new, voronoi_draw(pts, energy, 400, [-7, -7.5], [0, 7.5], seed=1))
+
+
+def test_fit_recovers_spatial_parameter_and_tables():
+    _, D = _positions_D(40, seed=30)
+    target = generate(D, 100, "sptl", -3.0, seed=31)[0]
+    res = fit(target, D, rules=["sptl", "matching"], search="voronoi", n_draws=30, levels=3,
+              n_networks=2, seed=0, progress=False)
+    t = res.table
+    assert list(t.columns) == ["rule", "level", "point", "eta", "gamma", "repeat", "ks_degree",
+                               "ks_clustering", "ks_betweenness", "ks_edge_length", "energy"]
+    assert len(t) == 2 * 30 * 3 * 2
+    assert t.loc[t.rule == "sptl", "gamma"].isna().all()
+    assert np.allclose(t[["ks_degree", "ks_clustering", "ks_betweenness", "ks_edge_length"]].max(axis=1), t.energy)
+    sp = res.best.set_index("rule").loc["sptl"]
+    assert abs(sp.eta - (-3.0)) < 1.5
+    # refinement concentrates points near the optimum
+    lvl = t[t.rule == "sptl"].groupby("level").eta.apply(lambda e: np.mean(np.abs(e + 3)))
+    assert lvl.iloc[-1] < lvl.iloc[0]
+    again = fit(target, D, rules=["sptl", "matching"], n_draws=30, levels=3, n_networks=2, seed=0, progress=False)
+    assert again.table.equals(t)
+
+
+def test_fit_inprocess_equals_sweep_path(tmp_path):
+    _, D = _positions_D(20, seed=40)
+    target = generate(D, 40, "matching", -2.0, 0.5, seed=1)[0]
+    kw = dict(rules=["deg-avg"], search="grid", n_draws=9, n_networks=2, seed=5, progress=False)
+    a = fit(target, D, **kw)
+    b = fit(target, D, client="inline", **kw)
+    c = fit(target, D, store=tmp_path / "fitstore", **kw)
+    cols = ["rule", "level", "point", "eta", "gamma", "repeat", "energy"]
+    for other in (b, c):
+        x = a.table[cols].sort_values(["point", "repeat"]).reset_index(drop=True)
+        y = other.table[cols].sort_values(["point", "repeat"]).reset_index(drop=True)
+        pd_eq = np.allclose(x.energy, y.energy) and np.allclose(x.eta, y.eta) and np.allclose(x.gamma, y.gamma)
+        assert pd_eq
+    assert len(a.table) == 18 and (tmp_path / "fitstore" / "deg-avg" / "level0").is_dir()
+
+
+def test_fit_invalid_input():
+    _, D = _positions_D(10)
+    T = generate(D, 10, "sptl", -1.0, seed=0)[0]
+    with pytest.raises(ValueError, match="'rules'"):
+        fit(T, D, rules=["nope"], progress=False)
+    with pytest.raises(ValueError, match="'search'"):
+        fit(T, D, search="random", progress=False)
+    with pytest.raises(ValueError, match="eta_range"):
+        fit(T, D, eta_range=(0, -1), progress=False)
+    with pytest.raises(ValueError, match="'D'"):
+        fit(T, D[:5, :5], progress=False)
+
+
+def test_spatial_edge_schedule_quadratic_then_linear():
+    """Nicosia et al. (2013): links grow quadratically while the body is small, then linearly."""
+    from mesoscale.generative import spatial_edge_schedule
+
+    n = 120
+    rng = np.random.default_rng(0)
+    xyz = rng.random((n, 3)) * [1.0, 0.1, 0.1]
+    birth = np.arange(n)  # one neuron per stage
+    # small body (compared with the decay length) for the first half, then it elongates 20-fold
+    scale = np.where(np.arange(n) < 60, 0.05, np.linspace(0.05, 20.0, n))
+    Ds = elongating_distances(xyz, scale, axis=0)
+    m = spatial_edge_schedule(Ds, birth, p0=0.5, length=1.0, seed=1)
+    inc = np.diff(m)
+    early = inc[10:60]
+    late = inc[-30:]
+    # early: each new node links to ~p0 * (nodes present): increments grow with the stage
+    assert np.corrcoef(np.arange(10, 60), early)[0, 1] > 0.8
+    assert abs(early.mean() - 0.5 * np.arange(11, 61).mean()) < 3
+    # late: increments no longer grow with the number of nodes
+    assert late.mean() < 0.5 * early[-10:].mean()
+    nets = grow(Ds, m, "sptl", -1.0, birth_order=birth, seed=0)
+    assert count_edges(nets)[0] == m[-1]
+    with pytest.raises(ValueError, match="'p0'"):
+        spatial_edge_schedule(Ds, birth, p0=2.0)
+
+
+@pytest.mark.slow
+def test_fit_on_a_dask_client_matches_inprocess():
+    import distributed
+
+    _, D = _positions_D(16, seed=41)
+    target = generate(D, 30, "sptl", -2.0, seed=1)[0]
+    kw = dict(rules=["sptl", "neighbors"], search="voronoi", n_draws=6, levels=2, seed=3, progress=False)
+    local = fit(target, D, **kw)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=1, dashboard_address=":0") as client:
+        remote = fit(target, D, client=client, **kw)
+    key = ["rule", "level", "point", "repeat"]
+    a = local.table.sort_values(key).reset_index(drop=True)
+    b = remote.table.sort_values(key).reset_index(drop=True)
+    assert np.allclose(a[["eta", "energy"]], b[["eta", "energy"]])
+    assert local.best_rule == remote.best_rule
