@@ -67,3 +67,22 @@ def test_every_toc_entry_exists():
 def test_profiles_name_only_real_parameters(profile):
     runs = runner.plan(profile, root=ROOT)  # raises on unknown notebooks, names or wrongly typed values
     assert {r.name for r in runs} == {p.stem for p in NOTEBOOKS}
+
+
+@pytest.mark.slow
+def test_plain_papermill_runs_a_chapter_from_the_shell(tmp_path):
+    """Users re-run chapters with plain papermill; the primer must work that way too."""
+    import subprocess
+    import sys
+    from pathlib import Path as _P
+
+    exe = _P(sys.executable).with_name("papermill")
+    out = tmp_path / "primer.ipynb"
+    args = [str(exe), str(ROOT / "notebooks" / "00_modularity_primer.ipynb"), str(out), "--cwd", str(tmp_path),
+            "-y", "{n_nodes: [50], mean_degrees: [6], mu_values: [0.1]}", "-p", "sbm_n", "60",
+            "-p", "n_seeds", "1", "-p", "n_null", "3", "-p", "n_runs", "1", "-p", "seed", "7"]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    nb = json.loads(out.read_text())
+    injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
+    assert injected and "seed = 7" in "".join(injected[0]["source"])
