@@ -1,0 +1,79 @@
+"""PyTorch training framework for artificial networks with biological priors.
+
+Submodules
+----------
+``tasks``         two-digit modular task, the Yang et al. 2019 task family (neurogym), varying goals
+``models``        spatially embedded RNNs and MLPs, trained as batched ensembles of K members
+``priors``        recurrent masks: dense, planted modules, generative-model networks, connectome wiring
+``regularizers``  L1, distance-weighted L1 (BIMT), communicability x distance (seRNN)
+``loop``          the training loop (Adam, BPTT, clipping, early stopping, checkpoints, exact resume)
+``experiments``   conditions (prior + regulariser) trained as ensembles of seeds, for the chapters
+``plots``         the chapters' figures
+``evaluation``    accuracy, zero-/few-shot, lesion and noise robustness, structural modularity with nulls,
+                  functional specialisation
+
+Examples
+--------
+>>> from mesoscale.training import SpatialRNN, two_digit_task, train
+>>> data = two_digit_task(200, 100, seed=0)
+>>> task = data.task("train")
+>>> net = SpatialRNN(task.n_input, 27, task.n_output, seed=0)
+>>> res = train(net, task, steps=3, batch_size=16, seed=0, progress=False)
+>>> res.steps_done
+3
+"""
+
+from .evaluation import (
+    accuracy,
+    bena_specialisation,
+    cluster_lesion,
+    eval_batch,
+    few_shot_curve,
+    lesion_connections,
+    lesion_curve,
+    module_lesion,
+    noise_curve,
+    per_task_accuracy,
+    specialisation_index,
+    structural_modularity,
+    task_variance,
+    task_variance_clusters,
+    unit_strength,
+)
+from .experiments import Condition, build_model, run_conditions, weight_density
+from .loop import TrainResult, decision_correct, evaluate_batch, member_losses, select_device, train
+from .models import SpatialMLP, SpatialRNN, distance_matrix, grid_positions, member_seeds
+from .priors import (
+    connectome_prior,
+    dense_mask,
+    generative_mask,
+    mask_density,
+    module_labels,
+    sbm_mask,
+    spatial_modules,
+)
+from .regularizers import Regularizer, communicability, communicability_distance, distance_l1, l1
+from .tasks import (
+    YANG19_TASKS,
+    ArrayTask,
+    Batch,
+    Task,
+    TwoDigitData,
+    VaryingGoalTask,
+    YangTasks,
+    compositional_split,
+    two_digit_task,
+)
+
+__all__ = [
+    "Batch", "Task", "ArrayTask", "TwoDigitData", "two_digit_task", "YangTasks", "YANG19_TASKS",
+    "compositional_split", "VaryingGoalTask",
+    "SpatialRNN", "SpatialMLP", "grid_positions", "distance_matrix", "member_seeds",
+    "dense_mask", "sbm_mask", "module_labels", "spatial_modules", "mask_density", "generative_mask", "connectome_prior",
+    "Regularizer", "l1", "distance_l1", "communicability", "communicability_distance",
+    "train", "TrainResult", "select_device", "member_losses", "decision_correct", "evaluate_batch",
+    "eval_batch", "accuracy", "per_task_accuracy", "few_shot_curve", "lesion_connections", "unit_strength",
+    "lesion_curve", "module_lesion", "noise_curve", "structural_modularity", "task_variance",
+    "task_variance_clusters", "cluster_lesion", "bena_specialisation", "specialisation_index",
+    "Condition", "build_model", "run_conditions", "weight_density",
+]
