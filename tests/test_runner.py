@@ -158,3 +158,17 @@ def test_unparseable_parameter_line_is_reported(tmp_path):
     _notebook(path, "n = 3  # nodes, n = 3 by default", "print(n)")
     with pytest.raises(RunnerError, match=r"papermill cannot read parameter\(s\) \['n'\]"):
         runner.notebook_parameters(path)
+
+
+def test_widget_views_and_state_are_stripped():
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={runner.WIDGET_VIEW: {"model_id": "1"}, "text/plain": "bar"}),
+        nbformat.v4.new_output("stream", name="stdout", text="kept\n"),
+    ]
+    nb.cells = [nbformat.v4.new_markdown_cell("# t"), cell]
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": {}}}
+    assert runner.strip_widgets(nb) == 1
+    assert [o["output_type"] for o in nb.cells[1].outputs] == ["stream"]
+    assert "widgets" not in nb.metadata

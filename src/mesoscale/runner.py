@@ -288,10 +288,32 @@ def _failure_details(exc: Exception) -> tuple[int | None, str, str]:
     return cell, str(ename), str(evalue).strip().splitlines()[0] if str(evalue).strip() else ""
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def strip_widgets(nb) -> int:
+    """Remove ipywidgets views (progress bars, the live explorer) and their saved state.
+
+    A static page cannot run them (they need a kernel), and their embedded state makes the
+    book load the widget manager and require.js from a CDN, so pages would break offline.
+    Returns the number of outputs removed.
+    """
+    removed = 0
+    for cell in nb.cells:
+        if cell.get("cell_type") != "code":
+            continue
+        kept = [o for o in cell.get("outputs", []) if WIDGET_VIEW not in o.get("data", {})]
+        removed += len(cell.get("outputs", [])) - len(kept)
+        cell["outputs"] = kept
+    nb.metadata.pop("widgets", None)
+    return removed
+
+
 def _finish_notebook(tmp: Path, run: NotebookRun, profile: str) -> None:
     import nbformat
 
     nb = nbformat.read(tmp, as_version=4)
+    strip_widgets(nb)
     record = provenance.collect(
         parameters=run.parameters, notebook=run.name, profile=profile, runtime_s=round(run.runtime_s or 0, 1)
     )
