@@ -19,7 +19,7 @@ Examples
 True
 """
 
-from .analysis import ModularityResult, lesion_accuracy, specialisation, structural_modularity, weight_graph
+from .analysis import lesion_accuracy, specialisation, structural_modularity, weight_graph
 from .experiment import METRICS, bootstrap_ci, make_condition, paired_differences, run_condition, summarise
 from .network import EnergyNetwork, layout_positions, make_network
 from .rules import (
@@ -63,7 +63,6 @@ __all__ = [
     "fit",
     "accuracy",
     "weight_graph",
-    "ModularityResult",
     "structural_modularity",
     "specialisation",
     "lesion_accuracy",

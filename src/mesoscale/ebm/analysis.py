@@ -16,18 +16,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
 from .._validation import as_rng, check_choice, check_int, spawn_rngs
+from ..metrics import ModularityTest
 from .network import EnergyNetwork
 from .tasks import EBMTask
 
 __all__ = [
     "weight_graph",
-    "ModularityResult",
     "structural_modularity",
     "specialisation",
     "lesion_accuracy",
@@ -58,41 +57,9 @@ def weight_graph(net: EnergyNetwork, which: str = "all") -> tuple[np.ndarray, np
     return A, M
 
 
-@dataclass
-class ModularityResult:
-    """Observed modularity against the architecture-matched null.
-
-    Attributes
-    ----------
-    q : float
-        Highest Q over ``n_runs`` Louvain runs.
-    null_mean, null_sd : float
-    z : float
-        ``(q - null_mean) / null_sd``.
-    percentile : float
-        100 x fraction of null Q below ``q`` (ties half).
-    n_null : int
-    partition : ndarray
-        Module label per unit of the graph.
-    """
-
-    q: float
-    null_mean: float
-    null_sd: float
-    z: float
-    percentile: float
-    n_null: int
-    partition: np.ndarray = field(repr=False)
-    null_q: np.ndarray = field(repr=False)
-
-    def as_dict(self, prefix: str = "") -> dict:
-        keys = ("q", "null_mean", "null_sd", "z", "percentile", "n_null")
-        return {prefix + k: getattr(self, k) for k in keys}
-
-
 def structural_modularity(
     net: EnergyNetwork, *, which: str = "all", n_null: int = 50, n_runs: int = 5, seed=None
-) -> ModularityResult:
+) -> ModularityTest:
     """Modularity of ``|W|`` with a z-score against weights shuffled within the architecture.
 
     Parameters
@@ -113,7 +80,7 @@ def structural_modularity(
     >>> r.n_null, 0.0 <= r.percentile <= 100.0
     (5, True)
     """
-    from ..metrics import best_partition
+    from ..metrics import best_partition, compare_with_null
 
     n_null = check_int(n_null, "n_null", minimum=2)
     n_runs = check_int(n_runs, "n_runs", minimum=1)
@@ -134,10 +101,8 @@ def structural_modularity(
         R[iu] = vals
         R = R + R.T
         null_q[k] = best_partition(R, n_runs, 1.0, rng)[1]
-    mean, sd = float(null_q.mean()), float(null_q.std(ddof=1))
-    z = (q - mean) / sd if sd > 0 else float("nan")
-    pct = 100.0 * (np.sum(null_q < q) + 0.5 * np.sum(null_q == q)) / n_null
-    return ModularityResult(float(q), mean, sd, float(z), float(pct), n_null, np.asarray(partition), null_q)
+    return compare_with_null(q, null_q, null="weights shuffled over the allowed synapses",
+                             partition=partition, n_runs=n_runs)
 
 
 def _fixed_points(net, x, n_steps, lesion=None):

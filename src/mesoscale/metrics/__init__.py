@@ -21,7 +21,7 @@ Everything at once
 
 from .community import best_partition, consensus_communities, louvain_partitions, modularity, relabel
 from .energy import KS_COLUMNS, ks_energy, ks_statistic, network_statistics
-from .nulls import NULL_MODELS, ModularityTest, modularity_significance, null_network
+from .nulls import NULL_MODELS, ModularityTest, compare_with_null, modularity_significance, null_network
 from .roles import participation_coefficient, within_module_degree_zscore
 from .overview import summary
 from .topology import (
@@ -44,6 +44,7 @@ __all__ = [
     "NULL_MODELS",
     "null_network",
     "ModularityTest",
+    "compare_with_null",
     "modularity_significance",
     "participation_coefficient",
     "within_module_degree_zscore",

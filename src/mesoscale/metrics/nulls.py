@@ -40,7 +40,7 @@ from .._validation import (
 )
 from .community import _check_network, best_partition
 
-__all__ = ["NULL_MODELS", "null_network", "ModularityTest", "modularity_significance"]
+__all__ = ["NULL_MODELS", "null_network", "ModularityTest", "compare_with_null", "modularity_significance"]
 
 NULL_MODELS = ("degree", "density", "spatial")
 
@@ -289,6 +289,43 @@ class ModularityTest:
         }
 
 
+def compare_with_null(q, null_q, *, null: str, partition, n_runs: int, gamma: float = 1.0) -> ModularityTest:
+    """Summarise an observed modularity against the modularities of null networks.
+
+    The single place where z-scores and percentiles of modularity are computed: use it for any
+    null model that :func:`null_network` does not provide (e.g. weights shuffled within an
+    architecture), so every Q in the book is compared the same way.
+
+    ``z = (q - mean) / sd`` with ``sd`` over the null Q's (ddof=1); when every null Q is equal,
+    z is 0 if ``q`` equals them too and +/-inf otherwise. ``percentile`` is 100 x the fraction of
+    null Q's below ``q``, ties counted half.
+    """
+    null_q = np.asarray(null_q, dtype=float)
+    if null_q.ndim != 1 or null_q.size < 2:
+        raise ValueError(f"'null_q' must hold at least 2 null modularities; got shape {null_q.shape}")
+    q = float(q)
+    mean = float(null_q.mean())
+    sd = float(null_q.std(ddof=1))
+    if sd > 0:
+        z = (q - mean) / sd
+    else:
+        z = 0.0 if q == mean else float(np.sign(q - mean) * np.inf)
+    pct = 100.0 * (np.mean(null_q < q) + 0.5 * np.mean(null_q == q))
+    return ModularityTest(
+        q=q,
+        null_mean=mean,
+        null_sd=sd,
+        z=float(z),
+        percentile=float(pct),
+        n_null=int(null_q.size),
+        null=null,
+        null_q=null_q,
+        partition=np.asarray(partition),
+        n_runs=n_runs,
+        gamma=gamma,
+    )
+
+
 def modularity_significance(
     A,
     null: str = "degree",
@@ -361,23 +398,4 @@ def modularity_significance(
         rng = np.random.default_rng(streams[i + 1])
         R = null_network(M, null, Dm, rng, itr=itr, n_bins=n_bins)
         null_q[i] = best_partition(R, n_runs, gamma, rng, directed=directed)[1]
-    mean = float(null_q.mean())
-    sd = float(null_q.std(ddof=1))
-    if sd > 0:
-        z = (q - mean) / sd
-    else:
-        z = 0.0 if q == mean else float(np.sign(q - mean) * np.inf)
-    pct = 100.0 * (np.mean(null_q < q) + 0.5 * np.mean(null_q == q))
-    return ModularityTest(
-        q=float(q),
-        null_mean=mean,
-        null_sd=sd,
-        z=float(z),
-        percentile=float(pct),
-        n_null=n_null,
-        null=null,
-        null_q=null_q,
-        partition=partition,
-        n_runs=n_runs,
-        gamma=gamma,
-    )
+    return compare_with_null(q, null_q, null=null, partition=partition, n_runs=n_runs, gamma=gamma)
