@@ -33,24 +33,29 @@ def smoke_book(tmp_path_factory) -> Path:
     shutil.copytree(
         ROOT / "book", site / "book", ignore=shutil.ignore_patterns("*.ipynb", ".tmp-*")
     )
+    # The committed sources, which the launch buttons open (excluded from the book itself).
+    shutil.copytree(ROOT / "notebooks", site / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
     run_notebooks("smoke", output_dir=site / "book", root=ROOT, progress=False)
     return site
+
+
+def build_book(site: Path, *extra: str, log_name: str = "jupyter-book-build.log", output: Path | None = None) -> Path:
+    """Render ``site`` with Jupyter Book, warnings as errors; returns the folder of its HTML."""
+    exe = Path(sys.executable).with_name("jupyter-book")
+    args = [str(exe), "build", str(site), "-W", "-n", "--keep-going", *extra]
+    if output is not None:
+        args += ["--path-output", str(output)]
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=900)
+    log = proc.stdout + proc.stderr
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / log_name).write_text(log)
+    assert proc.returncode == 0, f"jupyter-book build failed:\n{log[-6000:]}"
+    html = (output or site) / "_build" / "html"
+    assert (html / "index.html").exists()
+    return html
 
 
 @pytest.fixture(scope="session")
 def built_book(smoke_book) -> Path:
     """The smoke book rendered by Jupyter Book with warnings as errors; returns _build/html."""
-    exe = Path(sys.executable).with_name("jupyter-book")
-    proc = subprocess.run(
-        [str(exe), "build", str(smoke_book), "-W", "-n", "--keep-going"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-    )
-    log = proc.stdout + proc.stderr
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "jupyter-book-build.log").write_text(log)
-    assert proc.returncode == 0, f"jupyter-book build failed:\n{log[-6000:]}"
-    html = smoke_book / "_build" / "html"
-    assert (html / "index.html").exists()
-    return html
+    return build_book(smoke_book)

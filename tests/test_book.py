@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import ARTIFACTS, ROOT
+from conftest import ARTIFACTS, ROOT, build_book
 
 pytestmark = [pytest.mark.slow, pytest.mark.book]
 
@@ -46,6 +46,39 @@ def test_every_notebook_executes_with_provenance(smoke_book):
 def test_book_builds_without_warnings(built_book):
     for page in _pages():
         assert (built_book / f"{page}.html").exists(), page
+
+
+def _chapters() -> list[str]:
+    return [p for p in _pages() if (ROOT / "notebooks" / f"{Path(p).name}.ipynb").exists()]
+
+
+def test_no_buttons_lead_nowhere_without_a_repository(built_book):
+    # _config.yml ships with repository.url empty: no repository, issue or launch button may appear.
+    assert yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"] == ""
+    for page in _pages():
+        html = (built_book / f"{page}.html").read_text()
+        for marker in ("launch-buttons", "mybinder.org", "colab.research.google.com", "source-repository-button",
+                       "issues/new"):
+            assert marker not in html, f"{page} shows {marker!r} although no repository is configured"
+
+
+def test_launch_buttons_open_the_committed_sources(smoke_book, tmp_path):
+    config = yaml.safe_load((smoke_book / "_config.yml").read_text())
+    config["repository"]["url"] = "https://github.com/example-lab/mesoscale"
+    alt = tmp_path / "_config.yml"
+    alt.write_text(yaml.safe_dump(config))
+    html = build_book(smoke_book, "--config", str(alt), output=tmp_path, log_name="jupyter-book-build-repo.log")
+    chapters = _chapters()
+    assert len(chapters) >= 8, chapters
+    for page in chapters:
+        text = (html / f"{page}.html").read_text()
+        name = Path(page).name
+        binder = f"mybinder.org/v2/gh/example-lab/mesoscale/main?urlpath=lab/tree/notebooks/{name}.ipynb"
+        colab = f"colab.research.google.com/github/example-lab/mesoscale/blob/main/notebooks/{name}.ipynb"
+        assert binder in text, f"{page}: no Binder link to notebooks/{name}.ipynb"
+        assert colab in text, f"{page}: no Colab link to notebooks/{name}.ipynb"
+        assert f"tree/{page}.ipynb" not in text and f"blob/main/{page}.ipynb" not in text, page
+        assert "https://github.com/example-lab/mesoscale" in text  # the repository button
 
 
 @pytest.fixture(scope="module")

@@ -86,3 +86,58 @@ def test_plain_papermill_runs_a_chapter_from_the_shell(tmp_path):
     nb = json.loads(out.read_text())
     injected = [c for c in nb["cells"] if "injected-parameters" in c["metadata"].get("tags", [])]
     assert injected and "seed = 7" in "".join(injected[0]["source"])
+
+
+#: A chapter is narrative, parameters, calls into mesoscale and figures: logic beyond this lives in src.
+MAX_CODE_LINES = 120
+
+
+def code_lines(path: Path) -> int:
+    """Non-blank, non-comment lines of code in a notebook."""
+    nb = json.loads(path.read_text())
+    lines = [
+        line
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+        for line in "".join(c["source"]).splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
+    return len(lines)
+
+
+def private_imports(path: Path) -> list[str]:
+    """Lines of a notebook that import a private module or name of mesoscale."""
+    import re
+
+    nb = json.loads(path.read_text())
+    pattern = re.compile(r"^\s*(from\s+mesoscale(\.\w+)*\s+import\s+.*\b_\w+|(from|import)\s+mesoscale(\.\w+)*\._\w+)")
+    return [
+        line.strip()
+        for c in nb["cells"]
+        if c["cell_type"] == "code"
+        for line in "".join(c["source"]).splitlines()
+        if pattern.match(line)
+    ]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_thin(path):
+    n = code_lines(path)
+    assert n <= MAX_CODE_LINES, f"{path.name} has {n} code lines (at most {MAX_CODE_LINES}): move logic into src"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_imports_no_private_module(path):
+    assert not private_imports(path), f"{path.name} imports private code: {private_imports(path)}"
+
+
+def test_the_hygiene_checks_can_fail(tmp_path):
+    cell = {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+            "source": ["# a comment\n", "\n", "from mesoscale.metrics._x import y\n",
+                       "from mesoscale.sweep import _task_rng\n", "import mesoscale._validation as v\n",
+                       "from mesoscale.metrics import consensus_communities\n"]}
+    nb = tmp_path / "x.ipynb"
+    nb.write_text(json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    assert code_lines(nb) == 4
+    assert private_imports(nb) == ["from mesoscale.metrics._x import y", "from mesoscale.sweep import _task_rng",
+                                   "import mesoscale._validation as v"]

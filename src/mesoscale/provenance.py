@@ -60,6 +60,14 @@ def git_state(path: str | os.PathLike | None = None) -> dict[str, Any]:
 
     Looks for the repository that contains ``path`` (default: this package's source,
     which is the compendium's checkout when installed in editable mode).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> git_state(tempfile.mkdtemp())  # not inside a repository
+    {'commit': None, 'dirty': None, 'branch': None}
+    >>> len(git_state()["commit"])  # this checkout
+    40
     """
     root = _repo_root(path)
     state: dict[str, Any] = {"commit": None, "dirty": None, "branch": None}
@@ -83,7 +91,14 @@ def git_state(path: str | os.PathLike | None = None) -> dict[str, Any]:
 
 
 def package_versions(packages=PACKAGES) -> dict[str, str]:
-    """Installed versions of ``packages`` (those not installed are left out)."""
+    """Installed versions of ``packages`` (those not installed are left out).
+
+    Examples
+    --------
+    >>> import numpy
+    >>> package_versions(["numpy", "no-such-package"]) == {"numpy": numpy.__version__}
+    True
+    """
     versions = {}
     for name in packages:
         try:
@@ -98,6 +113,12 @@ def device_info() -> dict[str, Any]:
 
     torch is only consulted when it is already imported or importable cheaply; a missing
     torch gives ``{"accelerator": None}``.
+
+    Examples
+    --------
+    >>> info = device_info()
+    >>> info["cpu_count"] >= 1, "accelerator" in info
+    (True, True)
     """
     info: dict[str, Any] = {
         "cpu": platform.processor() or platform.machine(),
@@ -118,7 +139,13 @@ def device_info() -> dict[str, Any]:
 
 
 def seeds_of(parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """The parameters that are seeds (names equal to or containing ``seed``)."""
+    """The parameters that are seeds (names equal to or containing ``seed``).
+
+    Examples
+    --------
+    >>> seeds_of({"n": 100, "seed": 0, "null_seed": 7})
+    {'seed': 0, 'null_seed': 7}
+    """
     return {k: v for k, v in parameters.items() if "seed" in k.lower()}
 
 
@@ -131,6 +158,12 @@ def collect(parameters: Mapping[str, Any] | None = None, **extra: Any) -> dict[s
         The parameters the computation ran with; seeds are picked out of them.
     **extra
         Anything else to record (e.g. ``notebook="01_generative_models"``, ``profile="quick"``).
+
+    Examples
+    --------
+    >>> record = collect({"n_null": 20, "seed": 3}, notebook="03_connectomes", profile="quick")
+    >>> record["seeds"], record["profile"], "numpy" in record["packages"]
+    ({'seed': 3}, 'quick', True)
     """
     parameters = dict(parameters or {})
     return {
@@ -154,7 +187,14 @@ def _fmt(value: Any) -> str:
 
 
 def to_markdown(record: Mapping[str, Any]) -> str:
-    """Render a record as a Markdown section (used at the end of every executed notebook)."""
+    """Render a record as a Markdown section (used at the end of every executed notebook).
+
+    Examples
+    --------
+    >>> md = to_markdown(collect({"seed": 1}, profile="smoke"))
+    >>> md.splitlines()[0], "| `seed` | `1` |" in md
+    ('## Provenance', True)
+    """
     git = record.get("git", {})
     commit = git.get("commit") or "unknown (not a git checkout)"
     dirty = {True: " (uncommitted changes)", False: "", None: ""}[git.get("dirty")]

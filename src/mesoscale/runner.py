@@ -57,11 +57,26 @@ PROFILES = ("smoke", "quick", "full")
 
 
 class RunnerError(ValueError):
-    """Bad input to the runner (profile, notebook name, parameter name or value)."""
+    """Bad input to the runner (profile, notebook name, parameter name or value).
+
+    Examples
+    --------
+    >>> load_profile("paper")
+    Traceback (most recent call last):
+        ...
+    mesoscale.runner.RunnerError: unknown profile 'paper'; choose one of smoke, quick, full
+    """
 
 
 class NotebookFailed(RuntimeError):
-    """A notebook raised during execution."""
+    """A notebook raised during execution.
+
+    Examples
+    --------
+    >>> err = NotebookFailed("03_connectomes", 7, "ValueError", "bad dataset", Path("_build/failed/03.ipynb"))
+    >>> str(err)
+    "notebook '03_connectomes' failed in cell 7: ValueError: bad dataset (executed copy: _build/failed/03.ipynb)"
+    """
 
     def __init__(self, notebook: str, cell_index: int | None, ename: str, evalue: str, failed_copy: Path):
         self.notebook, self.cell_index, self.ename, self.evalue = notebook, cell_index, ename, evalue
@@ -74,7 +89,14 @@ class NotebookFailed(RuntimeError):
 
 @dataclass
 class NotebookRun:
-    """One notebook's planned (and after execution, finished) run."""
+    """One notebook's planned (and after execution, finished) run.
+
+    Examples
+    --------
+    >>> run = plan("smoke", only=["00_modularity_primer"])[0]
+    >>> run.name, run.output.relative_to(find_root()).as_posix(), run.injected["n_null"]
+    ('00_modularity_primer', 'book/00_modularity_primer.ipynb', 4)
+    """
 
     name: str
     source: Path
@@ -86,7 +108,13 @@ class NotebookRun:
 
 def find_root(start: str | os.PathLike | None = None) -> Path:
     """The compendium's root: the nearest directory (from ``start`` or the cwd) holding
-    ``notebooks/profiles``; else the checkout this package was installed from."""
+    ``notebooks/profiles``; else the checkout this package was installed from.
+
+    Examples
+    --------
+    >>> (find_root() / "notebooks" / "profiles" / "quick.yml").exists()
+    True
+    """
     candidates = [Path(start or Path.cwd()).resolve()]
     candidates += list(candidates[0].parents)
     here = Path(__file__).resolve()
@@ -100,13 +128,25 @@ def find_root(start: str | os.PathLike | None = None) -> Path:
 
 
 def discover(root: str | os.PathLike | None = None) -> list[Path]:
-    """The source notebooks ``notebooks/*.ipynb``, in chapter (file-name) order."""
+    """The source notebooks ``notebooks/*.ipynb``, in chapter (file-name) order.
+
+    Examples
+    --------
+    >>> discover()[0].name
+    '00_modularity_primer.ipynb'
+    """
     root = find_root(root)
     return sorted((root / "notebooks").glob("*.ipynb"))
 
 
 def load_profile(profile: str, root: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
-    """The parameters of ``profile`` per notebook stem (``{}`` where a notebook has none)."""
+    """The parameters of ``profile`` per notebook stem (``{}`` where a notebook has none).
+
+    Examples
+    --------
+    >>> load_profile("smoke")["00_modularity_primer"]["n_null"]
+    4
+    """
     if profile not in PROFILES:
         raise RunnerError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     path = find_root(root) / "notebooks" / "profiles" / f"{profile}.yml"
@@ -132,9 +172,26 @@ class _Unparsed(str):
     """A default that is an expression rather than a literal (its type is not checked)."""
 
 
+def _papermill():
+    try:
+        import papermill
+    except ImportError as exc:  # an extra, not a core dependency of the library
+        raise RunnerError(
+            "running notebooks needs papermill: pip install 'mesoscale[notebooks]' (or `make env`)"
+        ) from exc
+    return papermill
+
+
 def notebook_parameters(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
-    """The parameters a notebook declares: ``{name: {"default": value, "help": comment}}``."""
-    import papermill as pm
+    """The parameters a notebook declares: ``{name: {"default": value, "help": comment}}``.
+
+    Examples
+    --------
+    >>> params = notebook_parameters(find_root() / "notebooks" / "00_modularity_primer.ipynb")
+    >>> params["n_null"]
+    {'default': 20, 'help': 'degree-preserving null networks per network'}
+    """
+    pm = _papermill()
 
     path = Path(path)
     tagged = [
@@ -163,7 +220,13 @@ def notebook_parameters(path: str | os.PathLike) -> dict[str, dict[str, Any]]:
 
 
 def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
-    """Parse ``name=value`` strings; values are read as YAML (``3`` -> int, ``[1,2]`` -> list)."""
+    """Parse ``name=value`` strings; values are read as YAML (``3`` -> int, ``[1,2]`` -> list).
+
+    Examples
+    --------
+    >>> parse_overrides(["n_null=50", "datasets=[human_dk68, witvliet_8]"])
+    {'n_null': 50, 'datasets': ['human_dk68', 'witvliet_8']}
+    """
     out: dict[str, Any] = {}
     for item in items:
         name, sep, raw = item.partition("=")
@@ -231,7 +294,17 @@ def plan(
     root: str | os.PathLike | None = None,
     output_dir: str | os.PathLike | None = None,
 ) -> list[NotebookRun]:
-    """Resolve and validate what :func:`run_notebooks` would execute, without running anything."""
+    """Resolve and validate what :func:`run_notebooks` would execute, without running anything.
+
+    Examples
+    --------
+    >>> [run.name for run in plan("smoke", only=["00_modularity_primer", "03_connectomes"])]
+    ['00_modularity_primer', '03_connectomes']
+    >>> plan("smoke", only=["00_modularity_primer"], overrides={"n_null": "many"})
+    Traceback (most recent call last):
+        ...
+    mesoscale.runner.RunnerError: 00_modularity_primer: parameter 'n_null' expects a int like 20; got 'many'
+    """
     root = find_root(root)
     profiles = load_profile(profile, root)
     notebooks = discover(root)
@@ -297,6 +370,14 @@ def strip_widgets(nb) -> int:
     A static page cannot run them (they need a kernel), and their embedded state makes the
     book load the widget manager and require.js from a CDN, so pages would break offline.
     Returns the number of outputs removed.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("bar")])
+    >>> nb.cells[0].outputs = [nbformat.v4.new_output("display_data", data={WIDGET_VIEW: {}, "text/plain": "0%"})]
+    >>> strip_widgets(nb), nb.cells[0].outputs
+    (1, [])
     """
     removed = 0
     for cell in nb.cells:
@@ -358,8 +439,26 @@ def run_notebooks(
         Bad profile, notebook name, parameter name or value (raised before anything runs).
     NotebookFailed
         A notebook raised; earlier notebooks' outputs are kept, the failing one's is removed.
+
+    Examples
+    --------
+    A compendium of one notebook, executed at the smoke profile with one override:
+
+    >>> import json, tempfile, pathlib, nbformat
+    >>> root = pathlib.Path(tempfile.mkdtemp())
+    >>> (root / "notebooks" / "profiles").mkdir(parents=True)
+    >>> for name in PROFILES:
+    ...     _ = (root / "notebooks" / "profiles" / f"{name}.yml").write_text(yaml.safe_dump({"hello": {"n": 2}}))
+    >>> cell = nbformat.v4.new_code_cell("n = 1  # how many", metadata={"tags": ["parameters"]})
+    >>> kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    >>> nb = nbformat.v4.new_notebook(cells=[cell, nbformat.v4.new_code_cell("print(n * 21)")], metadata=kernel)
+    >>> nbformat.write(nb, root / "notebooks" / "hello.ipynb")
+    >>> run = run_notebooks("smoke", overrides={"n": 2}, root=root, progress=False, log=lambda *a: None)[0]
+    >>> nb = json.loads(run.output.read_text())
+    >>> "".join(nb["cells"][2]["outputs"][0]["text"]).strip(), nb["metadata"]["mesoscale"]["provenance"]["parameters"]
+    ('42', {'n': 2})
     """
-    import papermill as pm
+    pm = _papermill()
     from tqdm.auto import tqdm
 
     runs = plan(profile, only, overrides, root=root, output_dir=output_dir)
