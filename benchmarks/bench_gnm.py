@@ -3,7 +3,10 @@
 Run:  python benchmarks/bench_gnm.py            (everything; the fit takes minutes)
       python benchmarks/bench_gnm.py --no-fit   (speed tables only, ~1 minute)
 
-Prints three tables, all from this one run on the same inputs:
+First (issue 14): the per-rule engine table at n = 302 (Cook 2019 worm; all 13 rules, ratio to
+matching, ratio to today's = the ``git HEAD`` kernel, imported from a temporary file at run time),
+the KS-energy table at n = 68/180/302 (ratio to the ``git HEAD`` energy), and a line on the GPU
+table (skipped without a CUDA device). ``--only-new-tables`` stops there. Then three tables:
 
 1. ``human_dk68`` distances, m = 250, matching rule, powerlaw, one parameter pair:
    time per network of ``bct.generative_model`` (bctpy 0.6.1) and of
@@ -14,19 +17,46 @@ Prints three tables, all from this one run on the same inputs:
    goal row) for four rules.
 3. A fit of all 13 rules to ``human_dk68`` (Voronoi search, ``--fit-networks`` per rule,
    ``--jobs`` threads), its wall and CPU time, and the best parameters per rule; then the
-   same for ``celegans_witvliet_8`` with ``--worm-networks`` per rule.
+   same for ``celegans_cook2019_herm`` with ``--worm-networks`` per rule.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
 import time
 import warnings
 
 import numpy as np
 
 from mesoscale import connectomes
-from mesoscale.generative import RULES, count_edges, fit, generate
+from mesoscale.generative import WIRING_RULES, count_edges, fit, generate
+from mesoscale.metrics import ks_energy
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_TMP = tempfile.mkdtemp(prefix="bench_gnm_head_")
+
+
+def head_module(path, name):
+    """Import the committed (``git HEAD``) version of ``path`` as module ``name``: "today's" code.
+
+    The file is written to a temporary directory at benchmark time only; ``name`` lives inside
+    the package (e.g. ``mesoscale.metrics._energy_head``) so its relative imports resolve.
+    """
+    src = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=_ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    file = os.path.join(_TMP, name.rsplit(".", 1)[-1] + ".py")
+    with open(file, "w") as fh:
+        fh.write(src)
+    spec = importlib.util.spec_from_file_location(name, file)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def _clock(fn, *args, **kwargs):
@@ -111,7 +141,7 @@ def table_fit(name, n_per_rule, levels, jobs, seed):
           "| CPU s | wall s |")
     print("|---|---|---|---|---|---|---|", flush=True)
     bests, cpu_total, wall_total, total = [], 0.0, 0.0, 0
-    for rule in RULES:
+    for rule in WIRING_RULES:
         res, cpu, wall = _clock(
             fit, A, D, rules=[rule], search="voronoi", n_draws=n_draws, levels=levels,
             n_networks=1, seed=seed, n_jobs=jobs, progress=False,
@@ -132,13 +162,91 @@ def table_fit(name, n_per_rule, levels, jobs, seed):
     return best
 
 
+def _cpu_per(fn, reps):
+    fn()  # compile / warm
+    c0 = time.process_time()
+    for _ in range(reps):
+        fn()
+    return (time.process_time() - c0) / reps
+
+
+def table_rules_302(reps):
+    """All 13 rules at the Cook 2019 worm's n, m and distances: CPU ms per network, today vs now."""
+    from mesoscale.generative import _engine
+
+    C = connectomes.load("celegans_cook2019_herm")
+    A, D = C.binary(), C.distances()
+    n, m = A.shape[0], int(A.sum()) // 2
+    new_kernels = _engine._kernels
+    old_kernels = head_module("src/mesoscale/generative/_kernels.py", "mesoscale.generative._kernels_head")
+    print(f"\n## Per-rule engine time, celegans_cook2019_herm (n = {n}, m = {m}; eta = -2, gamma = 0.3; "
+          f"CPU ms per network, 1 thread, {reps} networks per cell)\n")
+    print("| rule | today (git HEAD) ms | now ms | now / matching | today / now |")
+    print("|---|---|---|---|---|", flush=True)
+    rows = {}
+    for rule in WIRING_RULES:
+        times = []
+        for kern in (old_kernels, new_kernels):
+            _engine._kernels = kern
+            try:
+                times.append(_cpu_per(lambda: generate(D, m, rule, -2.0, 0.3, n_networks=1, seed=0,
+                                                       n_jobs=1, progress=False), reps))
+            finally:
+                _engine._kernels = new_kernels
+        rows[rule] = times
+    base = rows["matching"][1]
+    for rule, (old, new) in rows.items():
+        print(f"| {rule} | {1e3 * old:.1f} | {1e3 * new:.1f} | {new / base:.2f} | {old / new:.2f} |", flush=True)
+
+
+def table_energy(reps):
+    """KS energy per network at n = 68 / 180 / 302, today (git HEAD) vs now, one thread."""
+    old_energy = head_module("src/mesoscale/metrics/energy.py", "mesoscale.metrics._energy_head")
+    print("\n## KS energy (degree, clustering, betweenness, edge length), CPU ms per network, 1 thread\n")
+    print("| dataset | n | m | today (git HEAD) ms | now ms | today / now | now, n_jobs=2, wall ms |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    for name in ("human_dk68", "celegans_witvliet_8", "celegans_cook2019_herm"):
+        C = connectomes.load(name)
+        A, D = C.binary(), C.distances()
+        n, m = A.shape[0], int(A.sum()) // 2
+        nets = generate(D, m, "matching", -2.0, 0.3, n_networks=reps, seed=0, progress=False)
+        old = _cpu_per(lambda: old_energy.ks_energy(nets, A, D), 1) / reps
+        new = _cpu_per(lambda: ks_energy(nets, A, D), 1) / reps
+        ks_energy(nets, A, D, n_jobs=2)
+        w0 = time.perf_counter()
+        ks_energy(nets, A, D, n_jobs=2)
+        par = (time.perf_counter() - w0) / reps
+        assert np.allclose(old_energy.ks_energy(nets, A, D), ks_energy(nets, A, D), atol=1e-12)
+        print(f"| {name} | {n} | {m} | {1e3 * old:.2f} | {1e3 * new:.2f} | {old / new:.2f} | "
+              f"{1e3 * par:.2f} |", flush=True)
+
+
+def gpu_line():
+    try:
+        import torch
+        have = torch.cuda.is_available()
+    except ImportError:
+        have = False
+    if not have:
+        print("\n## GPU table: SKIPPED (no CUDA device present on this machine; "
+              "and no torch backend is implemented yet)", flush=True)
+    else:
+        print("\n## GPU table: SKIPPED (a CUDA device is present, but no torch backend "
+              "(generate(device='cuda')) is implemented yet)", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bct-networks", type=int, default=5)
     ap.add_argument("--networks", type=int, default=2000, help="networks of our engine in table 1")
     ap.add_argument("--no-fit", action="store_true", help="skip table 3")
     ap.add_argument("--fit-networks", type=int, default=10000, help="networks per rule, human_dk68")
-    ap.add_argument("--worm-networks", type=int, default=2000, help="networks per rule, celegans (0: skip)")
+    ap.add_argument("--worm-networks", type=int, default=2000,
+                    help="networks per rule, celegans_cook2019_herm (0: skip)")
+    ap.add_argument("--rule-networks", type=int, default=3, help="networks per cell, per-rule table at n = 302")
+    ap.add_argument("--energy-networks", type=int, default=100, help="networks per cell, energy table")
+    ap.add_argument("--only-new-tables", action="store_true",
+                    help="only the per-rule, energy and GPU tables (issue 14)")
     ap.add_argument("--levels", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scaling-budget", type=float, default=1.0, help="CPU seconds per scaling cell")
@@ -147,13 +255,21 @@ def main(argv=None):
     human = connectomes.load("human_dk68")
     D = human.distances()
     print("# bench_gnm: mesoscale.generative", flush=True)
+    print(f"machine load: {os.popen('uptime').read().strip()}; NUMBA_NUM_THREADS="
+          f"{os.environ.get('NUMBA_NUM_THREADS', 'unset')}", flush=True)
+    table_rules_302(args.rule_networks)
+    table_energy(args.energy_networks)
+    gpu_line()
+    if args.only_new_tables:
+        return
     table_vs_bctpy(D, 250, -2.0, 0.3, args.bct_networks, args.networks)
     sizes = [(n, round(0.05 * n * (n - 1) / 2)) for n in (68, 150, 300, 600)] + [(400, 4000)]
     table_scaling(sorted(sizes), ["sptl", "matching", "clu-avg", "deg-avg"], args.scaling_budget)
     if not args.no_fit:
         table_fit("human_dk68", args.fit_networks, args.levels, args.jobs, seed=0)
         if args.worm_networks:
-            table_fit("celegans_witvliet_8", args.worm_networks, args.levels, args.jobs, seed=0)
+            table_fit("celegans_cook2019_herm", args.worm_networks, args.levels, args.jobs, seed=0)
+    print(f"\nmachine load at the end: {os.popen('uptime').read().strip()}")
 
 
 if __name__ == "__main__":

@@ -12,19 +12,30 @@ from mesoscale.ebm import (
     paired_differences,
     run_condition,
     specialisation,
-    structural_modularity,
-    summarise,
+    summarize,
+    weight_graph,
     bptt_gradient,
     chl_gradient,
     cosine_similarity,
     eqprop_gradient,
-    fit,
+    learn,
     implicit_gradient,
     make_network,
     retina_objects,
     retina_task,
-    wiring_cost,
+    LEARNING_RULES,
+    LearningResult,
 )
+from mesoscale.metrics import structural_modularity, wiring_cost
+
+
+def _cost(net):
+    return wiring_cost(net.W.numpy(), net.distance.numpy())
+
+
+def _modularity(net, **kw):
+    A, allowed = weight_graph(net)
+    return structural_modularity(A, null="weights", allowed=allowed, **kw)
 
 
 def _small_problem(seed=1, n_in=6, n_hidden=10, n_out=3, batch=8):
@@ -144,11 +155,11 @@ def test_wiring_cost_is_local_and_length_dependent():
     assert torch.allclose(shrink, expected, atol=1e-15)
     assert torch.all(torch.sign(net.W[net.W != 0]) == torch.sign(W0[net.W != 0]))
     assert net.check_symmetric()
-    before = wiring_cost(net)
+    before = _cost(net)
     apply_wiring_cost(net, strength=0.0, lr=0.1)
-    assert wiring_cost(net) == before
+    assert _cost(net) == before
     apply_wiring_cost(net, strength=0.5, lr=0.1, kind="l2")
-    assert wiring_cost(net) < before
+    assert _cost(net) < before
 
 
 # ------------------------------------------------------------------------------ tasks
@@ -179,9 +190,9 @@ def test_training_keeps_weights_symmetric_and_is_reproducible(rule):
     t = retina_task("or", train_fraction=0.25, seed=0)
     net = make_network(8, 10, 2, seed=0)
     kw = dict(rule=rule, epochs=1, batch_size=16, wiring_strength=0.05, n_free=12, n_nudged=6, n_eval=15)
-    a = fit(net, t, seed=5, **kw)
-    b = fit(net, t, seed=5, **kw)
-    c = fit(net, t, seed=6, **kw)
+    a = learn(net, t, seed=5, **kw)
+    b = learn(net, t, seed=5, **kw)
+    c = learn(net, t, seed=6, **kw)
     assert a.net.check_symmetric()
     assert torch.equal(a.net.W, b.net.W) and torch.equal(a.net.b, b.net.b)
     assert a.history == b.history
@@ -217,7 +228,7 @@ def test_bad_input_raises_clear_errors():
     with pytest.raises(ValueError, match="lesion"):
         net.relax(np.zeros((3, 4)), lesion=np.array([0]))
     with pytest.raises(ValueError, match="rule"):
-        fit(net, retina_task("and", seed=0), rule="hebb")
+        learn(net, retina_task("and", seed=0), rule="hebb")
     with pytest.raises(ValueError, match="goal"):
         retina_task("xor")
     with pytest.raises(ValueError, match="strength"):
@@ -251,7 +262,7 @@ def _two_module_network():
 def test_modularity_and_specialisation_detect_a_two_module_network():
     net = _two_module_network()
     t = retina_task("separable", seed=0)
-    mod = structural_modularity(net, n_null=20, n_runs=3, seed=0)
+    mod = _modularity(net, n_null=20, n_runs=3, seed=0)
     assert mod.q > 0.4 and mod.z > 3 and mod.percentile == 100.0
     part = mod.partition
     assert len(set(part[:4]) & set(part[4:8])) == 0  # left and right inputs in different modules
@@ -260,10 +271,10 @@ def test_modularity_and_specialisation_detect_a_two_module_network():
     assert list(spec["side"]) == [0, 0, 0, 0, 1, 1, 1, 1]
     # a random network is neither
     rnd = make_network(8, 8, 4, seed=1)
-    assert structural_modularity(rnd, n_null=20, n_runs=3, seed=0).z < mod.z
+    assert _modularity(rnd, n_null=20, n_runs=3, seed=0).z < mod.z
     assert specialisation(rnd, t, seed=0)["specialisation"] < 0.8
     # same seed, same answer
-    again = structural_modularity(net, n_null=20, n_runs=3, seed=0)
+    again = _modularity(net, n_null=20, n_runs=3, seed=0)
     assert again.q == mod.q and np.array_equal(again.null_q, mod.null_q)
 
 
@@ -295,7 +306,7 @@ def test_run_condition_pairs_rules_and_summarises():
     import pandas as pd
 
     df = pd.DataFrame(rows)
-    s = summarise(df, metrics=("test_acc", "q"))
+    s = summarize(df, metrics=("test_acc", "q"))
     assert set(s["n"]) == {2}
     assert np.all(s["lo"] <= s["mean"] + 1e-12) and np.all(s["mean"] <= s["hi"] + 1e-12)
     d = paired_differences(df, "test_acc", baseline="chl")
@@ -315,7 +326,7 @@ def test_two_digit_task_adapter_trains():
     assert np.all(t.y_train.sum(1) == 2) and t.x_train.min() >= 0 and t.x_train.max() <= 1
     assert list(np.unique(t.input_side)) == [0, 1]
     net = make_network(t.n_in, 8, t.n_out, seed=0)
-    res = fit(net, t, rule="eqprop", epochs=1, batch_size=12, n_free=8, n_nudged=4, n_eval=8, seed=0)
+    res = learn(net, t, rule="eqprop", epochs=1, batch_size=12, n_free=8, n_nudged=4, n_eval=8, seed=0)
     assert res.net.check_symmetric() and len(res.history["test_acc"]) == 2
     p = load_task("two_digit_sum_parity", n_train=10, n_test=5, seed=0)
     assert p.y_train.shape == (10, 2) and p.output_groups == [(0, 2)]
@@ -327,7 +338,7 @@ def test_modularly_varying_goals_alternate_during_training():
     assert np.array_equal(t.x_train, a.x_train)
     assert np.array_equal(t.goals[0][0], a.y_train) and np.array_equal(t.goals[1][1], o.y_test)
     net = make_network(8, 8, 2, seed=0)
-    res = fit(net, t, rule="chl", epochs=5, batch_size=32, n_free=10, n_nudged=5, n_eval=10, seed=0)
+    res = learn(net, t, rule="chl", epochs=5, batch_size=32, n_free=10, n_nudged=5, n_eval=10, seed=0)
     assert res.history["goal"] == [0, 0, 0, 1, 1, 0]
     assert res.final_goal == 0
     # the recorded accuracy is on the goal being trained
@@ -335,3 +346,46 @@ def test_modularly_varying_goals_alternate_during_training():
     assert res.history["test_acc"][-1] == accuracy(res.net, last.x_test, last.y_test, last.output_groups, n_steps=10)
     with pytest.raises(ValueError, match="'k'"):
         t.with_goal(2)
+
+
+def test_learn_returns_a_learning_result_for_every_learning_rule():
+    t = retina_task("or", seed=0)
+    net = make_network(t.n_in, 8, t.n_out, seed=0)
+    assert LEARNING_RULES == ("eqprop", "chl", "bptt")
+    for rule in LEARNING_RULES:
+        res = learn(net, t, rule=rule, epochs=1, batch_size=32, n_free=6, n_nudged=3, n_eval=6, seed=0)
+        assert isinstance(res, LearningResult) and res.config.rule == rule
+        # the recorded wiring is the one metrics.wiring_cost of the final network
+        assert res.history["wiring"][-1] == pytest.approx(_cost(res.net))
+
+
+def test_make_condition_depends_on_task_and_rep_only():
+    from mesoscale.ebm import make_condition
+
+    t0, n0 = make_condition("retina_and", 0)
+    t1, n1 = make_condition("retina_or", 0)
+    _, n2 = make_condition("retina_and", 1)
+    assert not torch.equal(n0.W, n1.W)  # another task, another network
+    assert not torch.equal(n0.W, n2.W)  # another replicate, another network
+    assert np.array_equal(make_condition("retina_and", 0)[0].x_train, t0.x_train)
+
+
+def test_ebm_figures_have_their_artists():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+    from matplotlib.figure import Figure
+
+    from mesoscale.ebm.plots import plot_learning_curves, plot_metric_grid, plot_networks
+
+    rows = [{"task": "retina_or", "rule": r, "cost": c, "rep": k, "curve_epoch": [1, 2], "curve_test_acc": [0.5, 0.7],
+             "test_acc": 0.7, "z": 1.0} for r in ("eqprop", "chl") for c in (0.0, 0.1) for k in (0, 1)]
+    df = pd.DataFrame(rows)
+    fig = plot_metric_grid(summarize(df, metrics=("test_acc", "z"), seed=0), metrics=("test_acc", "z"))
+    assert isinstance(fig, Figure) and len(fig.axes) == 2
+    fig = plot_learning_curves(df)
+    assert len(fig.axes[0].lines) == 2
+    net = make_network(4, 6, 2, seed=0)
+    fig = plot_networks({"a": net, "b": net})
+    assert len(fig.axes) >= 4 and fig.axes[0].get_title() == "a"

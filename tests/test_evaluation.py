@@ -1,4 +1,4 @@
-"""Tests of mesoscale.generative.evaluation: known answers on small synthetic inputs."""
+"""Tests of the fit evaluation (ranking, comparison, forecast, dataset preparation, figures): known answers."""
 
 import matplotlib
 
@@ -11,8 +11,8 @@ import pytest
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from mesoscale.connectomes import Connectome
-from mesoscale.generative import evaluation as ev
-from mesoscale.generative import generate
+from mesoscale.connectomes import preparation
+from mesoscale.generative import comparison, forecast, generate, plots, ranking
 
 
 def _points(n, seed=0):
@@ -26,21 +26,26 @@ def _sym(M):
 
 
 # ------------------------------------------------------------------------- edge scores
-def test_roc_auc_and_average_precision_match_sklearn_with_ties():
-    rng = np.random.default_rng(3)
-    y = rng.random(300) < 0.2
-    s = np.round(rng.random(300) + 0.5 * y, 1)  # coarse scores: many ties
-    assert ev.roc_auc(y, s) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
-    assert ev.average_precision(y, s) == pytest.approx(average_precision_score(y, s), abs=1e-12)
+def test_forecast_scores_are_sklearns_on_the_pair_scores():
+    _, D = _points(25, seed=3)
+    A1 = generate(D, 60, "sptl", -3.0, seed=1)[0]
+    A0 = _sym(A1 & (np.random.default_rng(2).random(A1.shape) < 0.5))
+    fc = forecast.growth_forward_scores(A0, A1, "sptl", -3.0, None, D, n_networks=10, seed=0)
+    t = fc.table.set_index("predictor")
+    for pred, s in (("model", fc.model_score), ("degree_baseline", fc.baseline_score)):
+        assert t.loc[pred, "roc_auc"] == pytest.approx(roc_auc_score(fc.labels, s), abs=1e-12)
+        assert t.loc[pred, "average_precision"] == pytest.approx(average_precision_score(fc.labels, s), abs=1e-12)
+    fpr, tpr = fc.roc_curve("model")
+    assert fpr[0] == tpr[0] == 0.0 and fpr[-1] == tpr[-1] == 1.0
+    assert np.trapezoid(tpr, fpr) == pytest.approx(t.loc["model", "roc_auc"])
+    with pytest.raises(ValueError, match="'which'"):
+        fc.roc_curve("nope")
 
 
 def test_scores_known_values():
-    assert ev.roc_auc([0, 0, 1, 1], [0.1, 0.2, 0.3, 0.4]) == 1.0
-    assert ev.roc_auc([1, 1, 0, 0], [0.1, 0.2, 0.3, 0.4]) == 0.0
-    assert ev.precision_at_k([1, 1, 0, 0], [4, 3, 2, 1]) == 1.0
+    assert forecast.precision_at_k([1, 1, 0, 0], [4, 3, 2, 1]) == 1.0
     # three tied at the top, one positive among them, k=2 -> expected 2/3 hits -> 1/3 precision
-    assert ev.precision_at_k([1, 0, 0, 0], [1, 1, 1, 0], k=2) == pytest.approx(1 / 3)
-    assert ev.average_precision([1, 0, 0], [3, 2, 1]) == 1.0
+    assert forecast.precision_at_k([1, 0, 0, 0], [1, 1, 1, 0], k=2) == pytest.approx(1 / 3)
 
 
 @pytest.mark.parametrize(
@@ -50,12 +55,12 @@ def test_scores_known_values():
 )
 def test_scores_reject_bad_input(labels, scores, match):
     with pytest.raises(ValueError, match=match):
-        ev.roc_auc(labels, scores)
+        forecast.check_scores(labels, scores)
 
 
 def test_precision_at_k_bad_k():
     with pytest.raises(ValueError, match="'k'"):
-        ev.precision_at_k([0, 1], [0.1, 0.2], k=5)
+        forecast.precision_at_k([0, 1], [0.1, 0.2], k=5)
 
 
 # ------------------------------------------------------------------------- baselines
@@ -63,7 +68,7 @@ def test_degree_preserving_growth_keeps_new_degrees_and_seed():
     A1 = nx.to_numpy_array(nx.gnm_random_graph(30, 90, seed=1)).astype(bool)
     keep = _sym(np.random.default_rng(0).random((30, 30)) < 0.5)
     A0 = A1 & keep
-    nets = ev.degree_preserving_growth(A0, A1, 8, seed=4)
+    nets = forecast.degree_preserving_growth(A0, A1, 8, seed=4)
     new_deg = (A1 & ~A0).sum(axis=1)
     for A in nets:
         assert np.array_equal(A, A.T) and not A.diagonal().any()
@@ -71,14 +76,14 @@ def test_degree_preserving_growth_keeps_new_degrees_and_seed():
         assert np.array_equal((A & ~A0).sum(axis=1), new_deg)  # each node's number of new edges
     # it really randomises: not every network is the real new-edge set
     assert any(not np.array_equal(A, A1) for A in nets)
-    assert np.array_equal(nets, ev.degree_preserving_growth(A0, A1, 8, seed=4))
+    assert np.array_equal(nets, forecast.degree_preserving_growth(A0, A1, 8, seed=4))
 
 
 def test_degree_preserving_growth_star_has_one_realisation():
     A0 = np.zeros((6, 6), bool)
     A1 = np.zeros((6, 6), bool)
     A1[0, 1:] = A1[1:, 0] = True
-    nets = ev.degree_preserving_growth(A0, A1, 5, seed=0)
+    nets = forecast.degree_preserving_growth(A0, A1, 5, seed=0)
     assert all(np.array_equal(A, A1) for A in nets)
 
 
@@ -93,7 +98,7 @@ def test_growth_forward_greedy_distance_rule_predicts_perfectly():
     A1 = A0.copy()
     A1[iu[0][order], iu[1][order]] = True
     A1[iu[1][order], iu[0][order]] = True
-    fc = ev.growth_forward_scores(A0, A1, "sptl", -60.0, None, D, n_networks=5, seed=1)
+    fc = forecast.growth_forward_scores(A0, A1, "sptl", -60.0, None, D, n_networks=5, seed=1)
     t = fc.table.set_index("predictor")
     assert t.loc["model", "precision_at_k"] == pytest.approx(1.0)
     assert t.loc["model", "roc_auc"] == pytest.approx(1.0)
@@ -113,7 +118,7 @@ def test_growth_forward_topology_blind_rule_loses_to_degree_baseline_on_hub_grow
     hub = 7
     others = [j for j in range(40) if j != hub and not A0[hub, j]][:15]
     A1[hub, others] = A1[others, hub] = True
-    fc = ev.growth_forward_scores(A0, A1, "sptl", -3.0, None, D, n_networks=30, seed=0)
+    fc = forecast.growth_forward_scores(A0, A1, "sptl", -3.0, None, D, n_networks=30, seed=0)
     t = fc.table.set_index("predictor")
     assert t.loc["degree_baseline", "precision_at_k"] == pytest.approx(1.0)
     assert t.loc["degree_baseline", "roc_auc"] > t.loc["model", "roc_auc"]
@@ -123,25 +128,25 @@ def test_growth_forward_reproducible_and_validates():
     xy, D = _points(20, 1)
     A1 = generate(D, 50, "matching", -2.0, 0.5, seed=0)[0]
     A0 = A1 & _sym(np.random.default_rng(1).random((20, 20)) < 0.6)
-    a = ev.growth_forward_scores(A0, A1, "matching", -2.0, 0.5, D, n_networks=10, seed=3)
-    b = ev.growth_forward_scores(A0, A1, "matching", -2.0, 0.5, D, n_networks=10, seed=3)
+    a = forecast.growth_forward_scores(A0, A1, "matching", -2.0, 0.5, D, n_networks=10, seed=3)
+    b = forecast.growth_forward_scores(A0, A1, "matching", -2.0, 0.5, D, n_networks=10, seed=3)
     pd.testing.assert_frame_equal(a.table, b.table)
     # a later stage with pruned edges: by default grow as many edges as are new
     A1p = A1.copy()
     i, j = np.argwhere(np.triu(A0, 1))[0]
     A1p[i, j] = A1p[j, i] = False
-    c = ev.growth_forward_scores(A0, A1p, "matching", -2.0, 0.5, D, n_networks=2, seed=0)
+    c = forecast.growth_forward_scores(A0, A1p, "matching", -2.0, 0.5, D, n_networks=2, seed=0)
     row = c.table.iloc[0]
     assert row["n_pruned"] == 1 and row["n_grown"] == row["n_new"] == (A1 & ~A0).sum() // 2
     with pytest.raises(ValueError, match="fewer edges"):
-        ev.growth_forward_scores(A0, A1p & A0, "matching", -2.0, 0.5, D, n_networks=2, seed=0,
+        forecast.growth_forward_scores(A0, A1p & A0, "matching", -2.0, 0.5, D, n_networks=2, seed=0,
                                  grow_to="edge_count")
     with pytest.raises(ValueError, match="'grow_to'"):
-        ev.growth_forward_scores(A0, A1, "matching", -2.0, 0.5, D, n_networks=2, grow_to="all")
+        forecast.growth_forward_scores(A0, A1, "matching", -2.0, 0.5, D, n_networks=2, grow_to="all")
     with pytest.raises(ValueError, match="'D'"):
-        ev.growth_forward_scores(A0, A1, "matching", -2.0, 0.5, D[:5, :5], n_networks=2)
+        forecast.growth_forward_scores(A0, A1, "matching", -2.0, 0.5, D[:5, :5], n_networks=2)
     with pytest.raises(ValueError, match="nothing to predict"):
-        ev.growth_forward_scores(A1, A1, "matching", -2.0, 0.5, D, n_networks=2)
+        forecast.growth_forward_scores(A1, A1, "matching", -2.0, 0.5, D, n_networks=2)
 
 
 # ------------------------------------------------------------------- mesoscale comparison
@@ -151,7 +156,7 @@ def test_compare_mesoscale_identical_copies_and_random_graphs():
     rand = [nx.to_numpy_array(nx.gnm_random_graph(30, m, seed=s)) for s in range(3)]
     syn = np.stack([real, real] + rand).astype(bool)
     xy, D = _points(30, 0)
-    t = ev.compare_mesoscale(real, syn, D, seed=0, n_null=5, n_runs=5, progress=False)
+    t = comparison.compare_mesoscale(real, syn, D, seed=0, n_null=5, n_runs=5, progress=False)
     assert t["source"].tolist() == ["real"] + ["synthetic"] * 5
     r = t.iloc[0]
     assert r["partition_ami"] == 1 and r["degree_corr"] == 1 and r["n_modules"] == 5
@@ -162,11 +167,11 @@ def test_compare_mesoscale_identical_copies_and_random_graphs():
         assert t.loc[i, "Q"] == pytest.approx(r["Q"])
     assert (t.loc[3:, "Q"] < r["Q"] - 0.2).all()
     assert (t.loc[3:, "partition_ami"] < 0.5).all()
-    s = ev.summarise_comparison(t.drop(index=[1, 2]).reset_index(drop=True)).set_index("metric")
+    s = comparison.summarize_comparison(t.drop(index=[1, 2]).reset_index(drop=True)).set_index("metric")
     assert not s.loc["Q", "reproduced"] and s.loc["Q", "percentile"] == 100.0
     assert s.loc["Q", "n_synthetic"] == 3
     # same seed, same table
-    t2 = ev.compare_mesoscale(real, syn, D, seed=0, n_null=5, n_runs=5, progress=False)
+    t2 = comparison.compare_mesoscale(real, syn, D, seed=0, n_null=5, n_runs=5, progress=False)
     pd.testing.assert_frame_equal(t, t2)
 
 
@@ -177,18 +182,18 @@ def test_compare_mesoscale_module_span_detects_spatial_modules():
     xy = np.concatenate([c + rng.normal(0, 0.5, (10, 2)) for c in centres])
     D = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
     real = nx.to_numpy_array(nx.connected_caveman_graph(3, 10))
-    t = ev.compare_mesoscale(real, real[None], D, seed=1, n_null=3, n_runs=3, progress=False)
+    t = comparison.compare_mesoscale(real, real[None], D, seed=1, n_null=3, n_runs=3, progress=False)
     assert t.loc[0, "module_span"] < 0.3
 
 
 def test_compare_mesoscale_validates():
     real = nx.to_numpy_array(nx.karate_club_graph(), weight=None)
     with pytest.raises(ValueError, match="'synthetic'"):
-        ev.compare_mesoscale(real, np.zeros((2, 5, 5)), progress=False)
+        comparison.compare_mesoscale(real, np.zeros((2, 5, 5)), progress=False)
     with pytest.raises(ValueError, match="'n_null'"):
-        ev.compare_mesoscale(real, real[None], n_null=1, progress=False)
+        comparison.compare_mesoscale(real, real[None], n_null=1, progress=False)
     with pytest.raises(ValueError, match="one real row"):
-        ev.summarise_comparison(pd.DataFrame({"source": ["real", "synthetic"], "Q": [1.0, 0.5]}))
+        comparison.summarize_comparison(pd.DataFrame({"source": ["real", "synthetic"], "Q": [1.0, 0.5]}))
 
 
 # ------------------------------------------------------------------------ rule ranking
@@ -204,7 +209,7 @@ def _fit_table():
 
 
 def test_topk_energies_selects_lowest_mean_points():
-    t = ev.topk_energies(_fit_table(), top_k=2)
+    t = ranking.topk_energies(_fit_table(), top_k=2)
     assert len(t) == 3 * 2 * 3
     g = t[t["rule"] == "good"]
     assert sorted(g["point"].unique()) == [0, 1]
@@ -212,42 +217,42 @@ def test_topk_energies_selects_lowest_mean_points():
 
 
 def test_rule_ranking_order_and_probabilities():
-    r = ev.rule_ranking(_fit_table(), top_k=3, n_boot=300, seed=0)
+    r = ranking.rule_ranking(_fit_table(), top_k=3, n_boot=300, seed=0)
     assert r["rule"].tolist() == ["good", "mid", "bad"]
     assert r["p_best"].sum() == pytest.approx(1.0)
     assert r.loc[0, "p_best"] > 0.9 and r.loc[2, "p_best"] == 0
     assert (r["ci_low"] <= r["energy_topk"]).all() and (r["energy_topk"] <= r["ci_high"]).all()
     assert r.loc[0, "eta"] == pytest.approx(-1.0) and r.loc[0, "n_networks"] == 9
-    pd.testing.assert_frame_equal(r, ev.rule_ranking(_fit_table(), top_k=3, n_boot=300, seed=0))
+    pd.testing.assert_frame_equal(r, ranking.rule_ranking(_fit_table(), top_k=3, n_boot=300, seed=0))
 
 
 def test_rule_ranking_overlapping_rules_share_probability():
     t = _fit_table()
     t = t[t["rule"] != "bad"].copy()
     t.loc[t["rule"] == "mid", "energy"] -= 0.1  # now the same as "good" up to noise
-    r = ev.rule_ranking(t, top_k=6, n_boot=500, seed=1)
+    r = ranking.rule_ranking(t, top_k=6, n_boot=500, seed=1)
     assert 0.05 < r["p_best"].min() and r["p_best"].max() < 0.95
 
 
 def test_rule_ranking_validates():
     with pytest.raises(TypeError, match="'table'"):
-        ev.rule_ranking([1, 2, 3])
+        ranking.rule_ranking([1, 2, 3])
     with pytest.raises(ValueError, match="lacks the columns"):
-        ev.rule_ranking(pd.DataFrame({"rule": ["a"]}))
+        ranking.rule_ranking(pd.DataFrame({"rule": ["a"]}))
     with pytest.raises(ValueError, match="'top_k'"):
-        ev.topk_energies(_fit_table(), top_k=0)
+        ranking.topk_energies(_fit_table(), top_k=0)
 
 
 def test_fitted_networks_uses_best_row():
     xy, D = _points(20, 0)
     best = pd.DataFrame({"rule": ["matching", "sptl"], "eta": [-2.0, -1.0], "gamma": [0.3, np.nan]})
-    nets = ev.fitted_networks(best, D, 40, 3, seed=0)
+    nets = ranking.fitted_networks(best, D, 40, 3, seed=0)
     assert nets.shape == (3, 20, 20) and (nets.sum(axis=(1, 2)) == 80).all()
     same = generate(D, 40, "matching", -2.0, 0.3, n_networks=3, seed=0)
     assert np.array_equal(nets, same)
-    assert ev.fitted_networks(best, D, 40, 1, seed=0, rule="sptl").shape == (1, 20, 20)
+    assert ranking.fitted_networks(best, D, 40, 1, seed=0, rule="sptl").shape == (1, 20, 20)
     with pytest.raises(ValueError, match="'rule'"):
-        ev.fitted_networks(best, D, 40, 1, rule="deg-avg")
+        ranking.fitted_networks(best, D, 40, 1, rule="deg-avg")
 
 
 # ------------------------------------------------------------------------- datasets
@@ -256,20 +261,20 @@ def test_binary_at_density_keeps_strongest():
     W = rng.random((12, 12))
     W = W + W.T
     np.fill_diagonal(W, 0)
-    B = ev.binary_at_density(W, 0.25)
+    B = preparation.binary_at_density(W, 0.25)
     assert np.array_equal(B, B.T) and B.sum() // 2 == round(0.25 * 66)
     assert W[B == 1].min() >= W[(B == 0) & ~np.eye(12, dtype=bool)].max()
     with pytest.raises(ValueError, match="'density'"):
-        ev.binary_at_density(np.eye(3)[::-1] * 0 + np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]]), 1.0)
+        preparation.binary_at_density(np.eye(3)[::-1] * 0 + np.array([[0, 1, 0], [1, 0, 0], [0, 0, 0]]), 1.0)
     with pytest.raises(ValueError, match="'density'"):
-        ev.binary_at_density(W, 0)
+        preparation.binary_at_density(W, 0)
 
 
 def test_constant_distances():
-    D = ev.constant_distances(4)
+    D = preparation.constant_distances(4)
     assert D.sum() == 12 and not D.diagonal().any()
     with pytest.raises(ValueError, match="'n'"):
-        ev.constant_distances(1)
+        preparation.constant_distances(1)
 
 
 def _toy(name, labels, edges, pos):
@@ -284,19 +289,19 @@ def _toy(name, labels, edges, pos):
 def test_align_connectomes_common_and_union():
     a = _toy("a", ["x", "y", "z"], [(0, 1)], [[0, 0, 0], [1, 0, 0], [0, 2, 0]])
     b = _toy("b", ["z", "y", "w"], [(0, 1), (1, 2)], [[0, 2, 0], [1, 0, 0], [3, 0, 0]])
-    A0, A1, D, labels = ev.align_connectomes(a, b)
+    A0, A1, D, labels = preparation.align_connectomes(a, b)
     assert labels == ["y", "z"]
     assert A0.sum() == 0 and A1[0, 1] == 1
     assert D[0, 1] == pytest.approx(np.sqrt(5))
-    A0, A1, D, labels = ev.align_connectomes(a, b, nodes="union")
+    A0, A1, D, labels = preparation.align_connectomes(a, b, nodes="union")
     assert labels == ["x", "y", "z", "w"]
     assert A0[0, 1] == 1 and A0[:, 3].sum() == 0
     assert A1[1, 2] == 1 and A1[1, 3] == 1 and A1[0].sum() == 0
     assert D[0, 3] == pytest.approx(3.0)
     with pytest.raises(ValueError, match="'nodes'"):
-        ev.align_connectomes(a, b, nodes="all")
+        preparation.align_connectomes(a, b, nodes="all")
     with pytest.raises(TypeError, match="'earlier'"):
-        ev.align_connectomes(np.eye(2), b)
+        preparation.align_connectomes(np.eye(2), b)
 
 
 # ------------------------------------------------------------------------------ figures
@@ -305,17 +310,29 @@ def test_figures_build():
 
     t = _fit_table()
     t.loc[t["rule"] == "bad", "rule"] = "sptl"
-    fig = ev.plot_energy_landscape(t)
+    fig = plots.plot_energy_landscape(t)
     assert len(fig.axes) >= 3
-    fig = ev.plot_energy_landscapes({"a": t, "b": t[t["rule"] != "good"]})
+    fig = plots.plot_energy_landscapes({"a": t, "b": t[t["rule"] != "good"]})
     assert sum(ax.get_visible() for ax in fig.axes) == 5  # dataset b lacks one rule
     with pytest.raises(TypeError, match="'fits'"):
-        ev.plot_energy_landscapes({})
-    topk = ev.topk_energies(t, 3).assign(dataset="toy")
-    assert ev.plot_rule_ranking(topk) is not None
+        plots.plot_energy_landscapes({})
+    topk = ranking.topk_energies(t, 3).assign(dataset="toy")
+    fig = plots.plot_rule_ranking(topk)
+    visible = [ax for ax in fig.axes if ax.get_visible()]
+    assert len(visible) == 1 and visible[0].get_title() == "toy"
+    labels = [x.get_text() for x in visible[0].get_yticklabels()]
+    assert sorted(labels) == sorted(topk["rule"].unique())
     gf = pd.DataFrame({"transition": ["1→2", "1→2", "1→2"], "predictor": ["model", "degree_baseline", "chance"],
                        "roc_auc": [0.8, 0.7, 0.5], "precision_at_k": [0.3, 0.2, 0.05]})
-    assert ev.plot_growth_forward(gf) is not None
+    fig = plots.plot_growth_forward(gf)
+    assert len(fig.axes) == 2 and all(len(ax.get_lines()) == 3 for ax in fig.axes)
+    assert fig.axes[0].get_lines()[0].get_ydata()[0] == 0.8
     tr = pd.DataFrame({"age": [0, 10, 20], "rule": "x", "eta": [-1, -2, -3], "eta_sd": 0.1})
-    assert ev.plot_trajectories(tr, [("eta", "eta_sd", "eta")]) is not None
+    fig = plots.plot_trajectories(tr, [("eta", "eta_sd", "eta")])
+    assert len(fig.axes) == 1 and fig.axes[0].get_ylabel() == "eta" and len(fig.axes[0].containers) == 1
+    real = nx.to_numpy_array(nx.connected_caveman_graph(3, 5))
+    cmp = comparison.compare_mesoscale(real, np.stack([real, real]), seed=0, n_null=2, n_runs=1, progress=False)
+    fig = plots.plot_comparison({"a": cmp, "b": cmp}, metrics=("Q", "n_modules"))
+    assert len(fig.axes) == 2 and [ax.get_title() for ax in fig.axes] == ["Q", "n_modules"]
+    assert len(fig.axes[0].collections) == 4  # synthetic dots and the real diamond per dataset
     plt.close("all")

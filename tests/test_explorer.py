@@ -12,14 +12,16 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from mesoscale.generative import explorer as X  # noqa: E402
+from mesoscale.generative import development as DEV  # noqa: E402
 from mesoscale.generative import landscape as L  # noqa: E402
+from mesoscale.metrics import distance_matrix  # noqa: E402
 from mesoscale.generative import plots  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def geom():
     P = L.embedding_positions("line", 36, seed=0, aspect=12.0)
-    return P, L.pairwise_distances(P)
+    return P, distance_matrix(P)
 
 
 def test_explorer_updates_with_widgets(geom):
@@ -101,16 +103,21 @@ def test_phase_diagram_and_other_figures():
 
     cond = pd.DataFrame([{"factor": f, "n": 30, "density": 0.1, "embedding": "line", "rule": "sptl",
                           "eta": e, "z_spatial": e} for f in ("n", "embedding") for e in (-1.0, 0.0)])
-    plt.close(plots.plot_conditions(cond))
-    s = L.development_schedule(np.c_[np.arange(30.0), np.zeros(30), np.zeros(30)], np.arange(30), m_final=40,
+    fig = plots.plot_conditions(cond)
+    drawn = [ax for ax in fig.axes if ax.get_lines()]
+    assert len(drawn) == 2 and all(len(ax.get_lines()) >= 1 for ax in drawn)
+    plt.close(fig)
+    s = DEV.development_schedule(np.c_[np.arange(30.0), np.zeros(30), np.zeros(30)], np.arange(30), m_final=40,
                                n_stages=6, axis=0)
-    fig = plots.plot_growth_curves({"a": L.development_curve(s)},
+    fig = plots.plot_growth_curves({"a": DEV.development_curve(s)},
                                    real=pd.DataFrame({"neurons": [10, 20], "links": [5, 20]}))
     assert fig.axes[0].get_xscale() == "log"
     plt.close(fig)
     dev = pd.DataFrame({"elongation": [1.0, 4.0], "length_scale": [0.1, 0.1], "z_spatial": [1.0, 3.0],
                         "nmi_ganglia_z": [2.0, 5.0]})
-    plt.close(plots.plot_development_map(dev))
+    fig = plots.plot_development_map(dev)
+    assert sum(bool(ax.images or ax.collections) for ax in fig.axes) >= 2
+    plt.close(fig)
     fig = plots.plot_modules_vs_ganglia(np.random.default_rng(0).random((10, 3)), {"model": np.arange(10) % 2},
                                         ["a"] * 5 + ["b"] * 5)
     assert len(fig.axes) == 2 and "2 groups" in fig.axes[1].get_title(loc="left")

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mesoscale.generative import (
-    RULES,
+    WIRING_RULES,
     _kernels,
     birth_stages,
     count_edges,
@@ -19,6 +19,7 @@ from mesoscale.generative import (
     grow,
     voronoi_draw,
 )
+from mesoscale.generative.fitting import recorded_seed
 from mesoscale.generative.models import distance_feature
 
 
@@ -100,7 +101,7 @@ def _run_state(A0, D, m, rule, eta, gamma, model_var, u_seed, eps=1e-5):
 # --- exactly m edges, order, determinism, independence --------------------------------------
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", WIRING_RULES)
 def test_exactly_m_edges_every_rule(rule):
     _, D = _positions_D(25, seed=1)
     seed_net = _random_graph(25, 0.05, seed=2)
@@ -123,7 +124,7 @@ def test_exactly_m_edges_every_rule(rule):
             assert len({(int(a), int(c)) for a, c in order[b]}) == m - m0
 
 
-@pytest.mark.parametrize("rule", [r for r in RULES if r != "sptl"])
+@pytest.mark.parametrize("rule", [r for r in WIRING_RULES if r != "sptl"])
 def test_gamma_changes_the_output(rule):
     _, D = _positions_D(30, seed=3)
     a = generate(D, 80, rule, -1.0, -3.0, n_networks=4, seed=11)
@@ -249,7 +250,7 @@ def test_next_edge_distribution_matches_reference(rule, model_var):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(3, 16),
-    rule=st.sampled_from(RULES),
+    rule=st.sampled_from(WIRING_RULES),
     eta=st.floats(-10, 10),
     gamma=st.floats(-10, 10),
     model_var=st.sampled_from(
@@ -287,7 +288,7 @@ def test_incremental_state_equals_full_recomputation(n, rule, eta, gamma, model_
     assert np.allclose(R, W.sum(1), rtol=1e-8, atol=1e-280)
 
 
-@pytest.mark.parametrize("rule", RULES)
+@pytest.mark.parametrize("rule", WIRING_RULES)
 @pytest.mark.parametrize("model_var", [("powerlaw", "powerlaw"), ("exponential", "exponential")])
 def test_extreme_parameters_and_zero_distances(rule, model_var):
     xy, D = _positions_D(20, seed=2)
@@ -442,6 +443,22 @@ def test_fit_inprocess_equals_sweep_path(tmp_path):
         pd_eq = np.allclose(x.energy, y.energy) and np.allclose(x.eta, y.eta) and np.allclose(x.gamma, y.gamma)
         assert pd_eq
     assert len(a.table) == 18 and (tmp_path / "fitstore" / "deg-avg" / "level0").is_dir()
+
+
+def test_fit_resumes_store_with_seed_none(tmp_path):
+    # seed=None must continue with the store's recorded seed (as run_sweep does), not draw a new one
+    _, D = _positions_D(16, seed=41)
+    target = generate(D, 30, "sptl", -2.0, seed=2)[0]
+    kw = dict(rules=["sptl", "matching"], n_draws=6, levels=2, n_networks=1, progress=False)
+    store = tmp_path / "fitstore"
+    first = fit(target, D, store=store, seed=None, **kw)
+    again = fit(target, D, store=store, seed=None, **kw)
+    assert again.settings["seed"] == first.settings["seed"] == recorded_seed(store)
+    cols = ["rule", "level", "point", "eta", "gamma", "repeat", "energy"]
+    assert again.table[cols].equals(first.table[cols])
+    # an explicit, different seed is still refused rather than mixed into the store
+    with pytest.raises(ValueError, match="never mixed"):
+        fit(target, D, store=store, seed=first.settings["seed"] + 1, **kw)
 
 
 def test_fit_invalid_input():

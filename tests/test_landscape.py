@@ -1,4 +1,4 @@
-"""Tests of mesoscale.generative.landscape: rule x (eta, gamma) sweeps and their mesoscale summaries."""
+"""Tests of mesoscale.generative.landscape and .development: sweeps and their mesoscale summaries."""
 
 from __future__ import annotations
 
@@ -7,36 +7,41 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mesoscale.generative import development as DEV
 from mesoscale.generative import landscape as L
+from mesoscale.metrics import distance_matrix, wiring_cost
 
 
 @pytest.fixture(scope="module")
 def line_D():
     P = L.embedding_positions("line", 60, seed=3, aspect=20.0)
-    return L.pairwise_distances(P)
+    return distance_matrix(P)
 
 
 def test_rule_families_cover_every_rule():
-    from mesoscale.generative import RULES
+    from mesoscale.generative import WIRING_RULES
 
     members = [r for fam in L.RULE_FAMILIES.values() for r in fam]
-    assert sorted(members) == sorted(RULES)
+    assert sorted(members) == sorted(WIRING_RULES)
     assert [L.rule_family(r) for r in L.REPRESENTATIVE_RULES] == ["spatial", "homophily", "clustering", "degree"]
     with pytest.raises(ValueError, match="'rule'.*'bogus'"):
         L.rule_family("bogus")
 
 
 def test_wiring_cost_known_values():
+    # network_summary reports the relative wiring cost of mesoscale.metrics (the one wiring_cost)
     x = np.arange(4.0)
     D = np.abs(x[:, None] - x[None])
     path = np.diag(np.ones(3), 1)
     path = path + path.T
-    assert L.wiring_cost(path, D) == pytest.approx(3 / (3 * 5 / 3))
+    assert wiring_cost(path, D, relative=True) == pytest.approx(3 / (3 * 5 / 3))
     long = np.zeros((4, 4))
     long[0, 3] = long[3, 0] = 1
-    assert L.wiring_cost(long, D) == pytest.approx(3 / (5 / 3))
-    with pytest.raises(ValueError, match="no edges"):
-        L.wiring_cost(np.zeros((4, 4)), D)
+    assert wiring_cost(long, D, relative=True) == pytest.approx(3 / (5 / 3))
+    with pytest.raises(ValueError, match="no connections"):
+        wiring_cost(np.zeros((4, 4)), D, relative=True)
+    s = L.network_summary(path, D, nulls=("degree",), n_null=2, n_runs=1, seed=0)
+    assert s["wiring_cost"] == pytest.approx(0.6)
 
 
 def test_network_summary_fields_and_determinism():
@@ -125,8 +130,8 @@ def test_landscape_rejects_bad_input(line_D):
         L.landscape(line_D, 50, rules=["foo"], progress=False)
     with pytest.raises(ValueError, match="'etas'"):
         L.landscape(line_D, 50, etas=[np.nan], progress=False)
-    with pytest.raises(ValueError, match="'workers'"):
-        L.landscape(line_D, 50, rules=["sptl"], etas=[-1.0], workers=-1, progress=False)
+    with pytest.raises(ValueError, match="'n_jobs'"):
+        L.landscape(line_D, 50, rules=["sptl"], etas=[-1.0], n_jobs=0, progress=False)
 
 
 def test_conditions_factors():
@@ -166,24 +171,24 @@ def test_development_schedule_accelerating_then_linear():
     n = 200
     P = np.c_[np.linspace(0, 100, n), np.zeros(n), np.zeros(n)]
     order = np.random.default_rng(0).permutation(n)
-    s = L.development_schedule(P, order, m_final=600, n_stages=20, elongation=1.0, length_scale=0.02, axis=0)
-    curve = L.development_curve(s)
+    s = DEV.development_schedule(P, order, m_final=600, n_stages=20, elongation=1.0, length_scale=0.02, axis=0)
+    curve = DEV.development_curve(s)
     assert curve["links"].iloc[-1] == 600 and (np.diff(curve["links"]) >= 0).all()
     assert curve["neurons"].iloc[-1] == n
     assert curve["exponent"].iloc[2:8].median() == pytest.approx(2.0, abs=0.3)
     # a compact body (huge range): every pair in contact, links ~ neurons^2 throughout
-    s2 = L.development_schedule(P, order, m_final=600, n_stages=20, elongation=1.0, length_scale=50.0, axis=0)
-    assert L.development_curve(s2)["exponent"].iloc[5:].median() == pytest.approx(2.0, abs=0.15)
+    s2 = DEV.development_schedule(P, order, m_final=600, n_stages=20, elongation=1.0, length_scale=50.0, axis=0)
+    assert DEV.development_curve(s2)["exponent"].iloc[5:].median() == pytest.approx(2.0, abs=0.15)
     # births along the body, elongation: the contact count falls below the quadratic law
-    s3 = L.development_schedule(P, np.arange(n), m_final=600, n_stages=20, elongation=8.0, length_scale=0.02,
+    s3 = DEV.development_schedule(P, np.arange(n), m_final=600, n_stages=20, elongation=8.0, length_scale=0.02,
                                 axis=0)
-    assert L.development_curve(s3)["exponent"].iloc[10:].median() < 1.3
+    assert DEV.development_curve(s3)["exponent"].iloc[10:].median() < 1.3
     with pytest.raises(ValueError, match="'birth_order'"):
-        L.development_schedule(P, np.arange(n - 1), m_final=10)
+        DEV.development_schedule(P, np.arange(n - 1), m_final=10)
     with pytest.raises(ValueError, match="'elongation'"):
-        L.development_schedule(P, order, m_final=10, elongation=0.5, axis=0)
+        DEV.development_schedule(P, order, m_final=10, elongation=0.5, axis=0)
     with pytest.raises(ValueError, match="'length_scale'"):
-        L.development_schedule(P, order, m_final=10, length_scale=0.0, axis=0)
+        DEV.development_schedule(P, order, m_final=10, length_scale=0.0, axis=0)
 
 
 def test_development_on_a_synthetic_body():
@@ -193,7 +198,7 @@ def test_development_on_a_synthetic_body():
     ganglia = np.repeat(np.array(["head", "mid", "tail"], dtype=object), n // 3)
     inputs = {"positions": P, "birth_order": rng.permutation(n), "ganglion": ganglia,
               "adult": np.zeros((n, n)), "axis": 1}
-    df = L.development([1.0, 4.0], [0.05], inputs=inputs, m_final=150, n_stages=10, nulls=("degree",),
+    df = DEV.development([1.0, 4.0], [0.05], inputs=inputs, m_final=150, n_stages=10, nulls=("degree",),
                        n_null=4, n_runs=2, n_perm=20, seed=2, progress=False)
     assert len(df) == 2 and (df["n_edges"] == 150).all()
     # short-range wiring along a body yields position-bound modules that match the 3 body thirds
@@ -202,7 +207,7 @@ def test_development_on_a_synthetic_body():
     for col in ("ari_ganglia", "exponent_early", "exponent_late", "n_perm"):
         assert col in df
     with pytest.raises(ValueError, match="'inputs'.*'birth_order'"):
-        L.development([1.0], [0.1], inputs={"positions": P}, progress=False)
+        DEV.development([1.0], [0.1], inputs={"positions": P}, progress=False)
 
 
 def test_development_schedule_when_stretching_removes_contacts():
@@ -211,7 +216,34 @@ def test_development_schedule_when_stretching_removes_contacts():
     n = 80
     x = np.r_[np.linspace(0, 1, 60), np.linspace(50, 60, 20)]
     P = np.c_[x, np.zeros(n), np.zeros(n)]
-    s = L.development_schedule(P, np.arange(n), m_final=300, n_stages=16, elongation=8.0, length_scale=0.01, axis=0)
+    s = DEV.development_schedule(P, np.arange(n), m_final=300, n_stages=16, elongation=8.0, length_scale=0.01, axis=0)
     assert s["contacts"].max() > s["contacts"][-1]  # the case that used to fail
     assert (np.diff(s["m"]) >= 0).all() and s["m"][-1] == 300
     assert (s["m"] <= s["n_born"] * (s["n_born"] - 1) // 2).all()
+
+
+def test_rule_verdicts_and_best_by():
+    s = pd.DataFrame({"rule": ["a", "a", "b"], "eta": [0.0, 1.0, 0.0], "gamma": 0.0, "Q": [0.4, 0.2, 0.1],
+                      "frac_sig_degree": [1.0, 0.0, 0.0], "z_degree": [3.0, 1.0, 0.5], "wiring_cost": 0.5,
+                      "efficiency": 0.3})
+    v = L.rule_verdicts(s, ["degree"], rules=["b", "a"])
+    assert v.index.tolist() == ["b", "a"] and v.loc["a", "median z vs degree"] == 2.0
+    assert L.best_by(s, "z_degree", rule="a")["eta"] == 0.0
+    assert L.best_by(s, "Q", by="rule").to_dict() == {"a": 0.4, "b": 0.1}
+    with pytest.raises(ValueError, match="no row"):
+        L.best_by(s, "Q", rule="c")
+    with pytest.raises(ValueError, match="'nope'"):
+        L.best_by(s, "Q", nope=1)
+
+
+def test_growth_curves_and_real_worm_summary():
+    P = np.c_[np.linspace(0, 10, 30), np.zeros(30), np.zeros(30)]
+    inp = {"positions": P, "birth_order": np.arange(30), "axis": 0}
+    curves = DEV.growth_curves(inp, [1.0, 4.0], [0.05, 0.2], m_final=40, n_stages=5)
+    assert len(curves) == 4 and all(c["links"].iloc[-1] == 40 for c in curves.values())
+    A = nx.to_numpy_array(nx.connected_caveman_graph(3, 6))
+    inp = {"positions": np.random.default_rng(0).random((18, 3)), "adult": A, "ganglion": np.repeat(list("abc"), 6)}
+    r = DEV.real_worm_summary(inp, ("degree", "spatial"), n_null=3, n_runs=1, n_perm=10, seed=0)
+    assert r["n_modules_2plus"] == 3 and r["nmi_ganglia"] == pytest.approx(1.0) and r["z_degree"] > 2
+    again = DEV.real_worm_summary(inp, ("degree", "spatial"), n_null=3, n_runs=1, n_perm=10, seed=0)
+    assert again["Q"] == r["Q"] and again["z_spatial"] == r["z_spatial"]

@@ -550,3 +550,97 @@ def test_plots_return_figures(karate):
         plots.plot_agreement(agree * 2, p)
     with pytest.raises(ValueError, match="'table'"):
         plots.plot_rich_club(df.drop(columns="p_value"))
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 13: inferred direction, one null comparison, structure of weight matrices
+
+
+def test_louvain_infers_directed_for_asymmetric_input():
+    # bctpy's directed Louvain raises BCTParamError on this digraph unless the inferred
+    # direction reaches the symmetrised modularity matrix
+    rng = np.random.default_rng(0)
+    A = (rng.random((30, 30)) < 0.2).astype(float)
+    np.fill_diagonal(A, 0)
+    assert not np.array_equal(A, A.T)
+    parts, q = mm.louvain_partitions(A, n_runs=3, seed=1)
+    ref_parts, ref_q = mm.louvain_partitions(A, n_runs=3, seed=1, directed=True)
+    assert np.array_equal(parts, ref_parts) and np.array_equal(q, ref_q)
+    assert np.allclose(q, [mm.modularity(A, p) for p in parts])
+
+
+def test_compare_with_null_values_and_zero_spread():
+    c = mm.compare_with_null(3.0, [1.0, 2.0, 3.0])
+    assert (c.null_mean, c.null_sd, c.z, c.n_null) == (2.0, 1.0, 1.0, 3)
+    assert c.percentile == pytest.approx(100 * (2 / 3 + 0.5 / 3))
+    # no spread: z = 0 at the null value, +/-inf away from it; percentile ties count half
+    assert mm.compare_with_null(0.5, [0.5, 0.5]).z == 0.0
+    assert mm.compare_with_null(0.5, [0.5, 0.5]).percentile == 50.0
+    assert mm.compare_with_null(0.7, [0.5, 0.5]).z == np.inf
+    assert mm.compare_with_null(0.1, [0.5, 0.5]).z == -np.inf
+    nan = mm.compare_with_null(np.nan, [0.1, 0.2])
+    assert np.isnan(nan.z) and np.isnan(nan.percentile)
+    with pytest.raises(ValueError, match="null_values"):
+        mm.compare_with_null(1.0, [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        mm.compare_with_null(1.0, [1.0, np.nan])
+    with pytest.raises(TypeError, match="observed"):
+        mm.compare_with_null("1", [1.0, 2.0])
+    # modularity tests are built on it
+    t = mm.ModularityTest.from_null(0.7, [0.5, 0.5], null="x", partition=[0, 1], n_runs=1)
+    assert t.z == np.inf and t.percentile == 100.0
+
+
+def test_keep_strongest_wiring_cost_and_distance_matrix():
+    W = np.array([[0, 5, 1], [3, 0, 2], [1, 2, 0]], dtype=float)
+    assert mm.keep_strongest(W, 1 / 3).tolist() == [[0, 1, 0], [1, 0, 0], [0, 0, 0]]
+    assert mm.keep_strongest(W, 1 / 3, combine="max").sum() == 2
+    Z = np.zeros((3, 3)); Z[0, 1] = Z[1, 0] = 1
+    assert mm.keep_strongest(Z, 1.0).sum() == 2  # fewer non-zero pairs than asked: keep them
+    with pytest.raises(ValueError, match="only 1 connected"):
+        mm.keep_strongest(Z, 1.0, strict=True)
+    D = mm.distance_matrix([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]])
+    assert D[0, 1] == 5.0 and np.array_equal(D, D.T) and not D.diagonal().any()
+    # directed weights count each pair once, as the mean of both directions
+    assert mm.wiring_cost(W, D) == pytest.approx(4 * 5 + 1 * 1 + 2 * np.hypot(3, 3))
+    B = (W > 0).astype(float)
+    assert mm.wiring_cost(B, D, relative=True) == pytest.approx(1.0)  # complete graph: chance
+    with pytest.raises(ValueError, match="no connections"):
+        mm.wiring_cost(np.zeros((3, 3)), D, relative=True)
+
+
+def test_structural_modularity_nulls():
+    rng = np.random.default_rng(1)
+    W = np.kron(np.eye(2), np.ones((8, 8))) * rng.random((16, 16)) + 0.01 * rng.random((16, 16))
+    for null in ("degree", "density", "weights"):
+        t = mm.structural_modularity(W, null=null, n_null=8, n_runs=3, density=0.3 if null != "weights" else None,
+                                     seed=2)
+        assert isinstance(t, mm.ModularityTest) and t.null == null and t.n_null == 8 and t.z > 2
+    again = mm.structural_modularity(W, null="weights", n_null=8, n_runs=3, seed=2)
+    assert np.array_equal(again.null_q, mm.structural_modularity(W, null="weights", n_null=8, n_runs=3,
+                                                                  seed=2).null_q)
+    # an architecture that only allows within-module pairs: the shuffled null is as modular
+    allowed = np.kron(np.eye(2), np.ones((8, 8))).astype(bool)
+    t = mm.structural_modularity(np.where(allowed, W, 0), null="weights", allowed=allowed, n_null=8, n_runs=3, seed=2)
+    assert abs(t.q - t.null_mean) < 0.05
+    with pytest.raises(ValueError, match="null"):
+        mm.structural_modularity(W, null="nope")
+    with pytest.raises(ValueError, match="allowed"):
+        mm.structural_modularity(W, null="weights", allowed=np.ones((3, 3)))
+
+
+def test_metrics_figures_have_their_artists(karate):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from mesoscale.metrics.plots import plot_agreement, plot_modularity_test, plot_rich_club
+
+    t = mm.modularity_significance(karate, n_null=5, n_runs=3, seed=0)
+    fig = plot_modularity_test(t)
+    assert isinstance(fig, Figure) and len(fig.axes[0].patches) > 0 and len(fig.axes[0].lines) == 1
+    p, _q, agree = mm.consensus_communities(karate, n_runs=5, seed=0)
+    assert len(plot_agreement(agree, p).axes[0].images) == 1
+    fig = plot_rich_club(mm.rich_club(karate, n_null=3, seed=0))
+    assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2

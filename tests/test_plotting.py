@@ -59,13 +59,3 @@ def test_plot_spatial_network_draws_every_edge_or_a_reproducible_subset():
     assert len(sub1) == 10 and all(np.array_equal(a, b) for a, b in zip(sub1, sub2))
     with pytest.raises(ValueError, match="positions"):
         plotting.plot_spatial_network(A, P[:5])
-
-
-def test_plot_null_comparison_marks_the_observed_value_and_its_z():
-    null = np.array([0.30, 0.32, 0.31, 0.29, 0.33])
-    fig = plotting.plot_null_comparison(0.40, null, label="Q", title="x")
-    ax = fig.axes[0]
-    assert ax.lines[0].get_xdata()[0] == pytest.approx(0.40)
-    z = (0.40 - null.mean()) / null.std(ddof=1)
-    assert ax.get_legend().get_title().get_text() == f"z = {z:.1f}, 5 nulls"
-    assert sum(p.get_height() for p in ax.patches) == len(null)  # the histogram holds every null value

@@ -165,7 +165,7 @@ def test_bad_records_are_task_failures():
         ({"grid": [{}]}, ValueError, "empty dict"),
         ({"grid": "abc"}, TypeError, "grid must be"),
         ({"batch_size": 0}, ValueError, "'batch_size' must be >= 1"),
-        ({"n_workers": 1.5}, TypeError, "'n_workers'"),
+        ({"n_jobs": 1.5}, TypeError, "'n_jobs'"),
         ({"store": 3}, TypeError, "store must be"),
         ({"client": "nonsense"}, ValueError, "client must be"),
         ({"client": None, "scheduler": "nonsense"}, ValueError, "scheduler must be"),
@@ -180,9 +180,28 @@ def test_bad_arguments(kwargs, exc, match):
 
 
 def test_dict_grid_is_a_product():
-    a = run_sweep(noisy, {"x": [1, 2], "rep": [0]}, None, **INLINE)
-    b = run_sweep(noisy, grid_product(x=[1, 2], rep=[0]), None, **INLINE)
+    a = run_sweep(noisy, {"x": [1, 2], "rep": [0]}, None, seed=0, **INLINE)
+    b = run_sweep(noisy, grid_product(x=[1, 2], rep=[0]), None, seed=0, **INLINE)
     assert a.equals(b)
+
+
+def test_default_seed_is_fresh_entropy_recorded_in_the_summary():
+    a = run_sweep(noisy, GRID[:3], None, **INLINE)
+    b = run_sweep(noisy, GRID[:3], None, **INLINE)
+    assert not a.equals(b)  # seed=None: fresh entropy each call ...
+    seed = np.random.SeedSequence(a.attrs["sweep"]["seed"]["entropy"])
+    assert run_sweep(noisy, GRID[:3], None, seed=seed, **INLINE).equals(a)  # ... recorded, so reproducible
+
+
+@pytest.mark.parametrize("n_jobs, expected", [(None, None), (2, 2), (-1, "all")])
+def test_n_jobs_follows_the_package_convention(n_jobs, expected):
+    import os
+
+    from mesoscale._validation import check_n_jobs
+
+    assert check_n_jobs(n_jobs) == (os.cpu_count() if expected == "all" else expected)
+    with pytest.raises(ValueError, match="'n_jobs'.*got 0"):
+        run_sweep(noisy, GRID[:2], None, n_jobs=0, **INLINE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,8 +449,14 @@ def test_heterogeneous_records_assemble(tmp_path):
 def test_docstring_examples():
     import doctest
 
-    result = doctest.testmod(sweep, optionflags=doctest.ELLIPSIS)
-    assert result.attempted >= 8 and result.failed == 0
+    from mesoscale.sweep import _cli, _execution, _keys, _store
+
+    attempted = 0
+    for module in (sweep, _keys, _store, _execution, _cli):
+        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+        assert result.failed == 0, module.__name__
+        attempted += result.attempted
+    assert attempted >= 8
 
 
 @settings(max_examples=15, deadline=None)

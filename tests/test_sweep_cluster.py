@@ -79,7 +79,7 @@ def test_worker_killed_mid_sweep(tmp_path, reference):
     flag = str(tmp_path / "killed.pid")
     store = tmp_path / "s"
     fn = make_killer(flag, victim=20)
-    df = run_sweep(fn, GRID, store, seed=9, n_workers=2, batch_size=3, progress=False)
+    df = run_sweep(fn, GRID, store, seed=9, n_jobs=2, batch_size=3, progress=False)
     assert os.path.exists(flag), "the victim task never ran"
     assert df.attrs["sweep"]["n_failed"] == 0 and df.attrs["sweep"]["mode"] == "local"
     assert len(df) == len(GRID)
@@ -97,7 +97,7 @@ from mesoscale.sweep import run_sweep, grid_product
 from slowtask import slow
 
 if __name__ == "__main__":
-    run_sweep(slow, grid_product(i=range(40)), {store!r}, seed=9, n_workers=2, batch_size=1, progress=False)
+    run_sweep(slow, grid_product(i=range(40)), {store!r}, seed=9, n_jobs=2, batch_size=1, progress=False)
 """
 
 TASK_MODULE = """

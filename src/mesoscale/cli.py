@@ -70,6 +70,16 @@ def _cmd_provenance(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Return the parser of the ``mesoscale`` command (each sub-command sets ``func``).
+
+    Examples
+    --------
+    >>> args = build_parser().parse_args(["notebooks", "run", "--profile", "smoke", "--only", "00_x"])
+    >>> args.profile, args.only, args.func.__name__
+    ('smoke', ['00_x'], '_cmd_notebooks_run')
+    >>> build_parser().parse_args(["sweep", "run", "m:f", "--grid", "g.yml", "--store", "s", "--n-jobs", "2"]).n_jobs
+    2
+    """
     parser = argparse.ArgumentParser(prog="mesoscale", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"mesoscale {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -96,17 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     prov = sub.add_parser("provenance", help="print the provenance record of this environment")
     prov.set_defaults(func=_cmd_provenance)
 
-    try:
-        from . import sweep as _sweep
+    from .sweep import register_cli
 
-        if hasattr(_sweep, "register_cli"):
-            _sweep.register_cli(sub)
-    except ImportError:  # pragma: no cover - sweep's optional dependencies missing
-        pass
+    register_cli(sub)
     return parser
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``mesoscale`` command with ``argv`` (default: ``sys.argv[1:]``); return the exit code.
+
+    Errors of the runner are one line on stderr (exit code 2; 1 when a notebook failed).
+
+    Examples
+    --------
+    >>> main(["notebooks", "run", "--profile", "no-such-profile"])
+    2
+    """
     from .runner import NotebookFailed, RunnerError
 
     parser = build_parser()

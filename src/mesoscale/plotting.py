@@ -17,7 +17,6 @@ __all__ = [
     "module_colors",
     "plot_adjacency",
     "plot_spatial_network",
-    "plot_null_comparison",
 ]
 
 #: Colour-blind-safe qualitative palette (Okabe & Ito), used for modules and categories.
@@ -183,34 +182,6 @@ def plot_spatial_network(
     ax.scatter(x, y, s=node_size, c=colours, edgecolors="white", linewidths=0.3, zorder=3)
     ax.set_aspect("equal", adjustable="datalim")
     ax.autoscale_view()
-    if title:
-        ax.set_title(title)
-    return fig
-
-
-def plot_null_comparison(observed: float, null_values, *, ax=None, label="Q", title=None):
-    """Histogram of a statistic under a null model with the observed value marked (and its z).
-
-    Examples
-    --------
-    >>> fig = plot_null_comparison(0.42, [0.30, 0.31, 0.29, 0.30, 0.32])
-    >>> fig.axes[0].get_legend().get_title().get_text()
-    'z = 10.1, 5 nulls'
-    """
-    import matplotlib.pyplot as plt
-
-    null_values = np.asarray(null_values, dtype=float)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(4.2, 3.0))
-    else:
-        fig = ax.figure
-    ax.hist(null_values, bins=min(30, max(5, len(null_values) // 3)), color="0.7", label="null")
-    ax.axvline(observed, color=PALETTE[5], lw=2, label="observed")
-    sd = null_values.std(ddof=1) if len(null_values) > 1 else np.nan
-    z = (observed - null_values.mean()) / sd if sd and np.isfinite(sd) and sd > 0 else np.nan
-    ax.set_xlabel(label)
-    ax.set_ylabel("count")
-    ax.legend(title=f"z = {z:.1f}, {len(null_values)} nulls")
     if title:
         ax.set_title(title)
     return fig

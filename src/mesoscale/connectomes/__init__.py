@@ -30,6 +30,7 @@ from ._registry import MOUSE_SUBJECTS, clear_memory_cache, dataset_names, list_d
 from .celegans import WITVLIET_STAGES, witvliet_presence
 from .graspologic_data import INSTALL_COMMAND as GRASPOLOGIC_INSTALL_COMMAND
 from .graspologic_data import GraspologicMissingError
+from .preparation import align_connectomes, binary_at_density, constant_distances
 
 __all__ = [
     "Connectome",
@@ -44,4 +45,7 @@ __all__ = [
     "list_datasets",
     "load",
     "witvliet_presence",
+    "constant_distances",
+    "binary_at_density",
+    "align_connectomes",
 ]

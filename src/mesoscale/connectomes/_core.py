@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_choice, check_float, check_matrix
+from .._validation import check_choice, check_float, check_matrix, distance_matrix
 
 __all__ = ["Connectome", "ConnectomeDataError"]
 
@@ -303,11 +303,7 @@ class Connectome:
                 f"dataset {self.name!r}: {int(missing.sum())} nodes have no position (e.g. {who}); "
                 "select the nodes with positions first (see Connectome.subgraph)"
             )
-        P = self.positions
-        diff = P[:, None, :] - P[None, :, :]
-        D = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
-        np.fill_diagonal(D, 0.0)
-        return D
+        return distance_matrix(self.positions)
 
     # ----------------------------------------------------------- conversions
     def node_table(self):

@@ -1,11 +1,10 @@
 """Structure and function of trained energy-based networks.
 
-``structural_modularity``
-    Max-Q Louvain modularity of the weighted graph ``|W|`` against an
-    *architecture-matched* null: the same synaptic weights shuffled over the synapses the
-    architecture allows (``net.mask``), so inputs still never touch inputs, etc. Observed
-    and null graphs go through the same optimiser
-    (:func:`mesoscale.metrics.best_partition`, same number of runs).
+``weight_graph``
+    The weighted graph ``|W|`` and the pairs the architecture allows (``net.mask``): give
+    both to :func:`mesoscale.metrics.structural_modularity` with ``null="weights"`` for the
+    *architecture-matched* null (the same synaptic weights shuffled over the allowed
+    synapses, so inputs still never touch inputs, etc.).
 ``specialisation``
     Functional specialisation of the hidden units to the two input halves: how much a
     unit's fixed-point activity changes when the left half of the input is swapped for
@@ -20,14 +19,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .._validation import as_rng, check_choice, check_int, spawn_rngs
-from ..metrics import ModularityTest
+from .._validation import as_rng, check_choice, check_int
 from .network import EnergyNetwork
 from .tasks import EBMTask
 
 __all__ = [
     "weight_graph",
-    "structural_modularity",
     "specialisation",
     "lesion_accuracy",
 ]
@@ -47,6 +44,15 @@ def weight_graph(net: EnergyNetwork, which: str = "all") -> tuple[np.ndarray, np
         Absolute weights (symmetric, zero diagonal).
     allowed : ndarray of bool (n, n)
         Which pairs can carry a synapse.
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network
+    >>> from mesoscale.metrics import structural_modularity
+    >>> A, allowed = weight_graph(make_network(8, 12, 2, seed=0))
+    >>> t = structural_modularity(A, null="weights", allowed=allowed, n_null=5, n_runs=2, seed=0)
+    >>> t.n_null, 0.0 <= t.percentile <= 100.0
+    (5, True)
     """
     check_choice(which, "which", ["all", "hidden"])
     A = net.W.detach().abs().cpu().numpy().astype(float)
@@ -55,54 +61,6 @@ def weight_graph(net: EnergyNetwork, which: str = "all") -> tuple[np.ndarray, np
         h = net.hidden
         A, M = A[h, h], M[h, h]
     return A, M
-
-
-def structural_modularity(
-    net: EnergyNetwork, *, which: str = "all", n_null: int = 50, n_runs: int = 5, seed=None
-) -> ModularityTest:
-    """Modularity of ``|W|`` with a z-score against weights shuffled within the architecture.
-
-    Parameters
-    ----------
-    net : EnergyNetwork
-    which : {"all", "hidden"}
-        Graph to analyse (see :func:`weight_graph`).
-    n_null : int
-        Number of shuffled networks (at least 2).
-    n_runs : int
-        Louvain runs per network (the best Q is kept, on both sides).
-    seed : int, SeedSequence or Generator, optional
-
-    Examples
-    --------
-    >>> from mesoscale.ebm import make_network
-    >>> r = structural_modularity(make_network(8, 12, 2, seed=0), n_null=5, seed=0)
-    >>> r.n_null, 0.0 <= r.percentile <= 100.0
-    (5, True)
-    """
-    from ..metrics import best_partition, compare_with_null
-
-    n_null = check_int(n_null, "n_null", minimum=2)
-    n_runs = check_int(n_runs, "n_runs", minimum=1)
-    A, M = weight_graph(net, which)
-    streams = spawn_rngs(seed, n_null + 1)
-    if not np.any(A > 0):
-        raise ValueError("the network has no non-zero synapses; its modularity is undefined")
-    partition, q = best_partition(A, n_runs, 1.0, streams[0])
-    iu = np.triu_indices_from(M, 1)
-    allowed = M[iu]
-    w = A[iu][allowed]
-    null_q = np.empty(n_null)
-    for k in range(n_null):
-        rng = streams[k + 1]
-        R = np.zeros_like(A)
-        vals = np.zeros(len(allowed))
-        vals[allowed] = rng.permutation(w)
-        R[iu] = vals
-        R = R + R.T
-        null_q[k] = best_partition(R, n_runs, 1.0, rng)[1]
-    return compare_with_null(q, null_q, null="weights shuffled over the allowed synapses",
-                             partition=partition, n_runs=n_runs)
 
 
 def _fixed_points(net, x, n_steps, lesion=None):
@@ -164,7 +122,7 @@ def lesion_accuracy(
     dict
         ``fractions`` and ``accuracy`` (mean over ``n_draws`` random lesions per fraction).
     """
-    from .train import accuracy
+    from .learning import accuracy
 
     n_draws = check_int(n_draws, "n_draws", minimum=1)
     fr = np.asarray(fractions, dtype=float)

@@ -3,7 +3,7 @@
 :func:`run_condition` trains one network and measures everything the chapter reports;
 it has the ``fn(params, rng)`` signature of :func:`mesoscale.sweep.run_sweep`, so a grid
 runs in-process, on a local Dask cluster or on SLURM with the same results and a
-persistent, resumable store. :func:`summarise` turns the rows into means with bootstrap
+persistent, resumable store. :func:`summarize` turns the rows into means with bootstrap
 confidence intervals; :func:`paired_differences` compares rules on the *same* initial
 network and data split.
 
@@ -18,16 +18,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import as_rng, check_float, check_int
-from .analysis import lesion_accuracy, specialisation, structural_modularity
+from .._validation import as_rng, check_float, check_int, spawn_rngs
+from ..metrics import structural_modularity
+from ..sweep import task_rng
+from .analysis import lesion_accuracy, specialisation, weight_graph
 from .network import make_network
-from .rules import RULES
+from .rules import LEARNING_RULES
 from .tasks import TASKS, load_task
-from .train import TrainConfig, fit
+from .learning import LearningConfig, learn
 
-__all__ = ["make_condition", "run_condition", "summarise", "paired_differences", "bootstrap_ci", "METRICS"]
+__all__ = ["make_condition", "run_condition", "summarize", "paired_differences", "bootstrap_ci", "METRICS"]
 
-#: Columns of :func:`run_condition` that :func:`summarise` aggregates.
+#: Columns of :func:`run_condition` that :func:`summarize` aggregates.
 METRICS = (
     "train_acc",
     "test_acc",
@@ -40,13 +42,6 @@ METRICS = (
     "density",
     "wiring",
 )
-
-_TASK_SALT = {name: k for k, name in enumerate(TASKS)}
-
-
-def _shared_seed(base_seed: int, task: str, rep: int) -> np.random.SeedSequence:
-    return np.random.SeedSequence([int(base_seed), _TASK_SALT[task], int(rep)])
-
 
 def make_condition(task: str, rep: int, *, base_seed: int = 0, n_hidden: int = 16, train_fraction: float = 0.75,
                    switch_every: int = 10, n_train: int = 1000, n_test: int = 500):
@@ -70,7 +65,8 @@ def make_condition(task: str, rep: int, *, base_seed: int = 0, n_hidden: int = 1
     rep = check_int(rep, "rep", minimum=0)
     base_seed = check_int(base_seed, "base_seed", minimum=0)
     n_hidden = check_int(n_hidden, "n_hidden", minimum=1)
-    s_task, s_net = _shared_seed(base_seed, task, rep).spawn(2)
+    # the sweep's stream of the parameters (task, rep): the same for every rule and cost
+    s_task, s_net = spawn_rngs(task_rng(base_seed, {"task": task, "rep": rep}), 2)
     data = load_task(task, seed=s_task, train_fraction=train_fraction, switch_every=switch_every, n_train=n_train,
                      n_test=n_test)
     return data, make_network(data.n_in, n_hidden, data.n_out, seed=s_net)
@@ -82,11 +78,11 @@ def run_condition(params: dict, rng=None) -> dict:
     Parameters
     ----------
     params : dict
-        Required: ``rule`` (one of :data:`~mesoscale.ebm.rules.RULES`), ``cost`` (wiring
+        Required: ``rule`` (one of :data:`~mesoscale.ebm.rules.LEARNING_RULES`), ``cost`` (wiring
         cost strength >= 0), ``task`` (one of :data:`~mesoscale.ebm.tasks.TASKS`), ``rep``
         (replicate index). Optional: ``base_seed`` (0), ``n_hidden`` (16), ``epochs``,
         ``lr``, ``batch_size``, ``beta``, ``n_free``, ``n_nudged``, ``momentum``,
-        ``wiring_kind`` (see :class:`~mesoscale.ebm.train.TrainConfig`), ``n_null`` (30),
+        ``wiring_kind`` (see :class:`~mesoscale.ebm.learning.LearningConfig`), ``n_null`` (30),
         ``n_runs`` (5), ``lesion_fraction`` (0.25), ``n_lesion_draws`` (10),
         ``train_fraction`` (retina tasks, 0.75), ``switch_every`` (``retina_mvg``, 10),
         ``n_train``/``n_test`` (two-digit tasks).
@@ -114,8 +110,8 @@ def run_condition(params: dict, rng=None) -> dict:
     for key in ("rule", "cost", "task", "rep"):
         if key not in p:
             raise ValueError(f"'params' must contain {key!r}; got keys {sorted(p)}")
-    if p["rule"] not in RULES:
-        raise ValueError(f"'rule' must be one of {list(RULES)}; got {p['rule']!r}")
+    if p["rule"] not in LEARNING_RULES:
+        raise ValueError(f"'rule' must be one of {list(LEARNING_RULES)}; got {p['rule']!r}")
     if p["task"] not in TASKS:
         raise ValueError(f"'task' must be one of {list(TASKS)}; got {p['task']!r}")
     cost = check_float(p["cost"], "cost", minimum=0.0)
@@ -126,9 +122,9 @@ def run_condition(params: dict, rng=None) -> dict:
                                 train_fraction=p.get("train_fraction", 0.75),
                                 switch_every=p.get("switch_every", 10), n_train=p.get("n_train", 1000),
                                 n_test=p.get("n_test", 500))
-    cfg_keys = set(TrainConfig.__dataclass_fields__) - {"rule", "wiring_strength"}
+    cfg_keys = set(LearningConfig.__dataclass_fields__) - {"rule", "wiring_strength"}
     overrides = {k: p[k] for k in cfg_keys if k in p}
-    res = fit(net0, task, rule=p["rule"], wiring_strength=cost, seed=rng, **overrides)
+    res = learn(net0, task, rule=p["rule"], wiring_strength=cost, seed=rng, **overrides)
     net, h = res.net, res.history
     task = task.with_goal(res.final_goal)  # varying goals: analyse the goal trained last
     n_eval = res.config.n_eval
@@ -140,9 +136,9 @@ def run_condition(params: dict, rng=None) -> dict:
         "wiring": h["wiring"][-1],
     }
     if np.any(net.W.detach().numpy() != 0):
-        mod = structural_modularity(
-            net, n_null=int(p.get("n_null", 30)), n_runs=int(p.get("n_runs", 5)), seed=rng
-        )
+        A, allowed = weight_graph(net)
+        mod = structural_modularity(A, null="weights", allowed=allowed, n_null=int(p.get("n_null", 30)),
+                                    n_runs=int(p.get("n_runs", 5)), seed=rng)
         row.update(mod.as_dict())
     else:  # every synapse pruned: no graph to analyse
         row.update(q=np.nan, null_mean=np.nan, null_sd=np.nan, z=np.nan, percentile=np.nan,
@@ -179,7 +175,7 @@ def bootstrap_ci(values, *, level: float = 0.95, n_boot: int = 2000, seed=None) 
     return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
-def summarise(df: pd.DataFrame, by=("task", "rule", "cost"), metrics=METRICS, *, seed=0) -> pd.DataFrame:
+def summarize(df: pd.DataFrame, by=("task", "rule", "cost"), metrics=METRICS, *, seed=None) -> pd.DataFrame:
     """Mean, 95 % bootstrap CI and replicate count of each metric per group.
 
     Returns a long table: ``by`` columns, ``metric``, ``mean``, ``lo``, ``hi``, ``n``.
@@ -200,7 +196,7 @@ def summarise(df: pd.DataFrame, by=("task", "rule", "cost"), metrics=METRICS, *,
     return pd.DataFrame(rows)
 
 
-def paired_differences(df: pd.DataFrame, metric: str, *, baseline: str = "bptt", seed=0) -> pd.DataFrame:
+def paired_differences(df: pd.DataFrame, metric: str, *, baseline: str = "bptt", seed=None) -> pd.DataFrame:
     """Per (task, cost): mean difference ``rule - baseline`` of ``metric`` over paired replicates.
 
     Returns ``task``, ``cost``, ``rule``, ``diff``, ``lo``, ``hi`` (95 % bootstrap CI),

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .._validation import as_rng, check_choice, check_float, check_int
+from .._validation import as_rng, check_choice, check_float, check_int, distance_matrix
 
 __all__ = ["EnergyNetwork", "make_network", "layout_positions"]
 
@@ -99,7 +99,7 @@ class EnergyNetwork:
 
     def __post_init__(self):
         pos = np.asarray(self.positions, dtype=float)
-        D = np.sqrt(((pos[:, None, :] - pos[None, :, :]) ** 2).sum(-1))
+        D = distance_matrix(pos)
         self.distance = torch.as_tensor(D, dtype=self.W.dtype)
 
     # ------------------------------------------------------------------ groups

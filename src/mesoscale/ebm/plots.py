@@ -70,7 +70,7 @@ def plot_metric_grid(summary: pd.DataFrame, metrics=("test_acc", "z", "specialis
     """Mean and 95 % CI of each metric versus wiring-cost strength, one line per rule.
 
     Rows are metrics, columns tasks. ``summary`` is the long table of
-    :func:`mesoscale.ebm.experiment.summarise` (columns task, rule, cost, metric, mean, lo, hi, n).
+    :func:`mesoscale.ebm.experiment.summarize` (columns task, rule, cost, metric, mean, lo, hi, n).
     """
     import matplotlib.pyplot as plt
 

@@ -39,20 +39,19 @@ from .network import EnergyNetwork
 
 __all__ = [
     "Gradient",
-    "RULES",
+    "LEARNING_RULES",
     "eqprop_gradient",
     "chl_gradient",
     "bptt_gradient",
     "implicit_gradient",
     "estimate_gradient",
     "apply_wiring_cost",
-    "wiring_cost",
     "cosine_similarity",
     "gradient_alignment",
 ]
 
-#: Names of the learning rules accepted by :func:`estimate_gradient` and :func:`mesoscale.ebm.fit`.
-RULES = ("eqprop", "chl", "bptt")
+#: Names of the learning rules accepted by :func:`estimate_gradient` and :func:`mesoscale.ebm.learn`.
+LEARNING_RULES = ("eqprop", "chl", "bptt")
 
 
 @dataclass
@@ -239,8 +238,8 @@ def implicit_gradient(net: EnergyNetwork, x, y, *, n_steps: int = 2000, tol: flo
 
 
 def estimate_gradient(net: EnergyNetwork, x, y, rule: str, **kwargs) -> Gradient:
-    """Dispatch to the estimator named by ``rule`` (one of :data:`RULES` or ``"implicit"``)."""
-    check_choice(rule, "rule", list(RULES) + ["implicit"])
+    """Dispatch to the estimator named by ``rule`` (one of :data:`LEARNING_RULES` or ``"implicit"``)."""
+    check_choice(rule, "rule", list(LEARNING_RULES) + ["implicit"])
     fn = {
         "eqprop": eqprop_gradient,
         "chl": chl_gradient,
@@ -248,11 +247,6 @@ def estimate_gradient(net: EnergyNetwork, x, y, rule: str, **kwargs) -> Gradient
         "implicit": implicit_gradient,
     }[rule]
     return fn(net, x, y, **kwargs)
-
-
-def wiring_cost(net: EnergyNetwork) -> float:
-    """Total wiring cost ``sum over synapses of |W_ij| * D_ij`` (each synapse once)."""
-    return float(0.5 * (net.W.abs() * net.distance).sum())
 
 
 def apply_wiring_cost(net: EnergyNetwork, strength: float, lr: float, *, kind: str = "l1") -> None:
@@ -266,10 +260,11 @@ def apply_wiring_cost(net: EnergyNetwork, strength: float, lr: float, *, kind: s
     Examples
     --------
     >>> from mesoscale.ebm import make_network
+    >>> from mesoscale.metrics import wiring_cost
     >>> net = make_network(4, 6, 2, seed=0)
-    >>> before = wiring_cost(net)
+    >>> before = wiring_cost(net.W.numpy(), net.distance.numpy())
     >>> apply_wiring_cost(net, strength=1.0, lr=0.05)
-    >>> wiring_cost(net) < before
+    >>> wiring_cost(net.W.numpy(), net.distance.numpy()) < before
     True
     """
     strength = check_float(strength, "strength", minimum=0.0)

@@ -50,7 +50,7 @@ class EBMTask:
     goals : list of (y_train, y_test), optional
         Alternative targets for the same inputs (modularly varying goals): training
         switches to the next goal every ``switch_every`` epochs
-        (:func:`mesoscale.ebm.fit`); ``y_train``/``y_test`` are goal 0.
+        (:func:`mesoscale.ebm.learn`); ``y_train``/``y_test`` are goal 0.
     switch_every : int
         Epochs per goal when ``goals`` is set.
     """

@@ -6,37 +6,41 @@ that appear in a birth order, distances that change with time, a real earlier-st
 connectome as the seed); :func:`fit` finds the parameters that best reproduce a target
 connectome, in process or as a :mod:`mesoscale.sweep` on Dask.
 
-Modules: ``models`` (:func:`generate`, the rules and the numerics), ``growth``
-(:func:`grow`, :func:`birth_stages`, :func:`elongating_distances`,
-:func:`spatial_edge_schedule`), ``fitting`` (:func:`fit`, :class:`FitResult`,
-:func:`voronoi_draw`), ``_kernels`` (the numba engine).
+Modules
+-------
+``models``       :func:`generate`, :data:`WIRING_RULES`, :data:`MODEL_VARS`
+``growth``       :func:`grow`, :func:`birth_stages`, :func:`elongating_distances`, :func:`spatial_edge_schedule`
+``fitting``      :func:`fit`, :class:`FitResult`, :func:`voronoi_draw`, :func:`recorded_seed`
+``ranking``      :func:`best_points` (the one top-k), :func:`topk_energies`, :func:`rule_ranking`,
+                 :func:`fitted_networks`
+``comparison``   :func:`compare_mesoscale`, :func:`summarize_comparison` (out-of-sample mesoscale structure)
+``forecast``     :func:`growth_forward_scores`, :func:`degree_preserving_growth`, :func:`precision_at_k`
+``study``        the phase-2 driver: :func:`fit_connectomes`, :func:`compare_fits`, :func:`development_study`
+``landscape``    :func:`network_summary`, :func:`landscape`, :func:`conditions`, :func:`summarize`
+``development``  the worm-growth model of Nicosia et al. (2013): :func:`development`, ...
+``explorer``     interactive widgets; ``plots`` every figure; ``_engine``/``_kernels`` internals.
+
+Dataset preparation (binarising, constant distances, aligning stages) lives in
+:mod:`mesoscale.connectomes.preparation`.
 
 Examples
 --------
-Matching-rule networks on a brain parcellation, and the worm growing in birth order in a
-body that elongates (Nicosia et al. 2013)::
-
-    from mesoscale import connectomes
-    from mesoscale.generative import generate, grow, elongating_distances, spatial_edge_schedule
-
-    human = connectomes.load("human_dk68")
-    nets = generate(human.distances(), 588, "matching", eta=-3.2, gamma=0.45, n_networks=100, seed=0)
-
-    worm = connectomes.load("celegans_witvliet_8")
-    rank = worm.node_table()["birth_rank"].to_numpy()
-    stages = np.unique(rank)                                   # one stage per birth rank
-    D = elongating_distances(worm.positions, np.linspace(0.2, 1.0, stages.size), axis=1)
-    birth = np.searchsorted(stages, rank)                      # stage of each neuron
-    m = spatial_edge_schedule(D, birth, p0=0.2, length=0.5, seed=0)
-    nets = grow(D, m, "matching", -2.0, 0.4, birth_times=rank, stage_times=stages, seed=0)
+>>> import numpy as np
+>>> xy = np.random.default_rng(0).random((20, 2))
+>>> D = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+>>> generate(D, 30, "matching", eta=-2.0, gamma=0.4, n_networks=2, seed=0).shape
+(2, 20, 20)
 """
 
-from .fitting import FitResult, fit, voronoi_draw
+from .comparison import COMPARISON_METRICS, compare_mesoscale, summarize_comparison
+from .fitting import FitResult, fit, recorded_seed, voronoi_draw
+from .forecast import GrowthForecast, degree_preserving_growth, growth_forward_scores, precision_at_k
 from .growth import birth_stages, elongating_distances, grow, spatial_edge_schedule
-from .models import MODEL_VARS, RULES, count_edges, generate
+from .models import MODEL_VARS, WIRING_RULES, count_edges, generate
+from .ranking import best_points, fitted_networks, rule_ranking, topk_energies
 
 __all__ = [
-    "RULES",
+    "WIRING_RULES",
     "MODEL_VARS",
     "generate",
     "count_edges",
@@ -47,4 +51,16 @@ __all__ = [
     "fit",
     "FitResult",
     "voronoi_draw",
+    "recorded_seed",
+    "best_points",
+    "topk_energies",
+    "rule_ranking",
+    "fitted_networks",
+    "COMPARISON_METRICS",
+    "compare_mesoscale",
+    "summarize_comparison",
+    "GrowthForecast",
+    "degree_preserving_growth",
+    "growth_forward_scores",
+    "precision_at_k",
 ]

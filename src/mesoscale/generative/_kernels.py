@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-RULES = (
+WIRING_RULES = (
     "sptl",
     "neighbors",
     "matching",
@@ -47,7 +47,7 @@ RULES = (
     "deg-diff",
     "deg-prod",
 )
-RULE_CODE = {name: i for i, name in enumerate(RULES)}
+RULE_CODE = {name: i for i, name in enumerate(WIRING_RULES)}
 
 _OVERFLOW = 600.0  # rebuild when a log-weight exceeds the offset by this much
 _TINY = 1e-250  # rebuild when the total weight falls below this

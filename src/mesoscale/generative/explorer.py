@@ -10,9 +10,10 @@ gallery with :func:`mesoscale.generative.plots.plot_gallery`.
 Examples
 --------
 >>> import numpy as np
->>> from mesoscale.generative.landscape import embedding_positions, pairwise_distances
+>>> from mesoscale.generative.landscape import embedding_positions
+>>> from mesoscale.metrics import distance_matrix
 >>> P = embedding_positions("line", 40, seed=0)
->>> ex = example_networks(pairwise_distances(P), 60, [("sptl", -3.0, 0.0)], n_null=3, n_runs=2, seed=0)
+>>> ex = example_networks(distance_matrix(P), 60, [("sptl", -3.0, 0.0)], n_null=3, n_runs=2, seed=0)
 >>> ex[0]["n_edges"], ex[0]["n_null"]
 (60, 3)
 """
@@ -24,8 +25,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from .._validation import check_choice, check_distance, check_float, check_int, check_matrix, seed_sequence
-from .landscape import REPRESENTATIVE_RULES, _check_nulls, network_summary
-from .models import RULES, generate
+from ._engine import check_nulls
+from .landscape import REPRESENTATIVE_RULES, network_summary
+from .models import WIRING_RULES, generate
 
 __all__ = ["example_networks", "NetworkExplorer", "explore"]
 
@@ -33,7 +35,7 @@ __all__ = ["example_networks", "NetworkExplorer", "explore"]
 def _check_cell(cell):
     if not isinstance(cell, (tuple, list)) or len(cell) != 3:
         raise ValueError(f"each cell must be a (rule, eta, gamma) triple; got {cell!r}")
-    rule = check_choice(cell[0], "rule", RULES)
+    rule = check_choice(cell[0], "rule", WIRING_RULES)
     return rule, check_float(cell[1], "eta"), check_float(cell[2], "gamma")
 
 
@@ -70,6 +72,16 @@ def example_networks(
     list of dict
         Per cell: ``rule, eta, gamma, A`` (bool adjacency) and the summary fields
         (``partition`` as an array).
+
+    Examples
+    --------
+    >>> from mesoscale.generative.landscape import embedding_positions
+    >>> from mesoscale.metrics import distance_matrix
+    >>> P = embedding_positions("line", 30, seed=0)
+    >>> ex = example_networks(distance_matrix(P), 45, [("sptl", -3.0, 0.0), ("matching", -2.0, 0.5)], nulls=("degree",),
+    ...                       n_null=2, n_runs=1, seed=0)
+    >>> [e["rule"] for e in ex], ex[1]["n_edges"]
+    (['sptl', 'matching'], 45)
     """
     Dm = check_distance(D, name="D")
     n = Dm.shape[0]
@@ -77,7 +89,7 @@ def example_networks(
     cells = [_check_cell(c) for c in cells]
     if not cells:
         raise ValueError("'cells' is empty; give at least one (rule, eta, gamma)")
-    nulls = _check_nulls(nulls)
+    nulls = check_nulls(nulls)
     out = []
     for (rule, eta, gamma), ss in zip(cells, seed_sequence(seed).spawn(len(cells))):
         g_ss, s_ss = ss.spawn(2)
@@ -124,9 +136,10 @@ class NetworkExplorer:
     Examples
     --------
     >>> import numpy as np
-    >>> from mesoscale.generative.landscape import embedding_positions, pairwise_distances
+    >>> from mesoscale.generative.landscape import embedding_positions
+    >>> from mesoscale.metrics import distance_matrix
     >>> P = embedding_positions("line", 30, seed=0)
-    >>> ex = NetworkExplorer(pairwise_distances(P), P, 45, nulls=(), seed=0)
+    >>> ex = NetworkExplorer(distance_matrix(P), P, 45, nulls=(), seed=0)
     >>> ex.compute(rule="sptl", eta=-3.0)["n_edges"]  # ex.update(...) also redraws
     45
     """
@@ -156,14 +169,14 @@ class NetworkExplorer:
         if self.positions.shape[0] != n:
             raise ValueError(f"'positions' must have {n} rows to match D; got shape {self.positions.shape}")
         self.m = check_int(m, "m", minimum=1, maximum=n * (n - 1) // 2)
-        rules = [check_choice(r, "rules", RULES) for r in rules]
+        rules = [check_choice(r, "rules", WIRING_RULES) for r in rules]
         if not rules:
             raise ValueError("'rules' must offer at least one rule")
         lo_e, hi_e = (check_float(v, "eta_range") for v in eta_range)
         lo_g, hi_g = (check_float(v, "gamma_range") for v in gamma_range)
         if not (lo_e < hi_e and lo_g < hi_g):
             raise ValueError(f"slider ranges must be increasing; got eta_range={eta_range}, gamma_range={gamma_range}")
-        self.nulls = tuple(nulls) if len(nulls) == 0 else _check_nulls(nulls)
+        self.nulls = tuple(nulls) if len(nulls) == 0 else check_nulls(nulls)
         self.n_null = check_int(n_null, "n_null", minimum=2)
         self.n_runs = check_int(n_runs, "n_runs", minimum=1)
         if len(dims) != 2 or max(dims) >= self.positions.shape[1]:
@@ -198,8 +211,17 @@ class NetworkExplorer:
         self.update()
 
     def compute(self, rule=None, eta=None, gamma=None, seed=None) -> dict:
-        """Grow and summarise one network (without drawing); arguments default to the widgets."""
-        rule = self.rule.value if rule is None else check_choice(rule, "rule", RULES)
+        """Grow and summarise one network (without drawing); arguments default to the widgets.
+
+        Examples
+        --------
+        >>> from mesoscale.generative.landscape import embedding_positions
+        >>> from mesoscale.metrics import distance_matrix
+        >>> P = embedding_positions("line", 30, seed=0)
+        >>> NetworkExplorer(distance_matrix(P), P, 45, nulls=(), seed=0).compute(rule="sptl", eta=-2.0)["n_edges"]
+        45
+        """
+        rule = self.rule.value if rule is None else check_choice(rule, "rule", WIRING_RULES)
         eta = float(self.eta.value if eta is None else check_float(eta, "eta"))
         gamma = float(self.gamma.value if gamma is None else check_float(gamma, "gamma"))
         seed = int(self.seed.value if seed is None else check_int(seed, "seed", minimum=0))
@@ -217,7 +239,17 @@ class NetworkExplorer:
         return {"rule": rule, "eta": eta, "gamma": gamma, "seed": seed, "A": A, **rec}
 
     def describe(self, rec: dict) -> str:
-        """One-line HTML description of a result: parameters, Q and its null comparison."""
+        """One-line HTML description of a result: parameters, Q and its null comparison.
+
+        Examples
+        --------
+        >>> from mesoscale.generative.landscape import embedding_positions
+        >>> from mesoscale.metrics import distance_matrix
+        >>> P = embedding_positions("line", 30, seed=0)
+        >>> ex = NetworkExplorer(distance_matrix(P), P, 45, nulls=(), seed=0)
+        >>> ex.describe(ex.compute(rule="sptl", eta=-2.0)).startswith("<b>sptl</b>")
+        True
+        """
         gam = "" if rec["rule"] == "sptl" else f", γ = {rec['gamma']:.1f}"
         text = f"<b>{rec['rule']}</b> η = {rec['eta']:.1f}{gam}: Q = {rec['Q']:.3f}"
         zs = [f"z<sub>{k[2:]}</sub> = {rec[k]:.1f}" for k in rec if k.startswith("z_")]
@@ -228,7 +260,21 @@ class NetworkExplorer:
         return text + f"; {rec['n_modules']} modules"
 
     def update(self, rule=None, eta=None, gamma=None, seed=None) -> dict:
-        """Set the widgets (if values are given), recompute, redraw; returns the result."""
+        """Set the widgets (if values are given), recompute, redraw; returns the result.
+
+        Examples
+        --------
+        >>> import matplotlib; matplotlib.use("Agg")
+        >>> from mesoscale.generative.landscape import embedding_positions
+        >>> from mesoscale.metrics import distance_matrix
+        >>> P = embedding_positions("line", 30, seed=0)
+        >>> ex = NetworkExplorer(distance_matrix(P), P, 45, nulls=(), seed=0)
+        >>> import contextlib, io
+        >>> with contextlib.redirect_stdout(io.StringIO()):  # clear_output writes terminal codes
+        ...     rec = ex.update(rule="matching", eta=-2.0, gamma=0.5)
+        >>> rec["rule"], ex.rule.value, ex.last is rec
+        ('matching', 'matching', True)
+        """
         import matplotlib.pyplot as plt
 
         from ..plotting import plot_adjacency, plot_spatial_network
@@ -263,6 +309,17 @@ def explore(D, positions, m, **options):
     """Show a :class:`NetworkExplorer` (in a notebook) and return it.
 
     Parameters are those of :class:`NetworkExplorer`. The first network is drawn at once.
+
+    Examples
+    --------
+    >>> import contextlib, io, matplotlib; matplotlib.use("Agg")
+    >>> from mesoscale.generative.landscape import embedding_positions
+    >>> from mesoscale.metrics import distance_matrix
+    >>> P = embedding_positions("line", 30, seed=0)
+    >>> with contextlib.redirect_stdout(io.StringIO()):
+    ...     ex = explore(distance_matrix(P), P, 45, nulls=(), seed=0)
+    >>> ex.last["n_edges"]
+    45
     """
     ex = NetworkExplorer(D, positions, m, **options)
     ex.update()

@@ -28,10 +28,14 @@ import dataclasses
 import functools
 from pathlib import Path
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
 from .._validation import (
+    SeedLike,
     check_adjacency,
     check_choice,
     check_distance,
@@ -40,9 +44,11 @@ from .._validation import (
     seed_sequence,
 )
 from . import _kernels
-from .models import RULES, _check_model_var, _run, distance_feature
+from ._engine import check_model_var, check_seed_network, distance_feature, run_engine
+from ._kernels import WIRING_RULES
+from .ranking import best_points
 
-__all__ = ["fit", "FitResult", "voronoi_draw"]
+__all__ = ["fit", "FitResult", "voronoi_draw", "recorded_seed"]
 
 
 @dataclasses.dataclass
@@ -62,6 +68,14 @@ class FitResult:
         Sorted by ``energy``.
     settings : dict
         The arguments of the search.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.random.default_rng(0).random((20, 2)); D = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    >>> res = fit(np.ones((20, 20)) - np.eye(20), D, rules=["sptl"], n_draws=3, levels=1, m=30, seed=0, progress=False)
+    >>> res.best_rule, list(res.table.columns[:4])
+    ('sptl', ['rule', 'level', 'point', 'eta'])
     """
 
     table: pd.DataFrame
@@ -219,7 +233,7 @@ def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
             seeds.extend(seed_sequence(task_rng(root, params)).spawn(n_networks))
         etas = np.repeat([p["eta"] for p in part], n_networks)
         gammas = np.repeat([p["gamma"] for p in part], n_networks)
-        nets, _ = _run(
+        nets, _ = run_engine(
             A0,
             ctx["X"],
             np.zeros(1, np.int64),
@@ -253,13 +267,11 @@ def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
     return pd.DataFrame(rows)
 
 
-def _summarise(table, top_k):
+def _summarize(table, top_k):
     out = []
+    top_all = best_points(table, top_k)
     for rule, df in table.groupby("rule", sort=False):
-        pts = df.groupby(["level", "point"], sort=False).agg(
-            eta=("eta", "first"), gamma=("gamma", "first"), energy=("energy", "mean")
-        )
-        top = pts.nsmallest(min(top_k, len(pts)), "energy")
+        top = top_all[top_all["rule"] == rule]
         out.append(
             {
                 "rule": rule,
@@ -267,9 +279,9 @@ def _summarise(table, top_k):
                 "gamma": top["gamma"].mean(),
                 "eta_sd": top["eta"].std(ddof=0),
                 "gamma_sd": top["gamma"].std(ddof=0),
-                "energy": top["energy"].min(),
-                "energy_topk": top["energy"].mean(),
-                "energy_topk_sd": top["energy"].std(ddof=0),
+                "energy": top["point_energy"].min(),
+                "energy_topk": top["point_energy"].mean(),
+                "energy_topk_sd": top["point_energy"].std(ddof=0),
                 "top_k": len(top),
                 "n_networks": len(df),
             }
@@ -277,29 +289,57 @@ def _summarise(table, top_k):
     return pd.DataFrame(out).sort_values("energy", kind="stable").reset_index(drop=True)
 
 
+def recorded_seed(store) -> int | None:
+    """The root seed a :func:`fit` store was made with (``None`` for a new or empty store).
+
+    A fit store holds one sweep store per rule and level (``STORE/<rule>/level<k>``), each
+    with the root seed in its manifest; :func:`fit` with ``seed=None`` continues with it,
+    as :func:`mesoscale.sweep.run_sweep` does.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> recorded_seed(os.path.join(tempfile.mkdtemp(), "new")) is None
+    True
+    """
+    from ..sweep import sweep_status
+
+    if store is None:
+        return None
+    seeds = set()
+    for man in sorted(Path(store).glob("*/level*/manifest.json")):
+        ent = sweep_status(man.parent)["seed"]["entropy"]
+        if not isinstance(ent, int):
+            raise ValueError(f"store '{store}': {man.parent} has a seed {ent!r} that fit() did not write")
+        seeds.add(ent)
+    if len(seeds) > 1:
+        raise ValueError(f"store '{store}' mixes sub-stores made with different seeds {sorted(seeds)}")
+    return seeds.pop() if seeds else None
+
+
 def fit(
-    target,
-    D,
-    rules=RULES,
-    search="voronoi",
-    n_draws=1000,
-    levels=5,
+    target: ArrayLike,
+    D: ArrayLike,
+    rules: str | Sequence[str] = WIRING_RULES,
+    search: str = "voronoi",
+    n_draws: int = 1000,
+    levels: int = 5,
     *,
-    eta_range=(-7.0, 0.0),
-    gamma_range=(-7.5, 7.5),
-    n_networks=1,
-    m=None,
-    model_var=("powerlaw", "powerlaw"),
-    seed_network=None,
-    epsilon=1e-5,
-    power=2.0,
-    top_k=10,
-    seed=None,
+    eta_range: tuple[float, float] = (-7.0, 0.0),
+    gamma_range: tuple[float, float] = (-7.5, 7.5),
+    n_networks: int = 1,
+    m: int | None = None,
+    model_var: str | Sequence[str] = ("powerlaw", "powerlaw"),
+    seed_network: ArrayLike | None = None,
+    epsilon: float = 1e-5,
+    power: float = 2.0,
+    top_k: int = 10,
+    seed: SeedLike = None,
     client=None,
-    store=None,
-    n_jobs=1,
-    progress=True,
-):
+    store: str | Path | None = None,
+    n_jobs: int | None = 1,
+    progress: bool = True,
+) -> FitResult:
     """Fit wiring rules to a target network by (adaptive) search of ``(eta, gamma)``.
 
     Parameters
@@ -309,7 +349,7 @@ def fit(
     D : array_like, shape (n, n)
         Distances between its nodes.
     rules : str or sequence of str
-        Rules to fit (default: all of :data:`RULES`).
+        Rules to fit (default: all of :data:`WIRING_RULES`).
     search : {"voronoi", "grid"}
         Adaptive Voronoi refinement or a regular grid (see the module docstring).
     n_draws : int
@@ -330,7 +370,9 @@ def fit(
     top_k : int
         Points averaged for the best parameters and their spread.
     seed : int or SeedSequence, optional
-        Root of all randomness; same seed, same table (in process or on Dask).
+        Root of all randomness; same seed, same table (in process or on Dask). With
+        ``seed=None`` and an existing ``store``, the store's recorded seed is used
+        (:func:`recorded_seed`), so the fit resumes; otherwise fresh entropy is drawn.
     client : dask Client or 'inline', optional
         Run the evaluations as :func:`mesoscale.sweep.run_sweep` tasks on this client.
     store : str or Path, optional
@@ -364,7 +406,7 @@ def fit(
     Dm = check_distance(D, n, name="D")
     if isinstance(rules, str):
         rules = [rules]
-    rules = [check_choice(r, "rules", RULES) for r in rules]
+    rules = [check_choice(r, "rules", WIRING_RULES) for r in rules]
     if not rules or len(set(rules)) != len(rules):
         raise ValueError(f"'rules' must be a non-empty list of distinct rules; got {rules!r}")
     search = check_choice(search, "search", ("voronoi", "grid"))
@@ -381,20 +423,20 @@ def fit(
         if not a < b:
             raise ValueError(f"'{name}' must have low < high; got {rng_!r}")
         box.append((a, b))
-    dist_var, top_var = _check_model_var(model_var)
+    dist_var, top_var = check_model_var(model_var)
     eps = check_float(epsilon, "epsilon")
     if eps <= 0:
         raise ValueError(f"'epsilon' must be > 0; got {eps}")
     m = int(T.sum()) // 2 if m is None else check_int(m, "m", minimum=1)
-    from .models import _check_seed_network
-
-    A0 = _check_seed_network(seed_network, n)
+    A0 = check_seed_network(seed_network, n)
     if m < int(A0.sum()) // 2 or m > n * (n - 1) // 2:
         raise ValueError(f"'m' must lie between the seed's edges and the {n * (n - 1) // 2} pairs; got {m}")
     if store is not None and client is None:
         client = "inline"
-    ss = seed_sequence(seed)
-    root = int(ss.generate_state(2, np.uint64)[0] >> np.uint64(1))  # one int for the sweep stores
+    root = recorded_seed(store) if (seed is None and store is not None) else None
+    if root is None:
+        ss = seed_sequence(seed)
+        root = int(ss.generate_state(2, np.uint64)[0] >> np.uint64(1))  # one int for the sweep stores
 
     ctx = dict(
         target=T,
@@ -462,7 +504,7 @@ def fit(
 
     table = table[cols + list(KS_COLUMNS)]
     table.loc[table["rule"] == "sptl", "gamma"] = np.nan
-    best = _summarise(table, top_k)
+    best = _summarize(table, top_k)
     settings = dict(
         rules=list(rules),
         search=search,

@@ -14,17 +14,14 @@ until the network holds ``m[s]`` edges. This covers
 
 from __future__ import annotations
 
-import numpy as np
+from collections.abc import Sequence
 
-from .._validation import check_choice, check_distance, check_float, check_int, check_matrix
-from .models import (
-    RULES,
-    _check_model_var,
-    _check_params,
-    _check_seed_network,
-    _run,
-    distance_feature,
-)
+import numpy as np
+from numpy.typing import ArrayLike
+
+from .._validation import SeedLike, check_choice, check_distance, check_float, check_int, check_matrix
+from ._engine import check_model_var, check_params, check_seed_network, distance_feature, run_engine
+from ._kernels import WIRING_RULES
 
 __all__ = ["grow", "birth_stages", "elongating_distances", "spatial_edge_schedule"]
 
@@ -197,24 +194,24 @@ def spatial_edge_schedule(D, birth, *, p0=1.0, length=1.0, n_stages=None, seed=N
 
 
 def grow(
-    D,
-    m,
-    rule,
-    eta,
-    gamma=None,
+    D: ArrayLike,
+    m: int | ArrayLike,
+    rule: str,
+    eta: float | ArrayLike,
+    gamma: float | ArrayLike | None = None,
     *,
-    birth_order=None,
-    birth_times=None,
-    stage_times=None,
-    model_var=("powerlaw", "powerlaw"),
-    seed_network=None,
-    epsilon=1e-5,
-    n_networks=1,
-    seed=None,
-    return_order=False,
-    n_jobs=1,
-    progress=None,
-):
+    birth_order: ArrayLike | None = None,
+    birth_times: ArrayLike | None = None,
+    stage_times: ArrayLike | None = None,
+    model_var: str | Sequence[str] = ("powerlaw", "powerlaw"),
+    seed_network: ArrayLike | None = None,
+    epsilon: float = 1e-5,
+    n_networks: int = 1,
+    seed: SeedLike = None,
+    return_order: bool = False,
+    n_jobs: int | None = 1,
+    progress: bool | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Grow networks stage by stage while nodes are born and distances change.
 
     Parameters
@@ -262,9 +259,9 @@ def grow(
     >>> int(nets[0].sum()) // 2
     17
     """
-    rule = check_choice(rule, "rule", RULES)
-    dist_var, top_var = _check_model_var(model_var)
-    etas, gammas = _check_params(eta, gamma, rule)
+    rule = check_choice(rule, "rule", WIRING_RULES)
+    dist_var, top_var = check_model_var(model_var)
+    etas, gammas = check_params(eta, gamma, rule)
     eps = check_float(epsilon, "epsilon")
     if eps <= 0:
         raise ValueError(f"'epsilon' must be > 0; got {eps}")
@@ -304,7 +301,7 @@ def grow(
         if birth.size != n:
             raise ValueError(f"'birth_times' must have one entry per node ({n}); got {birth.size}")
 
-    A0 = _check_seed_network(seed_network, n)
+    A0 = check_seed_network(seed_network, n)
     m_seed = int(A0.sum()) // 2
     if m_seed and np.any(birth[A0.any(axis=1)] > 0):
         bad = int(np.flatnonzero(A0.any(axis=1) & (birth > 0))[0])
@@ -323,7 +320,7 @@ def grow(
     X = np.stack([distance_feature(Dstack[q], dist_var) for q in range(Dstack.shape[0])])
     etas = np.repeat(etas, n_networks)
     gammas = np.repeat(gammas, n_networks)
-    nets, order = _run(
+    nets, order = run_engine(
         A0,
         X,
         stage_x,

@@ -1,6 +1,6 @@
 """Where in parameter space do wiring rules build modular networks?
 
-This module maps the mesoscale structure that the generative wiring rules of
+This module maps the mesoscale structure that the wiring rules of
 :func:`~mesoscale.generative.generate` produce, and returns tidy tables (one row per
 generated network) ready for phase diagrams:
 
@@ -16,14 +16,10 @@ generated network) ready for phase diagrams:
 :func:`conditions`
     The same summaries while network size, density and spatial embedding vary
     (random points in a cube, an elongated body, real worm and human geometries).
-:func:`development` and :func:`development_curve`
-    Developmental growth in the spirit of Nicosia et al. (2013): neurons appear in
-    birth order (the *C. elegans* lineage) inside a body that elongates; how many links
-    exist at each stage follows from the geometry, and the grown network is compared
-    with the real ganglia.
 :func:`summarize`
     Mean z-scores and the fraction of significantly modular networks per grid cell.
 
+The developmental growth study lives in :mod:`mesoscale.generative.development`.
 Every random step draws from a stream derived from the sweep's ``seed`` and the task's
 parameters (see :mod:`mesoscale.sweep`), so a cell can be recomputed alone and results
 do not depend on the number of workers.
@@ -31,9 +27,6 @@ do not depend on the number of workers.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import numbers
 import warnings
 from collections.abc import Sequence
 
@@ -46,18 +39,16 @@ from .._validation import (
     check_choice,
     check_distance,
     check_float,
+    check_float_list,
     check_int,
     check_matrix,
+    distance_matrix,
     seed_sequence,
 )
-from ..metrics import (
-    NULL_MODELS,
-    global_efficiency,
-    modularity_significance,
-    participation_coefficient,
-)
-from .growth import elongating_distances, grow
-from .models import RULES, generate
+from ..metrics import global_efficiency, modularity_significance, participation_coefficient, wiring_cost
+from ._engine import check_nulls, check_rules, fingerprint, run_grid
+from ._kernels import WIRING_RULES
+from .models import generate
 
 __all__ = [
     "RULE_FAMILIES",
@@ -65,19 +56,14 @@ __all__ = [
     "EMBEDDINGS",
     "rule_family",
     "network_summary",
-    "wiring_cost",
     "embedding_positions",
-    "pairwise_distances",
     "landscape",
     "conditions",
     "summarize",
-    "worm_development_inputs",
-    "development_schedule",
-    "development_curve",
-    "development_network",
-    "ganglion_agreement",
-    "development",
+    "rule_verdicts",
+    "best_by",
 ]
+
 
 #: The four families of wiring rules and their members.
 RULE_FAMILIES = {
@@ -87,13 +73,18 @@ RULE_FAMILIES = {
     "degree": ("deg-avg", "deg-min", "deg-max", "deg-diff", "deg-prod"),
 }
 
+
 #: One rule per family, used by default.
 REPRESENTATIVE_RULES = ("sptl", "matching", "clu-avg", "deg-avg")
+
 
 #: Spatial embeddings understood by :func:`embedding_positions`.
 EMBEDDINGS = ("cube", "line", "worm", "human")
 
+
 _WORM = "celegans_cook2019_herm"
+
+
 _HUMAN = "human_dk68"
 
 
@@ -105,49 +96,11 @@ def rule_family(rule: str) -> str:
     >>> rule_family("clu-min"), rule_family("matching")
     ('clustering', 'homophily')
     """
-    check_choice(rule, "rule", RULES)
+    check_choice(rule, "rule", WIRING_RULES)
     for fam, members in RULE_FAMILIES.items():
         if rule in members:
             return fam
     raise AssertionError(rule)  # pragma: no cover - every rule has a family
-
-
-def _check_nulls(nulls) -> tuple[str, ...]:
-    if isinstance(nulls, str):
-        nulls = (nulls,)
-    if not isinstance(nulls, (tuple, list)) or not nulls:
-        raise ValueError(f"'nulls' must be a non-empty sequence of {list(NULL_MODELS)}; got {nulls!r}")
-    for nl in nulls:
-        check_choice(nl, "nulls", NULL_MODELS)
-    if len(set(nulls)) != len(nulls):
-        raise ValueError(f"'nulls' lists a null model twice; got {list(nulls)}")
-    return tuple(nulls)
-
-
-def wiring_cost(A, D) -> float:
-    """Total edge length of ``A`` relative to that of a random network with as many edges.
-
-    ``sum_{edges} D_ij / (m * mean_{i<j} D_ij)``: 1 for randomly placed edges, below 1 when
-    edges are shorter than chance.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.arange(4.0); D = np.abs(x[:, None] - x[None])
-    >>> A = np.diag(np.ones(3), 1); A = A + A.T          # a path of unit-length edges
-    >>> round(wiring_cost(A, D), 3)                      # mean pair distance is 5/3
-    0.6
-    """
-    M = check_adjacency(A, "A", binary=True)
-    Dm = check_distance(D, M.shape[0])
-    iu = np.triu_indices(M.shape[0], 1)
-    edges = M[iu] != 0
-    if not edges.any():
-        raise ValueError("'A' has no edges; wiring cost is undefined")
-    mean_pair = Dm[iu].mean()
-    if mean_pair <= 0:
-        raise ValueError("'D' is zero everywhere; wiring cost is undefined")
-    return float(Dm[iu][edges].sum() / (edges.sum() * mean_pair))
 
 
 def network_summary(
@@ -188,7 +141,8 @@ def network_summary(
         ``n_modules_2plus`` (modules of at least two nodes), ``largest_module`` (fraction of
         nodes in the largest module), ``module_size_mean`` (mean size of modules of two
         or more nodes), ``participation`` (mean participation coefficient of non-isolated
-        nodes), ``efficiency`` (global efficiency), ``wiring_cost`` (see :func:`wiring_cost`;
+        nodes), ``efficiency`` (global efficiency), ``wiring_cost``
+        (:func:`mesoscale.metrics.wiring_cost`, relative to random;
         NaN without ``D``) and ``partition`` (the module labels, a list).
 
     Examples
@@ -201,7 +155,7 @@ def network_summary(
     """
     M = check_adjacency(A, "A", binary=True)
     n = M.shape[0]
-    nulls = _check_nulls(nulls)
+    nulls = check_nulls(nulls)
     n_null = check_int(n_null, "n_null", minimum=2)
     n_runs = check_int(n_runs, "n_runs", minimum=1)
     Dm = None if D is None else check_distance(D, n)
@@ -235,26 +189,9 @@ def network_summary(
         pc = participation_coefficient(M, partition)
     out["participation"] = float(pc[deg > 0].mean())
     out["efficiency"] = float(global_efficiency(M))
-    out["wiring_cost"] = wiring_cost(M, Dm) if Dm is not None else np.nan
+    out["wiring_cost"] = wiring_cost(M, Dm, relative=True) if Dm is not None else np.nan
     out["partition"] = [int(x) for x in partition]
     return out
-
-
-# ------------------------------------------------------------------------------------------
-# geometry
-# ------------------------------------------------------------------------------------------
-
-
-def pairwise_distances(positions) -> np.ndarray:
-    """Euclidean distance matrix of points, shape ``(n, n)``.
-
-    Examples
-    --------
-    >>> float(pairwise_distances([[0, 0], [3, 4]])[0, 1])
-    5.0
-    """
-    P = check_matrix(positions, "positions", square=False)
-    return np.sqrt(((P[:, None, :] - P[None, :, :]) ** 2).sum(-1))
 
 
 def _real_positions(kind: str) -> np.ndarray:
@@ -316,51 +253,6 @@ def _edges_for_density(n: int, density: float) -> int:
     return m
 
 
-# ------------------------------------------------------------------------------------------
-# sweeps
-# ------------------------------------------------------------------------------------------
-
-
-def _fingerprint(obj) -> str:
-    """Short hash identifying the fixed inputs of a sweep (stored in every grid row)."""
-    h = hashlib.sha256()
-    for x in obj:
-        if isinstance(x, np.ndarray):
-            h.update(np.ascontiguousarray(x, dtype=float).tobytes())
-            h.update(str(x.shape).encode())
-        else:
-            h.update(json.dumps(x, sort_keys=True, default=str).encode())
-    return h.hexdigest()[:12]
-
-
-def _sweep(fn, grid, store, seed, workers, progress):
-    from ..sweep import run_sweep
-
-    workers = check_int(workers, "workers", minimum=0)
-    opts = {"client": "inline"} if workers == 0 else {"n_workers": workers}
-    return run_sweep(fn, grid, store, seed=seed, progress=progress, **opts)
-
-
-def _float_list(values, name) -> list[float]:
-    arr = np.atleast_1d(np.asarray(values))
-    if arr.ndim != 1 or arr.size == 0 or arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"'{name}' must be a non-empty 1-D sequence of numbers; got {values!r}")
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"'{name}' must be finite; got {values!r}")
-    return [float(v) for v in arr]
-
-
-def _rule_list(rules) -> list[str]:
-    if isinstance(rules, str):
-        rules = [rules]
-    rules = list(rules)
-    if not rules:
-        raise ValueError("'rules' must name at least one rule")
-    for r in rules:
-        check_choice(r, "rules", RULES)
-    return rules
-
-
 class _LandscapeTask:
     """Picklable task of :func:`landscape`: one network per (rule, eta, gamma, rep)."""
 
@@ -393,9 +285,10 @@ def landscape(
     n_null: int = 20,
     n_runs: int = 10,
     model_var=("powerlaw", "powerlaw"),
-    seed=0,
+    seed=None,
     store=None,
-    workers: int = 0,
+    n_jobs: int | None = None,
+    client=None,
     progress: bool = True,
     keep_partition: bool = False,
 ) -> pd.DataFrame:
@@ -412,7 +305,7 @@ def landscape(
     m : int
         Edges of every network.
     rules : sequence of str
-        Wiring rules (:data:`~mesoscale.generative.RULES`).
+        Wiring rules (:data:`~mesoscale.generative.WIRING_RULES`).
     etas, gammas : sequence of float
         Distance and topology exponents.
     n_networks : int
@@ -421,15 +314,19 @@ def landscape(
         Null models and effort of the modularity tests (:func:`network_summary`).
     model_var : (str, str) or str
         Forms of the distance and topology terms (see :func:`~mesoscale.generative.generate`).
-    seed : int
+    seed : int, SeedSequence or None
         Seed of the sweep: every network and its nulls get a stream derived from it and
-        the cell's parameters.
+        the cell's parameters. ``None`` continues a ``store`` with its recorded seed, or
+        draws fresh entropy (see :func:`mesoscale.sweep.run_sweep`).
     store : str or path, optional
         Sweep store directory (results are kept and reused; see :mod:`mesoscale.sweep`).
         The grid carries a fingerprint of ``D``, ``m`` and the settings, so a store made
         with other inputs is refused rather than silently reused.
-    workers : int
-        0 runs in this process; N > 0 starts a local Dask cluster of N processes.
+    n_jobs : int, optional
+        None or 1 runs in this process; N > 1 (or -1, all cores) starts a local Dask
+        cluster of N processes.
+    client : dask Client, address or 'inline', optional
+        Run on this client instead (wins over ``n_jobs``).
     progress : bool
         Progress bar.
     keep_partition : bool
@@ -443,8 +340,7 @@ def landscape(
 
     Examples
     --------
-    >>> import numpy as np
-    >>> D = pairwise_distances(embedding_positions("line", 30, seed=0))
+    >>> D = distance_matrix(embedding_positions("line", 30, seed=0))
     >>> df = landscape(D, 45, rules=["sptl", "matching"], etas=[-3.0], gammas=[0.5],
     ...                nulls=("degree",), n_null=3, n_runs=2, progress=False)
     >>> df[["rule", "eta", "gamma"]].values.tolist()
@@ -453,17 +349,17 @@ def landscape(
     Dm = check_distance(D, name="D")
     n = Dm.shape[0]
     m = check_int(m, "m", minimum=1, maximum=n * (n - 1) // 2)
-    rules = _rule_list(rules)
-    etas = _float_list(etas, "etas")
-    gammas = _float_list(gammas, "gammas")
+    rules = check_rules(rules)
+    etas = check_float_list(etas, "etas")
+    gammas = check_float_list(gammas, "gammas")
     n_networks = check_int(n_networks, "n_networks", minimum=1)
-    nulls = _check_nulls(nulls)
+    nulls = check_nulls(nulls)
     n_null = check_int(n_null, "n_null", minimum=2)
     n_runs = check_int(n_runs, "n_runs", minimum=1)
     if "spatial" in nulls and not np.any(Dm):
         raise ValueError("'D' is zero everywhere; the spatial null needs distances")
     model_var = [model_var, model_var] if isinstance(model_var, str) else list(model_var)
-    setup = _fingerprint([Dm, m, model_var, list(nulls), n_null, n_runs])
+    setup = fingerprint([Dm, m, model_var, list(nulls), n_null, n_runs])
     grid = []
     for rule in rules:
         for eta in etas:
@@ -471,7 +367,7 @@ def landscape(
                 for rep in range(n_networks):
                     grid.append({"rule": rule, "eta": eta, "gamma": gamma, "rep": rep, "setup": setup})
     task = _LandscapeTask(Dm, m, tuple(model_var), nulls, n_null, n_runs, keep_partition)
-    return _sweep(task, grid, store, seed, workers, progress)
+    return run_grid(task, grid, store, seed, n_jobs, client, progress)
 
 
 class _ConditionTask:
@@ -485,7 +381,7 @@ class _ConditionTask:
         p_rng, g_rng, s_rng = rng.spawn(3)
         kind, n = params["embedding"], params["n"]
         P = embedding_positions(kind, n, p_rng, aspect=self.aspect, base=self.bases.get(kind))
-        D = pairwise_distances(P)
+        D = distance_matrix(P)
         m = _edges_for_density(n, params["density"])
         rule = params["rule"]
         gamma = None if rule == "sptl" else params["gamma"]
@@ -512,9 +408,10 @@ def conditions(
     n_null: int = 20,
     n_runs: int = 10,
     model_var=("powerlaw", "powerlaw"),
-    seed=0,
+    seed=None,
     store=None,
-    workers: int = 0,
+    n_jobs: int | None = None,
+    client=None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Necessary conditions for modularity: vary size, density and embedding one at a time.
@@ -538,7 +435,7 @@ def conditions(
         The condition held fixed while another factor varies.
     aspect : float
         Length-to-width ratio of the ``"line"`` embedding.
-    n_networks, nulls, n_null, n_runs, model_var, seed, store, workers, progress
+    n_networks, nulls, n_null, n_runs, model_var, seed, store, n_jobs, client, progress
         As in :func:`landscape`.
 
     Returns
@@ -559,13 +456,13 @@ def conditions(
     for item in rule_params:
         if not isinstance(item, (tuple, list)) or len(item) != 2:
             raise ValueError(f"'rule_params' must hold (rule, gamma) pairs; got {item!r}")
-        rule = check_choice(item[0], "rule_params", RULES)
+        rule = check_choice(item[0], "rule_params", WIRING_RULES)
         pairs.append((rule, 0.0 if rule == "sptl" else check_float(item[1], "gamma")))
     if not pairs:
         raise ValueError("'rule_params' must hold at least one (rule, gamma) pair")
-    etas = _float_list(etas, "etas")
+    etas = check_float_list(etas, "etas")
     sizes = [check_int(s, "sizes", minimum=4) for s in np.atleast_1d(sizes).tolist()]
-    densities = [check_float(d, "densities", minimum=0.0, maximum=1.0) for d in _float_list(densities, "densities")]
+    densities = check_float_list(densities, "densities", minimum=0.0, maximum=1.0)
     if isinstance(embeddings, str):
         embeddings = [embeddings]
     embeddings = [check_choice(e, "embeddings", EMBEDDINGS) for e in embeddings]
@@ -574,7 +471,7 @@ def conditions(
     base_embedding = check_choice(base_embedding, "base_embedding", EMBEDDINGS)
     aspect = check_float(aspect, "aspect", minimum=1.0)
     n_networks = check_int(n_networks, "n_networks", minimum=1)
-    nulls = _check_nulls(nulls)
+    nulls = check_nulls(nulls)
     n_null = check_int(n_null, "n_null", minimum=2)
     n_runs = check_int(n_runs, "n_runs", minimum=1)
     conds = [("n", s, base_density, base_embedding) for s in sizes]
@@ -589,7 +486,7 @@ def conditions(
         _edges_for_density(n, d)
     bases = {e: _real_positions(e) for e in {c[3] for c in conds} if e in limits}
     model_var = [model_var, model_var] if isinstance(model_var, str) else list(model_var)
-    setup = _fingerprint([aspect, model_var, list(nulls), n_null, n_runs] + [bases[k] for k in sorted(bases)])
+    setup = fingerprint([aspect, model_var, list(nulls), n_null, n_runs] + [bases[k] for k in sorted(bases)])
     grid = []
     for factor, n, d, e in conds:
         for rule, gamma in pairs:
@@ -598,7 +495,7 @@ def conditions(
                     grid.append({"factor": factor, "n": n, "density": d, "embedding": e, "rule": rule,
                                  "gamma": gamma, "eta": eta, "rep": rep, "setup": setup})
     task = _ConditionTask(bases, aspect, tuple(model_var), nulls, n_null, n_runs)
-    return _sweep(task, grid, store, seed, workers, progress)
+    return run_grid(task, grid, store, seed, n_jobs, client, progress)
 
 
 def summarize(df: pd.DataFrame, by: Sequence[str] = ("rule", "eta", "gamma"), *, z_threshold: float = 2.0):
@@ -649,347 +546,41 @@ def summarize(df: pd.DataFrame, by: Sequence[str] = ("rule", "eta", "gamma"), *,
     return out.reset_index()
 
 
-# ------------------------------------------------------------------------------------------
-# development
-# ------------------------------------------------------------------------------------------
-
-
-def worm_development_inputs(dataset: str = _WORM, *, seed=None) -> dict:
-    """Positions, birth order, ganglia and the adult network of the *C. elegans* connectome.
-
-    The birth order is the lineage proxy ``birth_rank`` of
-    :func:`mesoscale.connectomes.load` (embryonic before post-embryonic neurons, shallower
-    lineages first); neurons with equal rank are ordered at random with ``seed``.
-
-    Returns
-    -------
-    dict
-        ``positions`` (n, 3; the body axis is column 1, head to tail), ``birth_order``
-        (node indices, earliest first), ``birth_rank``, ``ganglion`` (labels), ``labels``
-        (neuron names), ``adult`` (the symmetric 0/1 adjacency) and ``axis`` (1).
-    """
-    from .. import connectomes
-
-    c = connectomes.load(dataset)
-    nt = c.node_table()
-    for col in ("birth_rank", "ganglion"):
-        if col not in nt.columns:
-            raise ValueError(f"dataset {dataset!r} has no {col!r} node attribute")
-    rank = nt["birth_rank"].to_numpy(dtype=float)
-    if not np.all(np.isfinite(rank)):
-        raise ValueError(f"dataset {dataset!r} has neurons without a birth rank")
-    P = np.asarray(c.positions, dtype=float)
-    if not np.all(np.isfinite(P)):
-        raise ValueError(f"dataset {dataset!r} has neurons without positions")
-    tiebreak = as_rng(seed).random(rank.size)
-    order = np.lexsort((tiebreak, rank))
-    return {
-        "positions": P,
-        "birth_order": order,
-        "birth_rank": rank,
-        "ganglion": nt["ganglion"].to_numpy(dtype=object),
-        "labels": nt["label"].to_numpy(dtype=object),
-        "adult": c.binary(),
-        "axis": 1,
-    }
-
-
-def development_schedule(positions, birth_order, *, m_final: int, n_stages: int = 40, elongation: float = 4.0,
-                         length_scale: float = 0.1, axis: int = 1):
-    """Stages, distances and edge counts of a growing, elongating body (Nicosia et al. 2013).
-
-    Neurons are born in ``birth_order``, split into ``n_stages`` equal groups. The body's
-    length along ``axis`` grows linearly with the stage from ``1 / elongation`` of the
-    adult length to the adult length. The number of links at each stage is not imposed
-    but follows from the geometry: it is proportional to the number of pairs of born
-    neurons in contact, ``K(s) = sum_{i<j born} exp(-d_ij(s) / (length_scale * L))``
-    (``L`` the adult body length; its running maximum, as links are never removed), scaled so
-    the last stage has ``m_final`` edges. When
-    every neuron is within reach of every other, ``K`` grows like the square of the number
-    of neurons (accelerating growth); once the body is much longer than the contact range
-    it grows linearly.
-
-    Parameters
-    ----------
-    positions : array_like, shape (n, d)
-        Adult positions.
-    birth_order : array_like of int
-        All ``n`` node indices, earliest first.
-    m_final : int
-        Edges of the grown network.
-    n_stages : int
-        Number of stages (groups of births).
-    elongation : float
-        Adult length / length at the first stage (>= 1; 1 = no elongation).
-    length_scale : float
-        Contact range as a fraction of the adult body length (the wiring-cost scale: small
-        values make long links expensive).
-    axis : int
-        Body axis in ``positions``.
-
-    Returns
-    -------
-    dict
-        ``birth_stage`` (n,), ``scale`` (S,), ``D`` (S, n, n), ``m`` (S,) non-decreasing edge
-        counts, ``n_born`` (S,), ``contacts`` (S,) the values ``K(s)`` and ``range`` (the
-        contact range in position units).
+def rule_verdicts(summary: pd.DataFrame, nulls: Sequence[str], rules: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per rule of a :func:`summarize`\ d landscape: cells, mean Q, significance and z per null.
 
     Examples
     --------
-    >>> P = np.c_[np.linspace(0, 10, 40), np.zeros(40), np.zeros(40)]
-    >>> s = development_schedule(P, np.arange(40), m_final=60, n_stages=8, elongation=4.0, axis=0)
-    >>> int(s["m"][-1]), len(s["m"]), bool(np.all(np.diff(s["m"]) >= 0))
-    (60, 8, True)
+    >>> s = pd.DataFrame({"rule": ["a", "a"], "eta": [0.0, 1.0], "Q": [0.4, 0.2], "frac_sig_degree": [1.0, 0.0],
+    ...                   "z_degree": [3.0, 1.0], "wiring_cost": 0.5, "efficiency": 0.3})
+    >>> rule_verdicts(s, ["degree"]).loc["a", ["cells", "share significant vs degree"]].tolist()
+    [2.0, 0.5]
     """
-    P = check_matrix(positions, "positions", square=False)
-    n = P.shape[0]
-    order = np.asarray(birth_order)
-    if order.ndim != 1 or not np.issubdtype(order.dtype, np.integer) or sorted(order.tolist()) != list(range(n)):
-        raise ValueError(f"'birth_order' must be a permutation of the {n} node indices")
-    n_stages = check_int(n_stages, "n_stages", minimum=2, maximum=n)
-    elongation = check_float(elongation, "elongation", minimum=1.0)
-    length_scale = check_float(length_scale, "length_scale")
-    if length_scale <= 0:
-        raise ValueError(f"'length_scale' must be > 0; got {length_scale}")
-    axis = check_int(axis, "axis", minimum=0, maximum=P.shape[1] - 1)
-    m_final = check_int(m_final, "m_final", minimum=1, maximum=n * (n - 1) // 2)
-    birth_stage = np.empty(n, np.int64)
-    birth_stage[order] = np.arange(n) * n_stages // n
-    scale = 1.0 / elongation + (1.0 - 1.0 / elongation) * np.arange(n_stages) / (n_stages - 1)
-    D = elongating_distances(P, scale, axis=axis)
-    body = float(np.ptp(P[:, axis]))
-    rng_len = length_scale * (body if body > 0 else 1.0)
-    contacts = np.empty(n_stages)
-    n_born = np.empty(n_stages, np.int64)
-    iu = np.triu_indices(n, 1)
-    for s in range(n_stages):
-        alive = birth_stage <= s
-        n_born[s] = alive.sum()
-        both = alive[iu[0]] & alive[iu[1]]
-        contacts[s] = np.exp(-D[s][iu][both] / rng_len).sum()
-    # links are never removed: when stretching lowers the contact count, no links are added
-    reach = np.maximum.accumulate(contacts)
-    m = np.round(m_final * reach / reach[-1]).astype(np.int64)
-    cap = n_born * (n_born - 1) // 2
-    m = np.minimum(m, cap)
-    m[-1] = m_final
-    return {"birth_stage": birth_stage, "scale": scale, "D": D, "m": m, "n_born": n_born,
-            "contacts": contacts, "range": rng_len}
+    nulls = check_nulls(nulls)
+    out = summary.groupby("rule").agg(
+        cells=("eta", "size"), Q=("Q", "mean"),
+        **{f"share significant vs {n}": (f"frac_sig_{n}", "mean") for n in nulls},
+        **{f"median z vs {n}": (f"z_{n}", "median") for n in nulls},
+        wiring_cost=("wiring_cost", "mean"), efficiency=("efficiency", "mean")).astype(float)
+    return out if rules is None else out.reindex(list(rules))
 
 
-def development_curve(schedule: dict) -> pd.DataFrame:
-    """Links against neurons over development, with the local growth exponent.
-
-    ``exponent`` is the slope of ``log(links)`` against ``log(neurons)`` between
-    consecutive stages: about 2 while growth accelerates (links ~ neurons squared), about
-    1 when it is linear.
+def best_by(summary: pd.DataFrame, column: str, by: str | None = None, **where) -> pd.Series | pd.DataFrame:
+    """The row of largest ``column`` among the rows matching ``where`` (or, with ``by``, its maximum per group).
 
     Examples
     --------
-    >>> P = np.c_[np.linspace(0, 10, 60), np.zeros(60), np.zeros(60)]
-    >>> s = development_schedule(P, np.arange(60), m_final=90, n_stages=10, length_scale=0.05, axis=0)
-    >>> list(development_curve(s).columns)
-    ['stage', 'scale', 'neurons', 'links', 'exponent']
+    >>> s = pd.DataFrame({"rule": ["a", "a", "b"], "eta": [0.0, 1.0, 0.0], "z": [1.0, 3.0, 2.0]})
+    >>> float(best_by(s, "z", rule="a")["eta"]), best_by(s, "z", by="rule").tolist()
+    (1.0, [3.0, 2.0])
     """
-    for k in ("m", "n_born", "scale"):
-        if k not in schedule:
-            raise ValueError(f"'schedule' must come from development_schedule(); missing key {k!r}")
-    m = np.asarray(schedule["m"], dtype=float)
-    nb = np.asarray(schedule["n_born"], dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        slope = np.diff(np.log(m)) / np.diff(np.log(nb))
-    slope = np.concatenate([[np.nan], slope])
-    slope[~np.isfinite(slope)] = np.nan
-    return pd.DataFrame({"stage": np.arange(m.size), "scale": schedule["scale"], "neurons": nb.astype(int),
-                         "links": m.astype(int), "exponent": slope})
-
-
-def ganglion_agreement(partition, ganglia, *, n_perm: int = 200, seed=None) -> dict:
-    """How well modules match anatomical groups (e.g. ganglia), against relabelled modules.
-
-    Parameters
-    ----------
-    partition : array_like of int, shape (n,)
-        Module labels.
-    ganglia : array_like, shape (n,)
-        Group of every node (any hashable labels).
-    n_perm : int
-        Random permutations of the module labels over the nodes (module sizes kept) for the null.
-    seed : None, int, SeedSequence or Generator
-
-    Returns
-    -------
-    dict
-        ``nmi`` (normalised mutual information), ``ari`` (adjusted Rand index), ``nmi_null``
-        (mean NMI of the permuted modules), ``nmi_z`` and ``n_perm``.
-
-    Examples
-    --------
-    >>> r = ganglion_agreement([0, 0, 1, 1, 2, 2], list("aabbcc"), n_perm=50, seed=0)
-    >>> round(r["nmi"], 3), r["nmi"] > r["nmi_null"]
-    (1.0, True)
-    """
-    from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
-
-    part = np.asarray(partition)
-    if part.ndim != 1 or not np.issubdtype(part.dtype, np.integer):
-        raise ValueError(f"'partition' must be a 1-D array of integer labels; got {partition!r}")
-    gang = list(ganglia)
-    if len(gang) != part.size:
-        raise ValueError(f"'ganglia' must have one label per node ({part.size}); got {len(gang)}")
-    n_perm = check_int(n_perm, "n_perm", minimum=2)
-    rng = as_rng(seed)
-    codes = pd.factorize(pd.Series(gang, dtype=object))[0]
-    nmi = float(normalized_mutual_info_score(codes, part))
-    perm = np.array([normalized_mutual_info_score(codes, rng.permutation(part)) for _ in range(n_perm)])
-    sd = perm.std(ddof=1)
-    z = (nmi - perm.mean()) / sd if sd > 0 else np.nan
-    return {"nmi": nmi, "ari": float(adjusted_rand_score(codes, part)), "nmi_null": float(perm.mean()),
-            "nmi_z": float(z), "n_perm": n_perm}
-
-
-def development_network(inputs: dict, elongation: float, length_scale: float, *, m_final: int | None = None,
-                        n_stages: int = 40, seed=None):
-    """Grow one network with the developmental model of :func:`development`.
-
-    Parameters
-    ----------
-    inputs : dict
-        From :func:`worm_development_inputs` (keys ``positions``, ``birth_order``, ``axis``,
-        and ``adult`` when ``m_final`` is not given).
-    elongation, length_scale, n_stages
-        See :func:`development_schedule`.
-    m_final : int, optional
-        Edges of the grown network (default: those of ``inputs["adult"]``).
-    seed : None, int, SeedSequence or Generator
-
-    Returns
-    -------
-    A : ndarray of bool, shape (n, n)
-        The grown network.
-    schedule : dict
-        From :func:`development_schedule` (its ``D[-1]`` are the adult distances).
-    """
-    for k in ("positions", "birth_order", "axis"):
-        if k not in inputs:
-            raise ValueError(f"'inputs' must come from worm_development_inputs(); missing key {k!r}")
-    if m_final is None:
-        if "adult" not in inputs:
-            raise ValueError("'m_final' is needed when 'inputs' has no 'adult' network")
-        m_final = int(np.triu(np.asarray(inputs["adult"]) != 0, 1).sum())
-    sch = development_schedule(inputs["positions"], inputs["birth_order"], m_final=m_final, n_stages=n_stages,
-                               elongation=elongation, length_scale=length_scale, axis=inputs["axis"])
-    S = len(sch["m"])
-    A = grow(sch["D"], sch["m"], "sptl", -1.0 / sch["range"], model_var="exponential",
-             birth_times=sch["birth_stage"].astype(float), stage_times=np.arange(S, dtype=float), seed=seed)[0]
-    return A, sch
-
-
-class _DevelopmentTask:
-    def __init__(self, inputs, m_final, n_stages, nulls, n_null, n_runs, n_perm, keep_partition=False):
-        self.inputs, self.m_final, self.n_stages = inputs, m_final, n_stages
-        self.keep_partition = keep_partition
-        self.nulls, self.n_null, self.n_runs, self.n_perm = nulls, n_null, n_runs, n_perm
-
-    def __call__(self, params, rng):
-        g_rng, s_rng, p_rng = rng.spawn(3)
-        inp = self.inputs
-        A, sch = development_network(inp, params["elongation"], params["length_scale"], m_final=self.m_final,
-                                     n_stages=self.n_stages, seed=g_rng)
-        rec = network_summary(A, sch["D"][-1], nulls=self.nulls, n_null=self.n_null, n_runs=self.n_runs, seed=s_rng)
-        part = rec.pop("partition")
-        agree = ganglion_agreement(np.asarray(part), inp["ganglion"], n_perm=self.n_perm, seed=p_rng)
-        if self.keep_partition:
-            rec["partition"] = part
-        curve = development_curve(sch)
-        half = len(curve) // 2
-        rec.update({"nmi_ganglia": agree["nmi"], "ari_ganglia": agree["ari"], "nmi_ganglia_null": agree["nmi_null"],
-                    "nmi_ganglia_z": agree["nmi_z"], "n_perm": self.n_perm,
-                    "exponent_early": float(np.nanmedian(curve["exponent"].iloc[1:half])),
-                    "exponent_late": float(np.nanmedian(curve["exponent"].iloc[half:]))})
-        return rec
-
-
-def development(
-    elongations: Sequence[float] = (1.0, 2.0, 4.0, 8.0),
-    length_scales: Sequence[float] = (0.02, 0.05, 0.1, 0.3),
-    *,
-    inputs: dict | None = None,
-    m_final: int | None = None,
-    n_stages: int = 40,
-    n_networks: int = 1,
-    nulls: Sequence[str] = ("degree", "spatial"),
-    n_null: int = 20,
-    n_runs: int = 10,
-    n_perm: int = 200,
-    seed=0,
-    store=None,
-    workers: int = 0,
-    progress: bool = True,
-    keep_partition: bool = False,
-) -> pd.DataFrame:
-    """Grow worm-like networks over an (elongation x contact range) grid and test their modules.
-
-    For each cell, :func:`development_schedule` fixes when neurons are born, how long the
-    body is and how many links exist at each stage; the links are placed by the spatial
-    rule in its exponential form, ``P(i, j) ~ exp(-d_ij(s) / range)``, with the same
-    contact range (:func:`~mesoscale.generative.grow`). The grown network is summarised by
-    :func:`network_summary` (modularity against the nulls, on the adult distances) and its
-    modules are compared with the real ganglia: normalised mutual information (NMI),
-    adjusted Rand index, and the NMI's z-score against ``n_perm`` random relabellings of
-    the modules (same module sizes).
-
-    Parameters
-    ----------
-    elongations : sequence of float
-        Adult body length / length at the first stage.
-    length_scales : sequence of float
-        Contact range as a fraction of the adult body length (the cost of long links).
-    inputs : dict, optional
-        From :func:`worm_development_inputs` (loaded with ``seed`` if not given).
-    m_final : int, optional
-        Edges of the grown network (default: those of the adult connectome).
-    n_stages : int
-        Developmental stages.
-    n_networks, nulls, n_null, n_runs, seed, store, workers, progress
-        As in :func:`landscape`.
-    n_perm : int
-        Random relabellings for the NMI null.
-    keep_partition : bool
-        Keep each grown network's module labels in a ``partition`` column.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per network: ``elongation, length_scale, rep, setup``, the summary columns,
-        ``nmi_ganglia, ari_ganglia, nmi_ganglia_null, nmi_ganglia_z, n_perm`` and the median
-        growth exponents ``exponent_early`` / ``exponent_late`` of the first and second half
-        of the stages.
-    """
-    elongations = [check_float(e, "elongations", minimum=1.0) for e in _float_list(elongations, "elongations")]
-    length_scales = _float_list(length_scales, "length_scales")
-    for v in length_scales:
-        if v <= 0:
-            raise ValueError(f"'length_scales' must be > 0; got {v}")
-    if inputs is None:
-        inputs = worm_development_inputs(seed=seed if isinstance(seed, numbers.Integral) else None)
-    for k in ("positions", "birth_order", "ganglion", "adult", "axis"):
-        if k not in inputs:
-            raise ValueError(f"'inputs' must come from worm_development_inputs(); missing key {k!r}")
-    n = np.asarray(inputs["positions"]).shape[0]
-    if m_final is None:
-        m_final = int(np.triu(np.asarray(inputs["adult"]) != 0, 1).sum())
-    m_final = check_int(m_final, "m_final", minimum=1, maximum=n * (n - 1) // 2)
-    n_stages = check_int(n_stages, "n_stages", minimum=2, maximum=n)
-    n_networks = check_int(n_networks, "n_networks", minimum=1)
-    nulls = _check_nulls(nulls)
-    n_null = check_int(n_null, "n_null", minimum=2)
-    n_runs = check_int(n_runs, "n_runs", minimum=1)
-    n_perm = check_int(n_perm, "n_perm", minimum=2)
-    setup = _fingerprint([np.asarray(inputs["positions"], float), np.asarray(inputs["birth_order"], float),
-                          list(map(str, inputs["ganglion"])), m_final, n_stages, list(nulls), n_null, n_runs,
-                          n_perm])
-    grid = [{"elongation": e, "length_scale": s, "rep": r, "setup": setup}
-            for e in elongations for s in length_scales for r in range(n_networks)]
-    task = _DevelopmentTask(inputs, m_final, n_stages, nulls, n_null, n_runs, n_perm, keep_partition)
-    return _sweep(task, grid, store, seed, workers, progress)
+    sub = summary
+    for k, v in where.items():
+        if k not in sub.columns:
+            raise ValueError(f"'{k}' is not a column of 'summary'; it has {list(summary.columns)}")
+        sub = sub[sub[k] == v]
+    if len(sub) == 0:
+        raise ValueError(f"no row of 'summary' matches {where}")
+    if by is not None:
+        return sub.groupby(by)[column].max()
+    return sub.loc[sub[column].idxmax()]

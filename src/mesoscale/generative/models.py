@@ -39,178 +39,40 @@ connect, with a finite weight); the exponential model needs no such care.
 
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
-from .._validation import (
-    check_adjacency,
-    check_choice,
-    check_distance,
-    check_float,
-    check_int,
-    seed_sequence,
+from .._validation import SeedLike, check_choice, check_distance, check_float, check_int
+from ._engine import (
+    MODEL_VARS,
+    check_model_var,
+    check_params,
+    check_seed_network,
+    distance_feature,
+    run_engine,
 )
-from . import _kernels
-from ._kernels import RULES
+from ._kernels import WIRING_RULES
 
-__all__ = ["RULES", "MODEL_VARS", "generate", "count_edges"]
-
-MODEL_VARS = ("powerlaw", "exponential")
-ZERO_DISTANCE_FACTOR = 1e-3
-
-
-def _check_model_var(model_var):
-    if isinstance(model_var, str):
-        model_var = (model_var, model_var)
-    if not isinstance(model_var, (tuple, list)) or len(model_var) != 2:
-        raise ValueError(
-            f"'model_var' must be a pair such as ('powerlaw', 'powerlaw') or one of {list(MODEL_VARS)}; "
-            f"got {model_var!r}"
-        )
-    for v in model_var:
-        check_choice(v, "model_var", MODEL_VARS)
-    return tuple(model_var)
-
-
-def _check_params(eta, gamma, rule):
-    """Broadcast ``eta``/``gamma`` to equal-length float arrays, checking they are finite."""
-
-    def as_vec(x, name):
-        arr = np.atleast_1d(np.asarray(x))
-        if arr.ndim != 1 or arr.size == 0:
-            raise ValueError(f"'{name}' must be a scalar or a non-empty 1-D array; got shape {np.shape(x)}")
-        if arr.dtype == bool or not np.issubdtype(arr.dtype, np.number):
-            raise TypeError(f"'{name}' must be real-valued; got {x!r}")
-        arr = arr.astype(float)
-        if not np.all(np.isfinite(arr)):
-            raise ValueError(f"'{name}' must be finite; got {arr[~np.isfinite(arr)][0]}")
-        return arr
-
-    eta = as_vec(eta, "eta")
-    if gamma is None:
-        if rule != "sptl":
-            raise ValueError(f"'gamma' is required for rule {rule!r} (only 'sptl' ignores it)")
-        gamma = np.zeros_like(eta)
-    else:
-        gamma = as_vec(gamma, "gamma")
-    if eta.size != gamma.size:
-        if eta.size == 1:
-            eta = np.full(gamma.size, eta[0])
-        elif gamma.size == 1:
-            gamma = np.full(eta.size, gamma[0])
-        else:
-            raise ValueError(
-                f"'eta' and 'gamma' must be scalars or arrays of equal length; got {eta.size} and {gamma.size}"
-            )
-    return eta, gamma
-
-
-def distance_feature(D, dist_var):
-    """``log D`` (powerlaw, zero distances floored) or ``D`` (exponential), diagonal 0."""
-    D = np.asarray(D, dtype=float)
-    if dist_var == "exponential":
-        X = D.copy()
-    else:
-        off = ~np.eye(D.shape[-1], dtype=bool)
-        pos = D[..., off]
-        pos = pos[pos > 0]
-        floor = ZERO_DISTANCE_FACTOR * (pos.min() if pos.size else 1.0)
-        X = np.log(np.maximum(D, floor))
-    idx = np.arange(D.shape[-1])
-    X[..., idx, idx] = 0.0
-    return np.ascontiguousarray(X)
-
-
-def _resolve_n_jobs(n_jobs):
-    if n_jobs is None:
-        return 1
-    n_jobs = check_int(n_jobs, "n_jobs")
-    if n_jobs == 0:
-        raise ValueError("'n_jobs' must be a positive integer or -1 (all cores); got 0")
-    if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return n_jobs
-
-
-def _check_seed_network(seed_network, n):
-    if seed_network is None:
-        return np.zeros((n, n), dtype=np.uint8)
-    A = check_adjacency(seed_network, "seed_network", binary=True)
-    if A.shape[0] != n:
-        raise ValueError(f"'seed_network' must be {n}x{n} to match D; got shape {A.shape}")
-    return A.astype(np.uint8)
-
-
-def _draw_uniforms(seed, n_total, steps):
-    """One independent stream per network: row b depends only on (seed, b).
-
-    ``seed`` may also be a list of ``n_total`` SeedSequences, one per network.
-    """
-    if isinstance(seed, list):
-        children = seed
-    else:
-        children = seed_sequence(seed).spawn(n_total)
-    U = np.empty((n_total, max(steps, 1)))
-    for b, ss in enumerate(children):
-        U[b, :steps] = np.random.Generator(np.random.PCG64(ss)).random(steps)
-    return U
-
-
-def _run(A0, X, stage_x, stage_end, birth, rule, etas, gammas, eps, kexp, seed, steps, n_jobs, progress, desc):
-    """Shared driver of :func:`generate` and :func:`grow`: chunks, threads, progress."""
-    n = A0.shape[0]
-    B = etas.size
-    A_out = np.zeros((B, n, n), dtype=bool)
-    order = np.full((B, max(steps, 1), 2), -1, dtype=np.int32)
-    U = _draw_uniforms(seed, B, steps)
-    code = _kernels.RULE_CODE[rule]
-    n_jobs = min(_resolve_n_jobs(n_jobs), B)
-    chunk = max(1, min(256, -(-B // (4 * n_jobs))))
-    bounds = [(lo, min(B, lo + chunk)) for lo in range(0, B, chunk)]
-    if progress is None:
-        progress = B * steps * n > 5e7
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=B, desc=desc, unit="net", disable=not progress, leave=False)
-
-    def work(lohi):
-        lo, hi = lohi
-        _kernels.run_batch(
-            lo, hi, A0, X, stage_x, stage_end, birth, code, etas, gammas, float(eps), kexp, U, A_out, order
-        )
-        return hi - lo
-
-    try:
-        if n_jobs == 1:
-            for lohi in bounds:
-                bar.update(work(lohi))
-        else:
-            with ThreadPoolExecutor(n_jobs) as pool:
-                for done in pool.map(work, bounds):
-                    bar.update(done)
-    finally:
-        bar.close()
-    return A_out, order[:, :steps]
-
+__all__ = ["WIRING_RULES", "MODEL_VARS", "generate", "count_edges"]
 
 def generate(
-    D,
-    m,
-    rule,
-    eta,
-    gamma=None,
-    model_var=("powerlaw", "powerlaw"),
-    seed_network=None,
-    epsilon=1e-5,
-    n_networks=1,
-    seed=None,
-    return_order=False,
+    D: ArrayLike,
+    m: int,
+    rule: str,
+    eta: float | ArrayLike,
+    gamma: float | ArrayLike | None = None,
+    model_var: str | Sequence[str] = ("powerlaw", "powerlaw"),
+    seed_network: ArrayLike | None = None,
+    epsilon: float = 1e-5,
+    n_networks: int = 1,
+    seed: SeedLike = None,
+    return_order: bool = False,
     *,
-    n_jobs=1,
-    progress=None,
-):
+    n_jobs: int | None = 1,
+    progress: bool | None = None,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Grow networks with a generative wiring rule (Betzel et al. 2016).
 
     Parameters
@@ -221,7 +83,7 @@ def generate(
     m : int
         Number of edges of each final network, seed edges included.
     rule : str
-        One of :data:`RULES` (see the module docstring for each ``K``).
+        One of :data:`WIRING_RULES` (see the module docstring for each ``K``).
     eta, gamma : float or array_like
         Distance and topology exponents: scalars, or equal-length 1-D arrays giving one
         parameter pair per entry (a scalar is broadcast). ``gamma`` may be ``None`` for
@@ -266,14 +128,14 @@ def generate(
     n = D.shape[0]
     if n < 2:
         raise ValueError(f"'D' must describe at least 2 nodes; got shape {D.shape}")
-    rule = check_choice(rule, "rule", RULES)
-    dist_var, top_var = _check_model_var(model_var)
-    etas, gammas = _check_params(eta, gamma, rule)
+    rule = check_choice(rule, "rule", WIRING_RULES)
+    dist_var, top_var = check_model_var(model_var)
+    etas, gammas = check_params(eta, gamma, rule)
     eps = check_float(epsilon, "epsilon")
     if eps <= 0:
         raise ValueError(f"'epsilon' must be > 0; got {eps}")
     n_networks = check_int(n_networks, "n_networks", minimum=1)
-    A0 = _check_seed_network(seed_network, n)
+    A0 = check_seed_network(seed_network, n)
     m_seed = int(A0.sum()) // 2
     m = check_int(m, "m")
     n_pairs = n * (n - 1) // 2
@@ -284,7 +146,7 @@ def generate(
     etas = np.repeat(etas, n_networks)
     gammas = np.repeat(gammas, n_networks)
     X = distance_feature(D, dist_var)[None]
-    nets, order = _run(
+    nets, order = run_engine(
         A0,
         X,
         np.zeros(1, np.int64),
@@ -305,6 +167,12 @@ def generate(
 
 
 def count_edges(networks):
-    """Number of undirected edges of each network in a ``(B, n, n)`` or ``(n, n)`` array."""
+    """Number of undirected edges of each network in a ``(B, n, n)`` or ``(n, n)`` array.
+
+    Examples
+    --------
+    >>> count_edges(np.ones((2, 3, 3)) - np.eye(3)).tolist()
+    [3, 3]
+    """
     A = np.asarray(networks)
     return np.count_nonzero(np.triu(A, 1), axis=(-2, -1))

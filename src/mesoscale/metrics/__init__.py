@@ -15,15 +15,22 @@ Topology
 Generative-model energy
     :func:`ks_energy` (columns :data:`KS_COLUMNS`), :func:`network_statistics`,
     :func:`ks_statistic`
+Structure of weight matrices
+    :func:`structural_modularity`, :func:`keep_strongest`, :func:`wiring_cost`,
+    :func:`distance_matrix`
+Comparison with a null
+    :func:`compare_with_null` -> :class:`NullComparison`
 Everything at once
-    :func:`summary`
+    :func:`summary` (one network's summary row)
 """
 
 from .community import best_partition, consensus_communities, louvain_partitions, modularity, relabel
 from .energy import KS_COLUMNS, ks_energy, ks_statistic, network_statistics
-from .nulls import NULL_MODELS, ModularityTest, compare_with_null, modularity_significance, null_network
+from .._validation import distance_matrix
+from .nulls import NULL_MODELS, ModularityTest, NullComparison, compare_with_null, modularity_significance, null_network
 from .roles import participation_coefficient, within_module_degree_zscore
 from .overview import summary
+from .structure import STRUCTURAL_NULLS, keep_strongest, structural_modularity, wiring_cost
 from .topology import (
     SmallWorld,
     assortativity,
@@ -44,7 +51,13 @@ __all__ = [
     "NULL_MODELS",
     "null_network",
     "ModularityTest",
+    "NullComparison",
     "compare_with_null",
+    "STRUCTURAL_NULLS",
+    "structural_modularity",
+    "keep_strongest",
+    "wiring_cost",
+    "distance_matrix",
     "modularity_significance",
     "participation_coefficient",
     "within_module_degree_zscore",

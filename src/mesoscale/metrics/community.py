@@ -14,7 +14,7 @@ import bct
 import numpy as np
 from tqdm.auto import tqdm
 
-from .._validation import as_rng, check_float, check_int, check_matrix
+from .._validation import as_rng, check_float, check_int, check_network, check_partition, relabel
 
 __all__ = [
     "modularity",
@@ -28,54 +28,6 @@ __all__ = [
 def _bct_seed(rng: np.random.Generator) -> np.random.RandomState:
     """A legacy ``RandomState`` for bctpy, drawn from ``rng`` (bctpy does not take Generators)."""
     return np.random.RandomState(int(rng.integers(0, 2**32 - 1)))
-
-
-def _check_network(A, name: str = "A", directed: bool | None = None):
-    """Validate a (weighted) network; return (matrix, directed)."""
-    M = check_matrix(A, name, nonnegative=True)
-    symmetric = bool(np.allclose(M, M.T, atol=1e-10, rtol=0))
-    if directed is None:
-        directed = not symmetric
-    elif not isinstance(directed, (bool, np.bool_)):
-        raise TypeError(f"'directed' must be None, True or False; got {directed!r}")
-    elif not directed and not symmetric:
-        i, j = np.unravel_index(np.argmax(np.abs(M - M.T)), M.shape)
-        raise ValueError(
-            f"'{name}' must be symmetric when directed=False; {name}[{i},{j}]={M[i, j]} but "
-            f"{name}[{j},{i}]={M[j, i]}"
-        )
-    if M.shape[0] < 2:
-        raise ValueError(f"'{name}' must have at least 2 nodes; got shape {M.shape}")
-    if not np.any(M):
-        raise ValueError(f"'{name}' has no edges; modularity is undefined")
-    return M, bool(directed)
-
-
-def relabel(partition) -> np.ndarray:
-    """Relabel a partition to integers 0..k-1 in order of first appearance.
-
-    Examples
-    --------
-    >>> relabel([5, 5, 2, 9, 2]).tolist()
-    [0, 0, 1, 2, 1]
-    """
-    p = np.asarray(partition).ravel()
-    _, first, inv = np.unique(p, return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype=np.int64)
-    rank[np.argsort(first)] = np.arange(len(first))
-    return rank[inv]
-
-
-def _check_partition(partition, n: int, name: str = "partition") -> np.ndarray:
-    p = np.asarray(partition)
-    if p.ndim != 1 or p.shape[0] != n:
-        raise ValueError(f"'{name}' must be a 1-D array of {n} labels; got shape {p.shape}")
-    if p.dtype == bool or not np.issubdtype(p.dtype, np.integer):
-        if np.issubdtype(p.dtype, np.floating) and np.all(np.isfinite(p)) and np.all(p == np.round(p)):
-            p = p.astype(np.int64)
-        else:
-            raise TypeError(f"'{name}' must hold integer module labels; got dtype {p.dtype}")
-    return relabel(p)
 
 
 def modularity(A, partition, gamma: float = 1.0) -> float:
@@ -105,9 +57,9 @@ def modularity(A, partition, gamma: float = 1.0) -> float:
     >>> round(modularity(A, [0, 0, 0, 1, 1, 1]), 4)
     0.3571
     """
-    M, _ = _check_network(A)
+    M, _ = check_network(A)
     gamma = check_float(gamma, "gamma", minimum=0.0)
-    p = _check_partition(partition, M.shape[0])
+    p = check_partition(partition, M.shape[0])
     s = M.sum()
     kout = M.sum(axis=1)
     kin = M.sum(axis=0)
@@ -155,7 +107,7 @@ def louvain_partitions(
     >>> parts.shape, bool(q.max() > 0.4)
     ((3, 34), True)
     """
-    M, _ = _check_network(A, directed=directed)
+    M, directed = check_network(A, directed=directed)
     n_runs = check_int(n_runs, "n_runs", minimum=1)
     gamma = check_float(gamma, "gamma", minimum=0.0)
     rng = as_rng(seed)
@@ -241,7 +193,7 @@ def consensus_communities(
     >>> bool(Q >= 0.415), int(p.max() + 1)
     (True, 4)
     """
-    M, directed = _check_network(A, directed=directed)
+    M, directed = check_network(A, directed=directed)
     tau = check_float(tau, "tau", minimum=0.0, maximum=1.0)
     rng = as_rng(seed)
     parts, _ = louvain_partitions(M, n_runs, gamma, rng, directed=directed, progress=progress)

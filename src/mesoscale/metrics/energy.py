@@ -19,10 +19,13 @@ fitter evaluates it on 10^4–10^5 networks.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numba import njit
+from numba.cpython.unsafe.numbers import trailing_zeros
 
-from .._validation import check_adjacency, check_batch, check_distance
+from .._validation import check_adjacency, check_batch, check_distance, check_n_jobs
 
 __all__ = ["KS_COLUMNS", "ks_energy", "network_statistics", "ks_statistic"]
 
@@ -36,7 +39,7 @@ BETWEENNESS_RTOL = 1e-9
 _CHUNK = 4096  # networks validated and evaluated at a time
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ks_sorted(x, y, rtol):
     """Two-sample KS statistic of two *sorted* samples; values within ``rtol`` are ties."""
     nx = x.shape[0]
@@ -61,86 +64,127 @@ def _ks_sorted(x, y, rtol):
     return d
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _popcount(x):
+    """Number of set bits of a uint64 (SWAR)."""
+    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
+    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
+    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
+    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
+
+
+@njit(cache=True, nogil=True)
 def _stats_one(A, D, deg, clu, bet, lens):
     """Fill degree, clustering, betweenness (length n) and edge lengths; return the edge count.
 
-    ``A`` is a symmetric boolean matrix with a zero diagonal.
+    ``A`` is a symmetric boolean matrix with a zero diagonal. Neighbourhoods are kept as
+    bit sets (one uint64 word per 64 nodes), so a BFS level is expanded word by word and
+    Brandes' accumulation visits only the arcs between consecutive BFS levels.
     """
     n = A.shape[0]
-    # adjacency lists (CSR)
-    ptr = np.zeros(n + 1, np.int64)
+    nw = (n + 63) // 64
+    bits = np.zeros((n, nw), np.uint64)
+    m = 0
     for i in range(n):
         c = 0
         for j in range(n):
             if A[i, j]:
                 c += 1
-        deg[i] = c
-        ptr[i + 1] = ptr[i] + c
-    nbr = np.empty(ptr[n], np.int64)
-    m = 0
-    for i in range(n):
-        p = ptr[i]
-        for j in range(n):
-            if A[i, j]:
-                nbr[p] = j
-                p += 1
+                bits[i, j >> 6] |= np.uint64(1) << np.uint64(j & 63)
                 if j > i:
                     lens[m] = D[i, j]
                     m += 1
+        deg[i] = c
     # clustering: 2 * triangles / (k^2 - k), as bct.clustering_coef_bu computes it
     for u in range(n):
-        k = ptr[u + 1] - ptr[u]
+        k = int(deg[u])
         if k < 2:
             clu[u] = 0.0
             continue
         t = 0
-        for a in range(ptr[u], ptr[u + 1]):
-            v = nbr[a]
-            for b in range(a + 1, ptr[u + 1]):
-                if A[v, nbr[b]]:
-                    t += 1
-        clu[u] = (2.0 * t) / (k * k - k)
+        for w in range(nw):
+            x = bits[u, w]
+            while x:
+                v = (w << 6) + np.int64(trailing_zeros(x))
+                x &= x - np.uint64(1)
+                for q in range(nw):
+                    t += _popcount(bits[u, q] & bits[v, q])
+        clu[u] = t / (k * k - k)  # t counts every triangle twice
     # betweenness: Brandes over every source, all ordered pairs counted
     for v in range(n):
         bet[v] = 0.0
     sigma = np.empty(n, np.float64)
-    dist = np.empty(n, np.int64)
-    delta = np.empty(n, np.float64)
+    coef = np.empty(n, np.float64)
     order = np.empty(n, np.int64)
+    lvl_start = np.empty(n + 2, np.int64)
+    level = np.zeros((n + 1, nw), np.uint64)  # level[d] = bit set of the nodes at distance d
+    seen = np.empty(nw, np.uint64)
     for s in range(n):
-        for v in range(n):
-            sigma[v] = 0.0
-            dist[v] = -1
-            delta[v] = 0.0
+        for w in range(nw):
+            seen[w] = 0
+            level[0, w] = 0
+        seen[s >> 6] = np.uint64(1) << np.uint64(s & 63)
+        level[0, s >> 6] = seen[s >> 6]
         sigma[s] = 1.0
-        dist[s] = 0
         order[0] = s
-        head = 0
+        lvl_start[0] = 0
+        lvl_start[1] = 1
+        d = 0
         tail = 1
-        while head < tail:
-            v = order[head]
-            head += 1
-            for a in range(ptr[v], ptr[v + 1]):
-                w = nbr[a]
-                if dist[w] < 0:
-                    dist[w] = dist[v] + 1
-                    order[tail] = w
+        while True:
+            # next level: neighbours of level d not seen yet
+            any_new = False
+            for w in range(nw):
+                level[d + 1, w] = 0
+            for h in range(lvl_start[d], lvl_start[d + 1]):
+                v = order[h]
+                for w in range(nw):
+                    level[d + 1, w] |= bits[v, w]
+            for w in range(nw):
+                x = level[d + 1, w] & ~seen[w]
+                level[d + 1, w] = x
+                seen[w] |= x
+                while x:
+                    u = (w << 6) + np.int64(trailing_zeros(x))
+                    x &= x - np.uint64(1)
+                    order[tail] = u
                     tail += 1
-                if dist[w] == dist[v] + 1:
-                    sigma[w] += sigma[v]
-        for h in range(tail - 1, 0, -1):
-            w = order[h]
-            coef = (1.0 + delta[w]) / sigma[w]
-            for a in range(ptr[w], ptr[w + 1]):
-                v = nbr[a]
-                if dist[v] == dist[w] - 1:
-                    delta[v] += sigma[v] * coef
-            bet[w] += delta[w]
+                    any_new = True
+            if not any_new:
+                break
+            d += 1
+            lvl_start[d + 1] = tail
+            # path counts from the predecessors (neighbours one level up)
+            for h in range(lvl_start[d], tail):
+                u = order[h]
+                sg = 0.0
+                for w in range(nw):
+                    x = bits[u, w] & level[d - 1, w]
+                    while x:
+                        sg += sigma[(w << 6) + np.int64(trailing_zeros(x))]
+                        x &= x - np.uint64(1)
+                sigma[u] = sg
+        # dependencies, deepest level first, pulled from the successors (one level down):
+        # coef[u] = (1 + delta[u]) / sigma[u], delta[v] = sigma[v] * sum of coef over successors
+        for h in range(lvl_start[d], lvl_start[d + 1]):
+            coef[order[h]] = 1.0 / sigma[order[h]]
+        for dd in range(d - 1, -1, -1):
+            for h in range(lvl_start[dd], lvl_start[dd + 1]):
+                v = order[h]
+                acc = 0.0
+                for w in range(nw):
+                    x = bits[v, w] & level[dd + 1, w]
+                    while x:
+                        acc += coef[(w << 6) + np.int64(trailing_zeros(x))]
+                        x &= x - np.uint64(1)
+                dv = sigma[v] * acc
+                if dd > 0:
+                    bet[v] += dv
+                    coef[v] = (1.0 + dv) / sigma[v]
     return m
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ks_batch(nets, D, t_deg, t_clu, t_bet, t_len, bet_rtol, out):
     """KS statistics of each network in ``nets`` (B, n, n) against sorted target samples."""
     B = nets.shape[0]
@@ -242,7 +286,7 @@ def ks_statistic(x, y, rtol: float = 0.0) -> float:
     return float(_ks_sorted(x, y, float(rtol)))
 
 
-def ks_energy(networks, target, D) -> np.ndarray:
+def ks_energy(networks, target, D, *, n_jobs=None) -> np.ndarray:
     """KS statistics and energy of each network against a target network (Betzel et al. 2016).
 
     Parameters
@@ -255,6 +299,9 @@ def ks_energy(networks, target, D) -> np.ndarray:
         The observed network; non-zero entries are edges (weights are discarded).
     D : array_like, shape (n, n)
         Symmetric distances between the nodes (the unit cancels out of the KS statistics).
+    n_jobs : int or None
+        Threads evaluating chunks of networks in parallel (None/1: serial, -1: all cores).
+        The result does not depend on it.
 
     Returns
     -------
@@ -295,9 +342,21 @@ def ks_energy(networks, target, D) -> np.ndarray:
         arr = arr[None]
     if arr.ndim != 3:
         raise ValueError(f"'networks' must have shape (B, n, n) or (n, n); got {np.shape(networks)}")
-    out = np.empty((arr.shape[0], 5))
+    jobs = check_n_jobs(n_jobs) or 1
+    B = arr.shape[0]
+    out = np.empty((B, 5))
     # validate and evaluate in chunks: bounded temporary memory for 10^5-network batches
-    for start in range(0, arr.shape[0], _CHUNK):
-        nets = _check_networks(arr[start : start + _CHUNK], n=n)
-        _ks_batch(nets, Dm, *t_sorted, BETWEENNESS_RTOL, out[start : start + _CHUNK])
+    chunk = _CHUNK if jobs == 1 else max(1, min(_CHUNK, -(-B // jobs)))
+
+    def run(start):
+        nets = _check_networks(arr[start : start + chunk], n=n)
+        _ks_batch(nets, Dm, *t_sorted, BETWEENNESS_RTOL, out[start : start + chunk])
+
+    starts = range(0, B, chunk)
+    if jobs == 1 or len(starts) == 1:
+        for start in starts:
+            run(start)
+    else:  # the kernel releases the GIL: threads share the inputs, no copies
+        with ThreadPoolExecutor(max_workers=min(jobs, len(starts))) as pool:
+            list(pool.map(run, starts))
     return out

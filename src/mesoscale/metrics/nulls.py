@@ -25,12 +25,14 @@ one of these nulls.
 from __future__ import annotations
 
 import dataclasses
+import numbers
 
 import numpy as np
 from numba import njit
 from tqdm.auto import tqdm
 
 from .._validation import (
+    check_network,
     as_rng,
     check_choice,
     check_distance,
@@ -38,9 +40,16 @@ from .._validation import (
     check_int,
     seed_sequence,
 )
-from .community import _check_network, best_partition
+from .community import best_partition
 
-__all__ = ["NULL_MODELS", "null_network", "ModularityTest", "compare_with_null", "modularity_significance"]
+__all__ = [
+    "NULL_MODELS",
+    "null_network",
+    "ModularityTest",
+    "NullComparison",
+    "compare_with_null",
+    "modularity_significance",
+]
 
 NULL_MODELS = ("degree", "density", "spatial")
 
@@ -230,7 +239,7 @@ def null_network(A, null: str = "degree", D=None, seed=None, *, itr: int = 10, n
     (True, True)
     """
     dtype = np.asarray(A).dtype
-    M, directed = _check_network(A)
+    M, directed = check_network(A)
     null = check_choice(null, "null", NULL_MODELS)
     itr = check_int(itr, "itr", minimum=1)
     n_bins = check_int(n_bins, "n_bins", minimum=1)
@@ -288,42 +297,88 @@ class ModularityTest:
             if f.name not in ("null_q", "partition")
         }
 
+    @classmethod
+    def from_null(cls, q, null_q, *, null: str, partition, n_runs: int, gamma: float = 1.0) -> ModularityTest:
+        """The test of an observed ``q`` against null modularities ``null_q`` (via :func:`compare_with_null`).
 
-def compare_with_null(q, null_q, *, null: str, partition, n_runs: int, gamma: float = 1.0) -> ModularityTest:
-    """Summarise an observed modularity against the modularities of null networks.
+        Use it for a null model that :func:`null_network` does not provide (e.g. weights
+        shuffled within an architecture), so every Q is compared the same way.
 
-    The single place where z-scores and percentiles of modularity are computed: use it for any
-    null model that :func:`null_network` does not provide (e.g. weights shuffled within an
-    architecture), so every Q in the book is compared the same way.
+        Examples
+        --------
+        >>> t = ModularityTest.from_null(0.4, [0.2, 0.25, 0.3], null="mine", partition=[0, 0, 1], n_runs=1)
+        >>> round(t.z, 2), t.percentile, t.null
+        (3.0, 100.0, 'mine')
+        """
+        c = compare_with_null(q, null_q)
+        return cls(q=c.observed, null_mean=c.null_mean, null_sd=c.null_sd, z=c.z, percentile=c.percentile,
+                   n_null=c.n_null, null=null, null_q=np.asarray(null_q, dtype=float),
+                   partition=np.asarray(partition), n_runs=n_runs, gamma=gamma)
 
-    ``z = (q - mean) / sd`` with ``sd`` over the null Q's (ddof=1); when every null Q is equal,
-    z is 0 if ``q`` equals them too and +/-inf otherwise. ``percentile`` is 100 x the fraction of
-    null Q's below ``q``, ties counted half.
+
+@dataclasses.dataclass(frozen=True)
+class NullComparison:
+    """An observed value against the values of null networks (see :func:`compare_with_null`)."""
+
+    observed: float
+    null_mean: float
+    null_sd: float
+    z: float
+    percentile: float
+    n_null: int
+
+    def as_dict(self) -> dict:
+        """The fields as a plain dict."""
+        return dataclasses.asdict(self)
+
+
+def compare_with_null(observed, null_values) -> NullComparison:
+    """Compare an observed value with the values of null networks: z-score and percentile.
+
+    The package's one implementation of "how far from its null is this value": every Q,
+    metric or score in the book that is compared with a null goes through here.
+
+    ``z = (observed - mean) / sd`` with ``mean`` and ``sd`` (ddof=1) over ``null_values``.
+    When the null has no spread (``sd == 0``, every null value equal), ``z`` is 0 if
+    ``observed`` equals them and ``+inf``/``-inf`` (the sign of the difference) otherwise:
+    the observed value is then exactly as extreme as it can be. ``percentile`` is 100 x the
+    fraction of null values below ``observed``, ties counted half (50 when it equals all).
+    A NaN ``observed`` gives NaN ``z`` and ``percentile``.
+
+    Parameters
+    ----------
+    observed : float
+    null_values : array_like, shape (n_null,)
+        At least two finite values (drop failed null draws before calling).
+
+    Examples
+    --------
+    >>> c = compare_with_null(0.42, [0.30, 0.31, 0.29, 0.30, 0.32])
+    >>> round(c.z, 2), c.percentile, c.n_null
+    (10.17, 100.0, 5)
+    >>> compare_with_null(0.3, [0.3, 0.3]).z, compare_with_null(0.4, [0.3, 0.3]).z
+    (0.0, inf)
     """
-    null_q = np.asarray(null_q, dtype=float)
-    if null_q.ndim != 1 or null_q.size < 2:
-        raise ValueError(f"'null_q' must hold at least 2 null modularities; got shape {null_q.shape}")
-    q = float(q)
-    mean = float(null_q.mean())
-    sd = float(null_q.std(ddof=1))
-    if sd > 0:
-        z = (q - mean) / sd
+    null_values = np.asarray(null_values, dtype=float)
+    if null_values.ndim != 1 or null_values.size < 2:
+        raise ValueError(f"'null_values' must hold at least 2 null values; got shape {null_values.shape}")
+    if not np.all(np.isfinite(null_values)):
+        raise ValueError("'null_values' must be finite; drop failed null draws first")
+    if isinstance(observed, (bool, np.bool_)) or not isinstance(observed, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"'observed' must be a real number; got {observed!r}")
+    observed = float(observed)
+    mean = float(null_values.mean())
+    sd = float(null_values.std(ddof=1))
+    if np.isnan(observed):
+        z = pct = np.nan
     else:
-        z = 0.0 if q == mean else float(np.sign(q - mean) * np.inf)
-    pct = 100.0 * (np.mean(null_q < q) + 0.5 * np.mean(null_q == q))
-    return ModularityTest(
-        q=q,
-        null_mean=mean,
-        null_sd=sd,
-        z=float(z),
-        percentile=float(pct),
-        n_null=int(null_q.size),
-        null=null,
-        null_q=null_q,
-        partition=np.asarray(partition),
-        n_runs=n_runs,
-        gamma=gamma,
-    )
+        if sd > 0:
+            z = (observed - mean) / sd
+        else:
+            z = 0.0 if observed == mean else float(np.sign(observed - mean) * np.inf)
+        pct = 100.0 * (np.mean(null_values < observed) + 0.5 * np.mean(null_values == observed))
+    return NullComparison(observed=observed, null_mean=mean, null_sd=sd, z=float(z), percentile=float(pct),
+                          n_null=int(null_values.size))
 
 
 def modularity_significance(
@@ -383,7 +438,7 @@ def modularity_significance(
     >>> bool(t.q > t.null_mean), t.n_null
     (True, 10)
     """
-    M, directed = _check_network(A)
+    M, directed = check_network(A)
     null = check_choice(null, "null", NULL_MODELS)
     n_null = check_int(n_null, "n_null", minimum=2)
     n_runs = check_int(n_runs, "n_runs", minimum=1)
@@ -398,4 +453,4 @@ def modularity_significance(
         rng = np.random.default_rng(streams[i + 1])
         R = null_network(M, null, Dm, rng, itr=itr, n_bins=n_bins)
         null_q[i] = best_partition(R, n_runs, gamma, rng, directed=directed)[1]
-    return compare_with_null(q, null_q, null=null, partition=partition, n_runs=n_runs, gamma=gamma)
+    return ModularityTest.from_null(q, null_q, null=null, partition=partition, n_runs=n_runs, gamma=gamma)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .._validation import check_distance, check_int, seed_sequence
-from .community import _check_network, consensus_communities
+from .._validation import check_distance, check_int, check_network, seed_sequence
+from .community import consensus_communities
 from .nulls import modularity_significance
 from .roles import participation_coefficient, within_module_degree_zscore
 from .topology import (
@@ -70,7 +70,7 @@ def summary(
     >>> bool(s["Q_z_degree"] > 2), int(s["n_modules"])
     (True, 4)
     """
-    M, directed = _check_network(A)
+    M, directed = check_network(A)
     n_null = check_int(n_null, "n_null", minimum=2)
     n_runs = check_int(n_runs, "n_runs", minimum=1)
     if np.any(np.diag(M) != 0):

@@ -9,9 +9,37 @@ import numpy as np
 
 from .. import plotting
 from .energy import KS_COLUMNS, network_statistics
-from .nulls import ModularityTest
+from .nulls import ModularityTest, compare_with_null
 
-__all__ = ["plot_modularity_test", "plot_agreement", "plot_rich_club", "plot_energy_cdfs"]
+__all__ = ["plot_null_comparison", "plot_modularity_test", "plot_agreement", "plot_rich_club", "plot_energy_cdfs"]
+
+
+def plot_null_comparison(observed: float, null_values, *, ax=None, label="Q", title=None):
+    """Histogram of a statistic under a null model with the observed value marked, labelled with
+    its z-score (from :func:`~mesoscale.metrics.compare_with_null`) and the number of nulls.
+
+    Examples
+    --------
+    >>> fig = plot_null_comparison(0.42, [0.30, 0.31, 0.29, 0.30, 0.32])
+    >>> fig.axes[0].get_legend().get_title().get_text()
+    'z = 10.2, 5 nulls'
+    """
+    import matplotlib.pyplot as plt
+
+    comparison = compare_with_null(observed, null_values)
+    null_values = np.asarray(null_values, dtype=float)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.2, 3.0))
+    else:
+        fig = ax.figure
+    ax.hist(null_values, bins=min(30, max(5, len(null_values) // 3)), color="0.7", label="null")
+    ax.axvline(observed, color=plotting.PALETTE[5], lw=2, label="observed")
+    ax.set_xlabel(label)
+    ax.set_ylabel("count")
+    ax.legend(title=f"z = {comparison.z:.1f}, {comparison.n_null} nulls")
+    if title:
+        ax.set_title(title)
+    return fig
 
 
 def plot_modularity_test(test: ModularityTest, *, ax=None, title=None):
@@ -26,7 +54,7 @@ def plot_modularity_test(test: ModularityTest, *, ax=None, title=None):
     """
     if not isinstance(test, ModularityTest):
         raise TypeError(f"'test' must be a ModularityTest; got {type(test).__name__}")
-    fig = plotting.plot_null_comparison(
+    fig = plot_null_comparison(
         test.q,
         test.null_q,
         ax=ax,

@@ -10,8 +10,7 @@ from __future__ import annotations
 import bct
 import numpy as np
 
-from .._validation import check_choice
-from .community import _check_network, _check_partition
+from .._validation import check_choice, check_network, check_partition
 
 __all__ = ["participation_coefficient", "within_module_degree_zscore"]
 
@@ -42,8 +41,8 @@ def participation_coefficient(A, partition, *, degree: str = "undirected") -> np
     >>> participation_coefficient(A, [0, 0, 1]).tolist()
     [0.5, 0.0, 0.0]
     """
-    M, _ = _check_network(A)
-    p = _check_partition(partition, M.shape[0])
+    M, _ = check_network(A)
+    p = check_partition(partition, M.shape[0])
     degree = check_choice(degree, "degree", ("undirected", "out", "in"))
     return np.asarray(
         bct.participation_coef(M, p + 1, degree="in" if degree == "in" else "undirected"), dtype=float
@@ -71,8 +70,8 @@ def within_module_degree_zscore(A, partition, *, degree: str = "undirected") -> 
     >>> within_module_degree_zscore(A, [0, 0, 0]).round(3).tolist()
     [1.414, -0.707, -0.707]
     """
-    M, _ = _check_network(A)
-    p = _check_partition(partition, M.shape[0])
+    M, _ = check_network(A)
+    p = check_partition(partition, M.shape[0])
     degree = check_choice(degree, "degree", ("undirected", "in", "out", "all"))
     # bctpy sums rows (out-degree) for flag 0; in-degree = rows of the transpose
     if degree == "in":

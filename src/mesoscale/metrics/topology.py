@@ -15,9 +15,8 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .._validation import check_int, seed_sequence
-from .community import _check_network
-from .nulls import _randmio_und
+from .._validation import check_int, check_network, seed_sequence
+from .nulls import null_network
 
 __all__ = [
     "global_efficiency",
@@ -38,7 +37,7 @@ def _check_flag(value, name):
 
 
 def _undirected(A, name="A"):
-    M, directed = _check_network(A, name)
+    M, directed = check_network(A, name)
     if directed:
         raise ValueError(f"'{name}' must be symmetric (undirected) for this metric; symmetrise it first")
     if np.any(np.diag(M) != 0):
@@ -71,7 +70,7 @@ def global_efficiency(A, *, weighted: bool = False) -> float:
     weighted = _check_flag(weighted, "weighted")
     if weighted:
         return float(bct.efficiency_wei(_unit_weights(_undirected(A))))
-    M, _ = _check_network(A)
+    M, _ = check_network(A)
     return float(bct.efficiency_bin(_binary(M)))
 
 
@@ -115,7 +114,7 @@ def characteristic_path_length(A) -> float:
     >>> characteristic_path_length(np.array([[0, 1, 0], [1, 0, 1], [0, 1, 0]]))
     1.3333333333333333
     """
-    M, _ = _check_network(A)
+    M, _ = check_network(A)
     return float(bct.charpath(bct.distance_bin(_binary(M)), include_infinite=False)[0])
 
 
@@ -141,7 +140,7 @@ class SmallWorld:
 def _degree_nulls(M, n_null, seed, itr, progress, desc):
     streams = seed_sequence(seed).spawn(n_null)
     for s in tqdm(streams, desc=desc, disable=not progress, leave=False):
-        yield _randmio_und(M, itr, np.random.default_rng(s))
+        yield null_network(M, "degree", seed=np.random.default_rng(s), itr=itr)
 
 
 def small_worldness(A, n_null: int = 20, seed=None, *, itr: int = 10, progress: bool = False) -> SmallWorld:
@@ -280,7 +279,7 @@ def assortativity(A, *, weighted: bool = False, flag: int | None = None) -> floa
     -1.0
     """
     weighted = _check_flag(weighted, "weighted")
-    M, directed = _check_network(A)
+    M, directed = check_network(A)
     if flag is None:
         flag = 1 if directed else 0
     flag = check_int(flag, "flag", minimum=0, maximum=4)

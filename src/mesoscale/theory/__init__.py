@@ -19,10 +19,12 @@ from .sbm import (
     snr,
 )
 from .spectral import bethe_hessian, bethe_hessian_partition, overlap
-from .plots import plot_fss, plot_order_parameter, plot_susceptibility, plot_transition
+from .plots import plot_fss, plot_order_parameter, plot_scans, plot_significance, plot_susceptibility, plot_transition
 from .transitions import FSSResult, finite_size_scaling, locate_transition, scan, summarize
 
 __all__ = [
+    "plot_scans",
+    "plot_significance",
     "block_sizes",
     "planted_partition",
     "sbm_parameters",

@@ -158,7 +158,7 @@ def scan(
     name : str, default "value"
         Column name of a scalar order parameter.
     **sweep_kwargs
-        Passed to :func:`~mesoscale.sweep.run_sweep` (e.g. ``scheduler``, ``n_workers``).
+        Passed to :func:`~mesoscale.sweep.run_sweep` (e.g. ``scheduler``, ``n_jobs``).
 
     Returns
     -------

@@ -25,6 +25,7 @@ Examples
 
 from .evaluation import (
     accuracy,
+    ensemble_modularity,
     bena_specialisation,
     cluster_lesion,
     eval_batch,
@@ -35,14 +36,13 @@ from .evaluation import (
     noise_curve,
     per_task_accuracy,
     specialisation_index,
-    structural_modularity,
     task_variance,
     task_variance_clusters,
     unit_strength,
 )
-from .experiments import Condition, build_model, run_conditions, weight_density
+from .experiments import Condition, build_model, robustness_table, run_conditions, weight_density
 from .loop import TrainResult, decision_correct, evaluate_batch, member_losses, select_device, train
-from .models import SpatialMLP, SpatialRNN, distance_matrix, grid_positions, member_seeds
+from .models import SpatialMLP, SpatialRNN, distance_matrix, grid_positions, member_generators, member_seeds
 from .priors import (
     connectome_prior,
     dense_mask,
@@ -68,12 +68,12 @@ from .tasks import (
 __all__ = [
     "Batch", "Task", "ArrayTask", "TwoDigitData", "two_digit_task", "YangTasks", "YANG19_TASKS",
     "compositional_split", "VaryingGoalTask",
-    "SpatialRNN", "SpatialMLP", "grid_positions", "distance_matrix", "member_seeds",
+    "SpatialRNN", "SpatialMLP", "grid_positions", "distance_matrix", "member_seeds", "member_generators",
     "dense_mask", "sbm_mask", "module_labels", "spatial_modules", "mask_density", "generative_mask", "connectome_prior",
     "Regularizer", "l1", "distance_l1", "communicability", "communicability_distance",
     "train", "TrainResult", "select_device", "member_losses", "decision_correct", "evaluate_batch",
     "eval_batch", "accuracy", "per_task_accuracy", "few_shot_curve", "lesion_connections", "unit_strength",
-    "lesion_curve", "module_lesion", "noise_curve", "structural_modularity", "task_variance",
+    "lesion_curve", "module_lesion", "noise_curve", "ensemble_modularity", "task_variance",
     "task_variance_clusters", "cluster_lesion", "bena_specialisation", "specialisation_index",
-    "Condition", "build_model", "run_conditions", "weight_density",
+    "Condition", "build_model", "run_conditions", "weight_density", "robustness_table",
 ]

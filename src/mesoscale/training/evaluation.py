@@ -8,8 +8,8 @@ are always reported together. Every random choice (evaluation trials, lesion ord
 * adaptation: :func:`few_shot_curve` (k = 1 ... 64 examples of a new task);
 * robustness: :func:`lesion_curve` (random/targeted units or connections), :func:`module_lesion`,
   :func:`noise_curve` (input or recurrent noise);
-* structure: :func:`structural_modularity` (Q of ``|W|`` against density-matched and degree-preserving
-  nulls, via :mod:`mesoscale.metrics`);
+* structure: :func:`ensemble_modularity` (Q of ``|W|`` against density-matched and degree-preserving
+  nulls, one :func:`mesoscale.metrics.structural_modularity` test per member and null);
 * function: :func:`task_variance`, :func:`task_variance_clusters`, :func:`cluster_lesion` (Yang et al.
   2019) and :func:`bena_specialisation` (Béna & Goodman 2025: retraining, ablation, correlation).
 """
@@ -23,6 +23,7 @@ import pandas as pd
 import torch
 
 from .._validation import as_rng, check_choice, check_float, check_int, seed_sequence
+from .models import member_generators
 from .loop import decision_correct, evaluate_batch, train
 from .tasks import ArrayTask, Batch, Task, TwoDigitData, YangTasks
 
@@ -36,7 +37,7 @@ __all__ = [
     "lesion_curve",
     "module_lesion",
     "noise_curve",
-    "structural_modularity",
+    "ensemble_modularity",
     "task_variance",
     "task_variance_clusters",
     "cluster_lesion",
@@ -49,23 +50,12 @@ def _device(model):
     return next(model.parameters()).device
 
 
-def eval_batch(task: Task, n: int = 512, seed=0, **sample_kwargs) -> Batch:
+def eval_batch(task: Task, n: int = 512, seed=None, **sample_kwargs) -> Batch:
     """A fixed evaluation batch: all of an :class:`ArrayTask`, else ``n`` examples drawn with ``seed``."""
     if isinstance(task, ArrayTask):
         return task.full()
     n = check_int(n, "n", minimum=1)
     return task.sample(n, as_rng(seed), **sample_kwargs)
-
-
-def _generators(model, seed):
-    dev = _device(model)
-    base = int(seed_sequence(seed).generate_state(1)[0])
-    gens = []
-    for s in model.seeds:
-        g = torch.Generator(device=dev)
-        g.manual_seed(int(np.random.SeedSequence([base, s]).generate_state(1)[0]))
-        gens.append(g)
-    return gens
 
 
 @torch.no_grad()
@@ -74,7 +64,7 @@ def _acc(model, batch: Batch, heads, **kw) -> np.ndarray:
     return evaluate_batch(model, batch, heads, **kw)[1]
 
 
-def accuracy(model, task: Task, n: int = 512, seed=0, batch: Batch | None = None, **forward_kwargs) -> np.ndarray:
+def accuracy(model, task: Task, n: int = 512, seed=None, batch: Batch | None = None, **forward_kwargs) -> np.ndarray:
     """Accuracy per member (all heads right at the decision step), shape (K,).
 
     Examples
@@ -88,7 +78,7 @@ def accuracy(model, task: Task, n: int = 512, seed=0, batch: Batch | None = None
     return _acc(model, batch, task.heads, **forward_kwargs)
 
 
-def per_task_accuracy(model, tasks: YangTasks, names=None, n_per_task: int = 128, seed=0,
+def per_task_accuracy(model, tasks: YangTasks, names=None, n_per_task: int = 128, seed=None,
                       split: str | None = None, **forward_kwargs) -> pd.DataFrame:
     """Accuracy per (task, member) on the Yang task family; ``names`` default to ``tasks.tasks``.
 
@@ -98,9 +88,10 @@ def per_task_accuracy(model, tasks: YangTasks, names=None, n_per_task: int = 128
     if not isinstance(tasks, YangTasks):
         raise TypeError(f"'tasks' must be a YangTasks; got {type(tasks).__name__}")
     names = tasks.tasks if names is None else tuple(names)
+    ss = seed_sequence(seed)
     rows = []
     for j, name in enumerate(names):
-        b = tasks.sample(n_per_task, as_rng(np.random.SeedSequence([int(seed), j])), tasks=[name])
+        b = tasks.sample(n_per_task, as_rng(seed_sequence(ss, j)), tasks=[name])
         acc = _acc(model, b, tasks.heads, **forward_kwargs)
         rows += [{"task": name, "member": k, "accuracy": float(a), "split": split} for k, a in enumerate(acc)]
     return pd.DataFrame(rows)
@@ -123,7 +114,7 @@ def _take(batch: Batch, idx) -> Batch:
 
 def few_shot_curve(model, task: Task, ks=(1, 2, 4, 8, 16, 32, 64), *, n_test: int = 512, steps: int = 100,
                    lr: float = 1e-2, adapt: str = "readout", test_task: Task | None = None,
-                   sample_kwargs=None, seed=0, progress: bool = False) -> pd.DataFrame:
+                   sample_kwargs=None, seed=None, progress: bool = False) -> pd.DataFrame:
     """Accuracy on a new task after adapting to k examples, for each k in ``ks``.
 
     A copy of the model (a fresh readout if the new task has a different number of outputs) is trained for
@@ -140,7 +131,8 @@ def few_shot_curve(model, task: Task, ks=(1, 2, 4, 8, 16, 32, 64), *, n_test: in
     steps = check_int(steps, "steps", minimum=1)
     lr = check_float(lr, "lr", minimum=0.0)
     sample_kwargs = dict(sample_kwargs or {})
-    ss_train, ss_test = seed_sequence(seed).spawn(2)
+    ss = seed_sequence(seed)
+    ss_train, ss_test, ss_fit = (seed_sequence(ss, i) for i in range(3))
     test_src = task if test_task is None else test_task
     test = eval_batch(test_src, n_test, ss_test, **({} if isinstance(test_src, ArrayTask) else sample_kwargs))
     base = model if model.n_output == task.n_output else model.with_new_readout(task.n_output)
@@ -160,7 +152,7 @@ def few_shot_curve(model, task: Task, ks=(1, 2, 4, 8, 16, 32, 64), *, n_test: in
         for name, p in net.named_parameters():
             p.requires_grad_(adapt == "all" or name in readout)
         fixed = _FixedTask(_take(pool, order[:k]), task.heads, task.n_input)
-        train(net, fixed, steps=steps, batch_size=k, lr=lr, eval_every=steps + 1, seed=0, progress=False,
+        train(net, fixed, steps=steps, batch_size=k, lr=lr, eval_every=steps + 1, seed=ss_fit, progress=False,
               device=_device(model))
         rows += [{"k": k, "member": m, "accuracy": float(a)} for m, a in enumerate(_acc(net, test, task.heads))]
     return pd.DataFrame(rows)
@@ -215,7 +207,7 @@ def lesion_connections(W: torch.Tensor, fraction: float, order: str = "random", 
 
 def lesion_curve(model, task: Task, *, kind: str = "unit", order: str = "random",
                  fractions=(0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9), n_repeats: int = 3, n: int = 512,
-                 seed=0, batch: Batch | None = None) -> pd.DataFrame:
+                 seed=None, batch: Batch | None = None) -> pd.DataFrame:
     """Accuracy as units or connections are removed.
 
     Parameters
@@ -239,7 +231,7 @@ def lesion_curve(model, task: Task, *, kind: str = "unit", order: str = "random"
     batch = eval_batch(task, n, seed) if batch is None else batch
     K, n_units = model.n_members, model.n_hidden
     dev = _device(model)
-    rng = as_rng(np.random.SeedSequence([int(seed_sequence(seed).generate_state(1)[0]), 7]))
+    rng = as_rng(seed_sequence(seed, 0))  # a child stream: independent of the evaluation batch's
     rank = torch.argsort(-unit_strength(model).detach(), dim=1, stable=True).cpu().numpy()
     rows = []
     for frac in fractions:
@@ -260,7 +252,7 @@ def lesion_curve(model, task: Task, *, kind: str = "unit", order: str = "random"
     return pd.DataFrame(rows)
 
 
-def module_lesion(model, task: Task, partition, *, n: int = 512, seed=0, batch: Batch | None = None,
+def module_lesion(model, task: Task, partition, *, n: int = 512, seed=None, batch: Batch | None = None,
                   by_task: bool = False) -> pd.DataFrame:
     """Accuracy with each module silenced in turn (module ``-1`` = intact network).
 
@@ -304,7 +296,7 @@ def module_lesion(model, task: Task, partition, *, n: int = 512, seed=0, batch: 
 
 
 def noise_curve(model, task: Task, *, kind: str = "recurrent", levels=(0.0, 0.05, 0.1, 0.2, 0.4, 0.8),
-                n: int = 512, seed=0, batch: Batch | None = None) -> pd.DataFrame:
+                n: int = 512, seed=None, batch: Batch | None = None) -> pd.DataFrame:
     """Accuracy under Gaussian ``input`` or ``recurrent`` noise of increasing standard deviation.
 
     Returns
@@ -316,7 +308,7 @@ def noise_curve(model, task: Task, *, kind: str = "recurrent", levels=(0.0, 0.05
     rows = []
     for lev in levels:
         lev = check_float(lev, "levels", minimum=0.0)
-        gens = _generators(model, seed)
+        gens = member_generators(model.seeds, seed, _device(model))
         kw = {"input_noise": lev} if kind == "input" else {"rec_noise": lev}
         acc = _acc(model, batch, task.heads, generators=gens, **kw)
         rows += [{"kind": kind, "level": lev, "member": k, "accuracy": float(a)} for k, a in enumerate(acc)]
@@ -328,36 +320,18 @@ def noise_curve(model, task: Task, *, kind: str = "recurrent", levels=(0.0, 0.05
 # ----------------------------------------------------------------------------------------------
 
 
-def _weight_network(W: np.ndarray, density: float | None) -> np.ndarray:
-    A = np.abs(W)
-    A = (A + A.T) / 2
-    np.fill_diagonal(A, 0)
-    if density is not None:
-        iu = np.triu_indices(len(A), 1)
-        vals = A[iu]
-        m = int(round(density * len(vals)))
-        keep = np.zeros(len(vals), dtype=bool)
-        keep[np.argsort(-vals, kind="stable")[:m]] = True
-        keep &= vals > 0
-        B = np.zeros_like(A)
-        B[iu[0][keep], iu[1][keep]] = 1.0
-        A = B + B.T
-    return A
+def ensemble_modularity(model_or_weights, *, nulls=("density", "degree"), n_null: int = 20,
+                        density: float | None = None, n_runs: int = 10, seed=None) -> pd.DataFrame:
+    """Modularity Q of each member's ``|W|`` against null networks: a table over members and nulls.
 
-
-def structural_modularity(model_or_weights, *, nulls=("density", "degree"), n_null: int = 20,
-                          density: float | None = None, n_runs: int = 10, seed=0) -> pd.DataFrame:
-    """Modularity Q of each member's ``|W|`` against null networks (via :mod:`mesoscale.metrics`).
-
-    The network is the symmetrised absolute recurrent weight matrix ``(|W| + |W|^T) / 2`` (weighted), or,
-    with ``density``, the binary network of the strongest ``density`` fraction of pairs (compare networks at
-    matched sparsity). ``"density"`` nulls keep the number of edges and the weights; ``"degree"`` nulls keep
-    every node's degree/strength.
+    Each row is one :func:`mesoscale.metrics.structural_modularity` test (the network is
+    ``(|W| + |W|^T) / 2``, or with ``density`` the binary network of the strongest ``density``
+    fraction of pairs); member ``k`` and null ``j`` use the child stream ``(k, j)`` of ``seed``.
 
     Parameters
     ----------
     model_or_weights : model or array (n, n) / (K, n, n)
-    nulls : sequence of {"density", "degree"}
+    nulls : sequence of {"density", "degree", "weights"}
     n_null : int
         Null networks per member and null model (the seed count of the comparison).
 
@@ -365,8 +339,16 @@ def structural_modularity(model_or_weights, *, nulls=("density", "degree"), n_nu
     -------
     DataFrame with columns ``member, null, q, null_mean, null_sd, z, percentile, n_null, n_modules,
     density`` (density of the analysed network).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> W = np.kron(np.eye(2), np.ones((5, 5))) + 0.01
+    >>> df = ensemble_modularity(np.stack([W, W]), nulls=["density"], n_null=3, n_runs=2, seed=0)
+    >>> df[["member", "null", "n_null"]].values.tolist()
+    [[0, 'density', 3], [1, 'density', 3]]
     """
-    from ..metrics import modularity_significance
+    from ..metrics import keep_strongest, structural_modularity
 
     if hasattr(model_or_weights, "effective_weights"):
         Ws = model_or_weights.effective_weights().detach().cpu().numpy()
@@ -379,28 +361,27 @@ def structural_modularity(model_or_weights, *, nulls=("density", "degree"), n_nu
     if density is not None:
         density = check_float(density, "density", minimum=0.0, maximum=1.0)
     n_null = check_int(n_null, "n_null", minimum=2)
+    for null in nulls:
+        check_choice(null, "nulls", ("density", "degree", "weights"))
+    ss = seed_sequence(seed)
     rows = []
     for k, W in enumerate(Ws):
-        A = _weight_network(W, density)
+        n = len(W)
+        A = np.abs(W) + np.abs(W).T
+        np.fill_diagonal(A, 0.0)
+        edges = keep_strongest(A, density) if density is not None else A
         for j, null in enumerate(nulls):
-            check_choice(null, "nulls", ("density", "degree"))
-            t = modularity_significance(A, null=null, n_null=n_null, n_runs=n_runs,
-                                        seed=np.random.SeedSequence([int(seed), k, j]))
-            n = len(A)
+            t = structural_modularity(W, null=null, n_null=n_null, n_runs=n_runs, density=density,
+                                      seed=seed_sequence(ss, k, j))
             rows.append({"member": k, "null": null, "q": t.q, "null_mean": t.null_mean, "null_sd": t.null_sd,
                          "z": t.z, "percentile": t.percentile, "n_null": t.n_null,
                          "n_modules": int(len(np.unique(t.partition))),
-                         "density": float((A > 0).sum() / (n * (n - 1)))})
+                         "density": float((edges > 0).sum() / (n * (n - 1)))})
     return pd.DataFrame(rows)
 
 
-# ----------------------------------------------------------------------------------------------
-# Functional specialisation
-# ----------------------------------------------------------------------------------------------
-
-
 @torch.no_grad()
-def task_variance(model, tasks: YangTasks, names=None, n_per_task: int = 64, seed=0) -> np.ndarray:
+def task_variance(model, tasks: YangTasks, names=None, n_per_task: int = 64, seed=None) -> np.ndarray:
     """Yang et al. task variance: per member, unit and task, shape (K, n_hidden, n_tasks).
 
     For each task, the variance of each unit's activity across trials at each time step (padding
@@ -412,8 +393,9 @@ def task_variance(model, tasks: YangTasks, names=None, n_per_task: int = 64, see
     dev = _device(model)
     model.eval()
     out = np.zeros((model.n_members, model.n_hidden, len(names)))
+    ss = seed_sequence(seed)
     for j, name in enumerate(names):
-        b = tasks.sample(n_per_task, as_rng(np.random.SeedSequence([int(seed), j])), tasks=[name]).to(dev)
+        b = tasks.sample(n_per_task, as_rng(seed_sequence(ss, j)), tasks=[name]).to(dev)
         _, h = model(b.x)
         valid = (b.w > 0).float()  # (B, T)
         cnt = valid.sum(0)  # (T,)
@@ -424,7 +406,7 @@ def task_variance(model, tasks: YangTasks, names=None, n_per_task: int = 64, see
     return out
 
 
-def task_variance_clusters(tv, *, k_range=range(2, 11), min_variance: float = 1e-3, seed=0) -> dict:
+def task_variance_clusters(tv, *, k_range=range(2, 11), min_variance: float = 1e-3, seed=None) -> dict:
     """Cluster units by their normalised task variance (k-means, k chosen by silhouette), Yang et al. 2019.
 
     Parameters
@@ -450,10 +432,11 @@ def task_variance_clusters(tv, *, k_range=range(2, 11), min_variance: float = 1e
     X = tv[active] / tv[active].max(1, keepdims=True) if active.any() else np.zeros((0, tv.shape[1]))
     scores = {}
     best = (None, -np.inf, None)
+    state = int(seed_sequence(seed).generate_state(1)[0] % 2**31)  # sklearn takes an int
     for k in k_range:
         if k >= len(X):
             break
-        lab = KMeans(k, n_init=10, random_state=int(seed_sequence(seed).generate_state(1)[0] % 2**31)).fit_predict(X)
+        lab = KMeans(k, n_init=10, random_state=state).fit_predict(X)
         if len(np.unique(lab)) < 2:
             continue
         s = float(silhouette_score(X, lab))
@@ -465,7 +448,7 @@ def task_variance_clusters(tv, *, k_range=range(2, 11), min_variance: float = 1e
     return {"labels": labels, "k": best[0], "silhouette": scores, "normalised": X}
 
 
-def cluster_lesion(model, tasks: YangTasks, labels, names=None, n_per_task: int = 128, seed=0) -> pd.DataFrame:
+def cluster_lesion(model, tasks: YangTasks, labels, names=None, n_per_task: int = 128, seed=None) -> pd.DataFrame:
     """Per-task accuracy with each task-variance cluster silenced (cluster -1 row = intact), Yang et al. 2019.
 
     Returns
@@ -501,7 +484,7 @@ def _final_hidden(model, x: np.ndarray, n_steps: int, unit_mask=None) -> np.ndar
 
 
 def bena_specialisation(model, data: TwoDigitData, partition, *, n_steps: int = 3, n_pairs: int = 2000,
-                        seed=0) -> pd.DataFrame:
+                        seed=None) -> pd.DataFrame:
     """Functional specialisation of modules on the two-digit task: retraining, ablation, correlation.
 
     For each member, module ``m`` and digit ``d`` (Béna & Goodman 2025):

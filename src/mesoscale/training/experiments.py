@@ -23,13 +23,13 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_choice, check_float, check_int, seed_sequence
-from .evaluation import accuracy
+from .evaluation import accuracy, lesion_curve, noise_curve
 from .loop import train
 from .models import SpatialRNN, distance_matrix, grid_positions, member_seeds
 from .priors import connectome_prior, dense_mask, generative_mask, mask_density, sbm_mask, spatial_modules
 from .regularizers import Regularizer
 
-__all__ = ["Condition", "build_model", "run_conditions", "weight_density"]
+__all__ = ["Condition", "build_model", "run_conditions", "weight_density", "robustness_table"]
 
 
 @dataclass
@@ -65,7 +65,14 @@ class Condition:
 
 
 def build_model(cond: Condition, n_input: int, n_output: int, n_hidden: int = 100, seeds=None, **rnn_kwargs):
-    """The ensemble for ``cond``: mask from the prior (seeded by the first seed), one member per seed."""
+    """The ensemble for ``cond``: mask from the prior (seeded by the first seed), one member per seed.
+
+    Examples
+    --------
+    >>> net = build_model(Condition("sbm", options={"density": 0.2}), 4, 2, n_hidden=16, seeds=[0, 1])
+    >>> net.n_members, net.n_hidden
+    (2, 16)
+    """
     seeds = list(seeds) if seeds is not None else [0]
     pos = grid_positions(n_hidden)
     o = cond.options
@@ -73,12 +80,12 @@ def build_model(cond: Condition, n_input: int, n_output: int, n_hidden: int = 10
         mask = dense_mask(n_hidden)
     elif cond.prior == "sbm":
         mask = sbm_mask(n_hidden, o.get("n_modules", 2), o.get("density", 0.1), o.get("p_inter", 0.05),
-                        seed=np.random.SeedSequence([seeds[0], 1]))
+                        seed=seed_sequence(seeds[0], 0))
     elif cond.prior == "generative":
         D = distance_matrix(pos)
         m = o.get("m", int(0.1 * n_hidden * (n_hidden - 1) / 2))
         mask = generative_mask(D, m, o.get("rule", "matching"), o.get("eta", -2.0), o.get("gamma", 0.3),
-                               seed=np.random.SeedSequence([seeds[0], 2]))
+                               seed=seed_sequence(seeds[0], 1))
     else:
         mask, pos, _ = connectome_prior(o.get("name", "celegans_witvliet_8"))
         n_hidden = mask.shape[0]
@@ -95,7 +102,14 @@ def build_model(cond: Condition, n_input: int, n_output: int, n_hidden: int = 10
 
 
 def weight_density(model, rel_threshold: float = 0.01) -> np.ndarray:
-    """Fraction of possible recurrent connections with ``|w| > rel_threshold * max|w|``, per member."""
+    """Fraction of possible recurrent connections with ``|w| > rel_threshold * max|w|``, per member.
+
+    Examples
+    --------
+    >>> net = build_model(Condition(), 4, 2, n_hidden=9, seeds=[0, 1])
+    >>> weight_density(net).round(2).tolist()
+    [1.0, 1.0]
+    """
     rel_threshold = check_float(rel_threshold, "rel_threshold", minimum=0.0)
     W = model.effective_weights().detach().abs().cpu().numpy()
     n = W.shape[1]
@@ -104,7 +118,7 @@ def weight_density(model, rel_threshold: float = 0.01) -> np.ndarray:
 
 def run_conditions(conditions, task, val_task, *, n_hidden: int = 100, n_seeds: int = 4, steps: int = 1000,
                    batch_size: int = 64, lr: float = 3e-3, patience: int | None = None, eval_every: int = 50,
-                   rnn_kwargs=None, seed=0, progress: bool = True, device="auto", checkpoint_dir=None) -> dict:
+                   rnn_kwargs=None, seed=None, progress: bool = True, device="auto", checkpoint_dir=None) -> dict:
     """Train ``n_seeds`` networks for each condition (one batched ensemble per condition).
 
     Returns
@@ -116,7 +130,8 @@ def run_conditions(conditions, task, val_task, *, n_hidden: int = 100, n_seeds: 
     names = [c.name for c in conditions]
     if len(set(names)) != len(names):
         raise ValueError(f"'conditions' must have distinct names; got {names}")
-    seeds = member_seeds(seed_sequence(seed), n_seeds)
+    ss = seed_sequence(seed)  # child 0: member seeds, 1: training, 2: the validation batch
+    seeds = member_seeds(seed_sequence(ss, 0), n_seeds)
     from tqdm.auto import tqdm
 
     models, results, rows = {}, {}, []
@@ -130,9 +145,9 @@ def run_conditions(conditions, task, val_task, *, n_hidden: int = 100, n_seeds: 
             ck = Path(checkpoint_dir) / f"{c.name.replace('+', '_')}.pt"
         res = train(net, task, steps=steps, batch_size=batch_size, lr=lr,
                     regularizer=Regularizer(c.regularizer, c.strength), val_task=val_task, patience=patience,
-                    eval_every=eval_every, seed=seed, progress=False, device=device, checkpoint=ck)
+                    eval_every=eval_every, seed=seed_sequence(ss, 1), progress=False, device=device, checkpoint=ck)
         models[c.name], results[c.name] = res.model, res
-        acc = accuracy(res.model, val_task)
+        acc = accuracy(res.model, val_task, seed=seed_sequence(ss, 2))
         dens = weight_density(res.model)
         md = mask_density(res.model.mask[0].cpu().numpy())
         for k in range(n_seeds):
@@ -140,3 +155,41 @@ def run_conditions(conditions, task, val_task, *, n_hidden: int = 100, n_seeds: 
                          "density": float(dens[k]), "mask_density": md, "steps": res.steps_done})
     return {"models": models, "results": results, "summary": pd.DataFrame(rows)}
 
+
+
+def robustness_table(models: dict, task, *, fractions=(0.0, 0.2, 0.5), n_repeats: int = 3,
+                     noise_levels=(0.0, 0.2, 0.8), seed=None) -> pd.DataFrame:
+    """Accuracy under lesions and noise for every model, averaged over lesion draws: one row per member.
+
+    For each model (condition name -> trained ensemble): random and targeted unit and
+    connection lesions (:func:`~mesoscale.training.evaluation.lesion_curve`) at ``fractions``
+    and input and recurrent noise (:func:`~mesoscale.training.evaluation.noise_curve`) at
+    ``noise_levels``, all on the same evaluation batch of ``seed``.
+
+    Returns
+    -------
+    DataFrame with columns ``condition, test, x, member, accuracy`` (``test`` e.g.
+    ``"random unit lesion"`` or ``"input noise"``; ``x`` the fraction removed or noise sd).
+
+    Examples
+    --------
+    >>> from mesoscale.training import VaryingGoalTask
+    >>> net = build_model(Condition(), 4, 2, n_hidden=8, seeds=[0])
+    >>> t = VaryingGoalTask(switch_every=0)
+    >>> df = robustness_table({"dense": net}, t, fractions=[0.0], n_repeats=1, noise_levels=[0.0], seed=0)
+    >>> sorted(df.test.unique())[:2], len(df)
+    (['input noise', 'random connection lesion'], 6)
+    """
+    ss = seed_sequence(seed)
+    rows = []
+    for name, model in models.items():
+        for kind in ("unit", "connection"):
+            for order in ("random", "targeted"):
+                df = lesion_curve(model, task, kind=kind, order=order, fractions=fractions, n_repeats=n_repeats,
+                                  seed=ss)
+                rows.append(df.assign(condition=name, test=f"{order} {kind} lesion", x=df.fraction))
+        for kind in ("input", "recurrent"):
+            df = noise_curve(model, task, kind=kind, levels=noise_levels, seed=ss)
+            rows.append(df.assign(condition=name, test=f"{kind} noise", x=df.level))
+    rob = pd.concat(rows, ignore_index=True)
+    return rob.groupby(["condition", "test", "x", "member"], sort=False).accuracy.mean().reset_index()

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from .._validation import check_float, check_int, seed_sequence
+from .models import member_generators
 from .regularizers import Regularizer
 from .tasks import ArrayTask, Batch
 
@@ -218,12 +219,7 @@ def train(
     ss = seed_sequence(seed)
     ss_data, ss_val = ss.spawn(2)
     data_rng = np.random.default_rng(ss_data)
-    base = int(ss.generate_state(1)[0])
-    gens = []
-    for s in model.seeds:
-        g = torch.Generator(device=dev)
-        g.manual_seed(int(np.random.SeedSequence([base, s]).generate_state(1)[0]))
-        gens.append(g)
+    gens = member_generators(model.seeds, ss, dev)
 
     params = [p for p in model.parameters()]
     m_state = [torch.zeros_like(p) for p in params]

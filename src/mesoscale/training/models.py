@@ -25,9 +25,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._validation import as_rng, check_choice, check_float, check_int, seed_sequence
+from .._validation import as_rng, check_choice, check_float, check_int, distance_matrix, seed_sequence
 
-__all__ = ["grid_positions", "distance_matrix", "member_seeds", "SpatialRNN", "SpatialMLP"]
+__all__ = ["grid_positions", "distance_matrix", "member_seeds", "member_generators", "SpatialRNN", "SpatialMLP"]
 
 
 def grid_positions(n: int, shape=None) -> np.ndarray:
@@ -60,15 +60,6 @@ def grid_positions(n: int, shape=None) -> np.ndarray:
     return grid.astype(float)
 
 
-def distance_matrix(pos_a, pos_b=None) -> np.ndarray:
-    """Euclidean distances between rows of ``pos_a`` and of ``pos_b`` (default ``pos_a``)."""
-    a = np.asarray(pos_a, dtype=float)
-    b = a if pos_b is None else np.asarray(pos_b, dtype=float)
-    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
-        raise ValueError(f"positions must be 2-D with the same number of columns; got {a.shape} and {b.shape}")
-    return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1))
-
-
 def member_seeds(seed, n_members: int) -> list[int]:
     """One integer seed per ensemble member.
 
@@ -89,6 +80,30 @@ def member_seeds(seed, n_members: int) -> list[int]:
         return [int(seed)]
     ss = seed_sequence(seed)
     return [int(c.generate_state(1, np.uint32)[0]) for c in ss.spawn(n_members)]
+
+
+def member_generators(member_seeds, seed=None, device="cpu") -> list[torch.Generator]:
+    """One torch generator per ensemble member, derived from ``seed`` and the member's own seed.
+
+    Member ``k``'s stream depends only on ``seed`` and ``member_seeds[k]`` (not on K or on
+    the other members), so a member of an ensemble draws the same noise as a single network
+    built with its seed. The one place where the training loop and the evaluation functions
+    make per-member torch generators (dropout/noise during training, noise curves).
+
+    Examples
+    --------
+    >>> a = member_generators([3, 4], seed=0)
+    >>> b = member_generators([4], seed=0)
+    >>> bool(torch.rand(2, generator=a[1]).equal(torch.rand(2, generator=b[0])))
+    True
+    """
+    base = int(seed_sequence(seed).generate_state(1)[0])
+    gens = []
+    for s in member_seeds:
+        g = torch.Generator(device=device)
+        g.manual_seed(int(np.random.SeedSequence([base, int(s)]).generate_state(1)[0]))
+        gens.append(g)
+    return gens
 
 
 def _mask_tensor(mask, n_members: int, n_from: int, n_to: int, name: str = "mask") -> torch.Tensor:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..plotting import PALETTE
 
-__all__ = ["plot_by_condition", "plot_curves", "plot_relation"]
+__all__ = ["plot_by_condition", "plot_curves", "plot_relation", "plot_robustness"]
 
 
 def _axes(ax, figsize):
@@ -66,4 +66,33 @@ def plot_relation(df, x: str, y: str, *, hue: str = "condition", ax=None, xlabel
     ax.set_xlabel(xlabel or x)
     ax.set_ylabel(ylabel or y)
     ax.legend(fontsize=8)
+    return fig
+
+
+def plot_robustness(table):
+    """One panel per robustness test of :func:`~mesoscale.training.experiments.robustness_table`.
+
+    Each panel shows accuracy against the fraction removed (lesions) or the noise sd, one
+    line (mean +/- sd over members) per condition.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"condition": "a", "test": ["input noise"] * 2, "x": [0.0, 0.5], "member": 0,
+    ...                   "accuracy": [1.0, 0.6]})
+    >>> [ax.get_title() for ax in plot_robustness(t).axes]
+    ['input noise']
+    """
+    import matplotlib.pyplot as plt
+
+    tests = list(dict.fromkeys(table["test"]))
+    ncol = min(3, len(tests))
+    nrow = -(-len(tests) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(3.7 * ncol, 3.1 * nrow), squeeze=False)
+    for ax, t in zip(axes.flat, tests):
+        xlabel = "noise sd" if t.endswith("noise") else "fraction removed"
+        plot_curves(table[table["test"] == t], "x", "accuracy", ax=ax, xlabel=xlabel, ylabel="accuracy")
+        ax.set_title(t)
+    for ax in axes.flat[len(tests):]:
+        ax.remove()
     return fig

@@ -17,15 +17,16 @@ import torch
 
 from .._validation import as_rng, check_choice, check_float, check_int
 from .network import EnergyNetwork
-from .rules import RULES, apply_wiring_cost, estimate_gradient, wiring_cost
+from ..metrics import wiring_cost
+from .rules import LEARNING_RULES, apply_wiring_cost, estimate_gradient
 from .tasks import EBMTask
 
-__all__ = ["TrainConfig", "TrainResult", "fit", "accuracy"]
+__all__ = ["LearningConfig", "LearningResult", "learn", "accuracy"]
 
 
 @dataclass
-class TrainConfig:
-    """Hyper-parameters of :func:`fit` (defaults suit the retina tasks).
+class LearningConfig:
+    """Hyper-parameters of :func:`learn` (defaults suit the retina tasks).
 
     Attributes
     ----------
@@ -69,8 +70,8 @@ class TrainConfig:
     clip_norm: float = 1.0
     eval_every: int = 1
 
-    def validate(self) -> TrainConfig:
-        check_choice(self.rule, "rule", list(RULES))
+    def validate(self) -> LearningConfig:
+        check_choice(self.rule, "rule", list(LEARNING_RULES))
         check_int(self.epochs, "epochs", minimum=0)
         check_int(self.batch_size, "batch_size", minimum=1)
         check_float(self.lr, "lr", minimum=0.0)
@@ -87,14 +88,14 @@ class TrainConfig:
 
 
 @dataclass
-class TrainResult:
-    """What :func:`fit` returns.
+class LearningResult:
+    """What :func:`learn` returns.
 
     Attributes
     ----------
     net : EnergyNetwork
         The trained network (a copy; the input network is not modified).
-    config : TrainConfig
+    config : LearningConfig
     history : dict of lists
         ``epoch``, ``goal`` (index of the goal trained in that epoch; 0 without varying
         goals), ``loss`` (mean training cost), ``train_acc``, ``test_acc`` (on the current
@@ -105,7 +106,7 @@ class TrainResult:
     """
 
     net: EnergyNetwork
-    config: TrainConfig
+    config: LearningConfig
     history: dict = field(default_factory=dict)
     final_goal: int = 0
 
@@ -139,8 +140,8 @@ def _check_task(net: EnergyNetwork, task: EBMTask):
         )
 
 
-def fit(net: EnergyNetwork, task: EBMTask, config: TrainConfig | None = None, *, seed=None,
-        progress: bool = False, **overrides) -> TrainResult:
+def learn(net: EnergyNetwork, task: EBMTask, config: LearningConfig | None = None, *, seed=None,
+        progress: bool = False, **overrides) -> LearningResult:
     """Train a copy of ``net`` on ``task`` with one learning rule.
 
     Parameters
@@ -148,7 +149,7 @@ def fit(net: EnergyNetwork, task: EBMTask, config: TrainConfig | None = None, *,
     net : EnergyNetwork
         Initial network (left unchanged).
     task : EBMTask
-    config : TrainConfig, optional
+    config : LearningConfig, optional
         Hyper-parameters; keyword ``overrides`` replace single fields
         (e.g. ``rule="chl"``).
     seed : int, SeedSequence or Generator, optional
@@ -158,19 +159,19 @@ def fit(net: EnergyNetwork, task: EBMTask, config: TrainConfig | None = None, *,
 
     Returns
     -------
-    TrainResult
+    LearningResult
 
     Examples
     --------
-    >>> from mesoscale.ebm import make_network, retina_task, fit
+    >>> from mesoscale.ebm import make_network, retina_task, learn
     >>> t = retina_task("or", seed=0)
-    >>> res = fit(make_network(8, 12, 2, seed=0), t, rule="chl", epochs=2, seed=0)
+    >>> res = learn(make_network(8, 12, 2, seed=0), t, rule="chl", epochs=2, seed=0)
     >>> len(res.history["test_acc"])
     3
     """
     from tqdm.auto import tqdm
 
-    config = TrainConfig(**{**(config or TrainConfig()).__dict__, **overrides}).validate()
+    config = LearningConfig(**{**(config or LearningConfig()).__dict__, **overrides}).validate()
     _check_task(net, task)
     rng = as_rng(seed)
     net = net.copy()
@@ -194,7 +195,7 @@ def fit(net: EnergyNetwork, task: EBMTask, config: TrainConfig | None = None, *,
         hist["train_acc"].append(
             accuracy(net, task_now.x_train, task_now.y_train, task.output_groups, n_steps=config.n_eval))
         hist["test_acc"].append(accuracy(net, task_now.x_test, task_now.y_test, task.output_groups, n_steps=config.n_eval))
-        hist["wiring"].append(wiring_cost(net))
+        hist["wiring"].append(wiring_cost(net.W.detach().cpu().numpy(), net.distance.cpu().numpy()))
         hist["density"].append(float((net.W != 0).sum()) / max(n_possible, 1))
 
     with torch.no_grad():
@@ -206,7 +207,7 @@ def fit(net: EnergyNetwork, task: EBMTask, config: TrainConfig | None = None, *,
         "bptt": dict(n_steps=config.n_free),
     }[config.rule]
     mask = net.mask.to(net.dtype)
-    for epoch in tqdm(range(1, config.epochs + 1), disable=not progress, desc=f"fit {config.rule}", leave=False):
+    for epoch in tqdm(range(1, config.epochs + 1), disable=not progress, desc=f"learn {config.rule}", leave=False):
         if n_goals > 1:
             y = torch.as_tensor(task.with_goal(goal_of(epoch)).y_train, dtype=net.dtype)
         order = rng.permutation(n)
@@ -226,4 +227,4 @@ def fit(net: EnergyNetwork, task: EBMTask, config: TrainConfig | None = None, *,
                 apply_wiring_cost(net, config.wiring_strength, config.lr, kind=config.wiring_kind)
         if epoch % config.eval_every == 0 or epoch == config.epochs:
             record(epoch, float(np.mean(losses)))
-    return TrainResult(net=net, config=config, history=hist, final_goal=goal_of(config.epochs))
+    return LearningResult(net=net, config=config, history=hist, final_goal=goal_of(config.epochs))

@@ -1,4 +1,4 @@
-"""Figures of the generative-model chapter: phase diagrams, galleries, conditions, development.
+"""Figures of the landscape chapter: phase diagrams, galleries, conditions, development.
 
 Every function returns a :class:`matplotlib.figure.Figure` drawn in the book's style
 (call :func:`mesoscale.plotting.use_style` first). Inputs are the tidy tables of
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..plotting import PALETTE, plot_spatial_network
+from ...plotting import PALETTE, plot_spatial_network
 
 __all__ = [
     "METRIC_LABELS",
@@ -95,6 +95,13 @@ def plot_phase_diagrams(
     -----
     The spatial rule ``"sptl"`` has no ``gamma``: its single row of values is drawn across
     the whole gamma range.
+
+    Examples
+    --------
+    >>> summ = pd.DataFrame({"rule": ["sptl", "sptl"], "eta": [-2.0, 0.0], "gamma": 0.0, "z_degree": [3.0, 0.5]})
+    >>> fig = plot_phase_diagrams(summ, metrics=["z_degree"])
+    >>> sum(bool(ax.images) for ax in fig.axes)
+    1
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
@@ -168,6 +175,14 @@ def plot_gallery(examples: Sequence[dict], positions, *, dims=(0, 1), ncols: int
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> P = np.random.default_rng(0).random((6, 2))
+    >>> A = np.zeros((6, 6), bool); A[0, 1] = A[1, 0] = A[2, 3] = A[3, 2] = True
+    >>> ex = [{"rule": "sptl", "eta": -2.0, "gamma": 0.0, "A": A, "partition": [0, 0, 1, 1, 2, 3], "Q": 0.5}]
+    >>> len([ax for ax in plot_gallery(ex, P).axes if ax.get_visible()])
+    1
     """
     import matplotlib.pyplot as plt
 
@@ -204,6 +219,13 @@ def plot_conditions(summary: pd.DataFrame, metric: str = "z_spatial", *, z_thres
     -------
     matplotlib.figure.Figure
         One row per rule, one column per factor; one line per level of the factor.
+
+    Examples
+    --------
+    >>> cond = pd.DataFrame([{"factor": f, "n": 30, "density": 0.1, "embedding": "line", "rule": "sptl",
+    ...                       "eta": e, "z_spatial": e} for f in ("n", "embedding") for e in (-1.0, 0.0)])
+    >>> len([ax for ax in plot_conditions(cond).axes if ax.get_lines()])
+    2
     """
     import matplotlib.pyplot as plt
 
@@ -238,7 +260,7 @@ def plot_growth_curves(curves: dict, *, real=None):
     Parameters
     ----------
     curves : dict of str -> pandas.DataFrame
-        Label -> :func:`~mesoscale.generative.landscape.development_curve` table.
+        Label -> :func:`~mesoscale.generative.development.development_curve` table.
     real : pandas.DataFrame, optional
         A measured curve with columns ``neurons`` and ``links`` (e.g. the Witvliet stages),
         drawn as black squares.
@@ -248,6 +270,12 @@ def plot_growth_curves(curves: dict, *, real=None):
     matplotlib.figure.Figure
         Left: links vs neurons; right: the local growth exponent (2 = accelerating,
         1 = linear).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"neurons": [10, 20, 40], "links": [5, 20, 60], "exponent": [np.nan, 2.0, 1.6]})
+    >>> plot_growth_curves({"model": c}).axes[0].get_xscale()
+    'log'
     """
     import matplotlib.pyplot as plt
 
@@ -284,7 +312,7 @@ def plot_development_map(summary: pd.DataFrame, metrics: Sequence[str] = ("z_spa
     ----------
     summary : pandas.DataFrame
         :func:`~mesoscale.generative.landscape.summarize` of a
-        :func:`~mesoscale.generative.landscape.development` table grouped by
+        :func:`~mesoscale.generative.development.development` table grouped by
         ``["elongation", "length_scale"]``.
     metrics : sequence of str
         One panel per metric; each cell is annotated with its value.
@@ -292,6 +320,13 @@ def plot_development_map(summary: pd.DataFrame, metrics: Sequence[str] = ("z_spa
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> dev = pd.DataFrame({"elongation": [1.0, 4.0], "length_scale": 0.1, "z_spatial": [1.0, 3.0],
+    ...                     "nmi_ganglia_z": [2.0, 5.0]})
+    >>> len(plot_development_map(dev).axes) >= 2
+    True
     """
     import matplotlib.pyplot as plt
     from matplotlib.colors import TwoSlopeNorm
@@ -346,6 +381,13 @@ def plot_modules_vs_ganglia(positions, partitions: dict, ganglia, *, dims=(1, 2)
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_modules_vs_ganglia(np.random.default_rng(0).random((10, 3)), {"model": np.arange(10) % 2},
+    ...                               ["a"] * 5 + ["b"] * 5)
+    >>> len(fig.axes)
+    2
     """
     import matplotlib.pyplot as plt
 

@@ -1,0 +1,193 @@
+"""Grids, canonical parameters, task keys and the random stream of each task."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import numbers
+from collections.abc import Iterable, Mapping
+
+import numpy as np
+
+from mesoscale._validation import SeedLike, seed_sequence
+
+FORMAT = "mesoscale.sweep/1"
+_TASK_COL = "__task__"
+_ROW_COL = "__row__"
+_RESERVED = (_TASK_COL, _ROW_COL)
+_META_KEY = b"mesoscale.sweep"
+_INLINE_NAMES = ("inline", "synchronous", "sync")
+_LOCAL_NAMES = ("local", "processes")
+
+
+class SweepWarning(UserWarning):
+    """Raised (as a warning) when tasks of a sweep failed or a store needed repair."""
+
+
+
+def grid_product(**axes) -> list[dict]:
+    """Return the Cartesian product of parameter axes as a list of parameter dicts.
+
+    The last axis varies fastest, as in :func:`itertools.product`; the order of the
+    keywords is the column order of the sweep's table.
+
+    Parameters
+    ----------
+    **axes
+        ``name=values`` where ``values`` is a non-empty iterable (list, tuple,
+        range, 1-D array). A scalar or a string is an error (wrap it in a list).
+
+    Returns
+    -------
+    list of dict
+
+    Examples
+    --------
+    >>> grid_product(eta=[-1.0, -2.0], rep=range(2))
+    [{'eta': -1.0, 'rep': 0}, {'eta': -1.0, 'rep': 1}, {'eta': -2.0, 'rep': 0}, {'eta': -2.0, 'rep': 1}]
+    """
+    if not axes:
+        raise ValueError("grid_product needs at least one axis, e.g. grid_product(eta=[-1.0, -2.0])")
+    names, values = [], []
+    for name, vals in axes.items():
+        if isinstance(vals, (str, bytes, Mapping)) or not isinstance(vals, Iterable):
+            raise TypeError(
+                f"axis '{name}' must be a list, tuple, range or 1-D array of values; got {vals!r}"
+            )
+        vals = list(vals.tolist() if isinstance(vals, np.ndarray) else vals)
+        if not vals:
+            raise ValueError(f"axis '{name}' must have at least one value; got an empty sequence")
+        names.append(name)
+        values.append(vals)
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)]
+
+
+def _canon(value, where: str):
+    """Return a JSON-compatible canonical form of a parameter value."""
+    if value is None or isinstance(value, (str, bool)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, np.ndarray):
+        return _canon(value.tolist(), where)
+    if isinstance(value, (list, tuple)):
+        return [_canon(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{where} has a non-string key {k!r}; parameter keys must be strings")
+            out[k] = _canon(v, f"{where}[{k!r}]")
+        return out
+    raise TypeError(
+        f"{where} has value {value!r} of type {type(value).__name__}; sweep parameters must be "
+        "None, bool, int, float, str, or lists/tuples/dicts/1-D arrays of these"
+    )
+
+
+def _canonical_params(params, where: str = "params") -> dict:
+    if not isinstance(params, Mapping):
+        raise TypeError(f"{where} must be a dict of parameters; got {params!r}")
+    if not params:
+        raise ValueError(f"{where} is an empty dict; every task needs at least one parameter")
+    out = _canon(params, where)
+    for k in out:
+        if not k or k in _RESERVED:
+            raise ValueError(f"{where} uses the reserved or empty parameter name {k!r}")
+    return out
+
+
+def _canonical_json(obj) -> str:
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True, ensure_ascii=True)
+
+
+def task_key(params: Mapping) -> str:
+    """Return the stable key of a parameter set: SHA-256 (hex) of its canonical JSON.
+
+    Examples
+    --------
+    >>> task_key({"a": 1, "b": 2.0}) == task_key({"b": 2.0, "a": 1})
+    True
+    >>> task_key({"a": 1}) == task_key({"a": 1.0})
+    False
+    """
+    return hashlib.sha256(_canonical_json(_canonical_params(params)).encode()).hexdigest()
+
+
+def _key_words(key: str) -> tuple[int, ...]:
+    return tuple(int(key[i : i + 8], 16) for i in range(0, 32, 8))
+
+
+def _task_seedseq(entropy, spawn_key, key: str) -> np.random.SeedSequence:
+    return np.random.SeedSequence(entropy, spawn_key=tuple(spawn_key) + _key_words(key))
+
+
+def task_rng(seed: SeedLike, params: Mapping) -> np.random.Generator:
+    """Return the generator a sweep with ``seed`` hands to the task with ``params``.
+
+    Useful to reproduce one task of a sweep outside of it.
+
+    Examples
+    --------
+    >>> from mesoscale.sweep import run_sweep
+    >>> fn = lambda p, rng: {"u": rng.random()}
+    >>> df = run_sweep(fn, [{"k": 1}, {"k": 2}], None, client="inline", seed=7, progress=False)
+    >>> bool(df.loc[1, "u"] == task_rng(7, {"k": 2}).random())
+    True
+    """
+    if isinstance(seed, np.random.Generator):
+        raise TypeError("task_rng needs the sweep's seed as an int or SeedSequence, not a Generator")
+    base = seed_sequence(seed)
+    return np.random.default_rng(_task_seedseq(base.entropy, base.spawn_key, task_key(params)))
+
+
+@dataclasses.dataclass
+class _Grid:
+    params: list[dict]  # canonical
+    keys: list[str]
+    hash: str
+
+    @classmethod
+    def build(cls, grid) -> _Grid:
+        if isinstance(grid, Mapping):
+            grid = grid_product(**grid)
+        if isinstance(grid, (str, bytes)) or not isinstance(grid, Iterable):
+            raise TypeError(
+                f"grid must be a list of parameter dicts (see grid_product); got {type(grid).__name__}"
+            )
+        params = [_canonical_params(p, f"grid[{i}]") for i, p in enumerate(grid)]
+        if not params:
+            raise ValueError("grid is empty; it needs at least one parameter dict")
+        texts = [_canonical_json(p) for p in params]
+        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+        first: dict[str, int] = {}
+        for i, k in enumerate(keys):
+            if k in first:
+                raise ValueError(
+                    f"grid has the same parameters at positions {first[k]} and {i} ({texts[i]}); "
+                    "identical tasks would draw identical random numbers -- add a replicate axis, "
+                    "e.g. grid_product(..., rep=range(n))"
+                )
+            first[k] = i
+        digest = hashlib.sha256(("[" + ",".join(texts) + "]").encode()).hexdigest()
+        return cls(params, keys, digest)
+
+
+def _seed_record(seed) -> dict:
+    ss = seed_sequence(seed)
+    ent = ss.entropy
+    ent = [int(e) for e in ent] if isinstance(ent, (list, tuple, np.ndarray)) else int(ent)
+    return {"entropy": ent, "spawn_key": [int(k) for k in ss.spawn_key]}
+
+
+def _fn_name(fn) -> str:
+    mod = getattr(fn, "__module__", None) or "?"
+    name = getattr(fn, "__qualname__", None) or type(fn).__name__
+    return f"{mod}:{name}"
+
