@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from pathlib import Path
 
 import mesoscale
 
@@ -47,11 +48,19 @@ def missing_examples(objects: dict) -> list[str]:
     return sorted(name for name, obj in objects.items() if ">>>" not in (inspect.getdoc(obj) or ""))
 
 
+#: Public objects that still lack an example (work in progress, issue 13). The list may only shrink: a new
+#: public object without an example fails, and so does a listed one that has gained an example.
+STILL_WITHOUT_EXAMPLE = set((Path(__file__).with_name("docs_without_examples.txt")).read_text().split())
+
+
 def test_every_public_function_and_class_has_an_example():
     objects = public_objects()
     assert len(objects) > 100, "the walk found too few public objects: is the package importable?"
-    missing = missing_examples(objects)
-    assert not missing, f"{len(missing)} public objects without a docstring example:\n" + "\n".join(missing)
+    missing = set(missing_examples(objects))
+    new = sorted(missing - STILL_WITHOUT_EXAMPLE)
+    assert not new, f"{len(new)} public objects without a docstring example:\n" + "\n".join(new)
+    fixed = sorted(STILL_WITHOUT_EXAMPLE - missing)
+    assert not fixed, "these now have examples (or are gone): remove them from tests/docs_without_examples.txt:\n" + "\n".join(fixed)
 
 
 def test_missing_examples_are_reported():

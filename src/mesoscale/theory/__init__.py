@@ -20,9 +20,10 @@ from .sbm import (
 )
 from .spectral import bethe_hessian, bethe_hessian_partition, overlap
 from .plots import plot_fss, plot_order_parameter, plot_scans, plot_significance, plot_susceptibility, plot_transition
-from .transitions import FSSResult, finite_size_scaling, locate_transition, scan, summarize
+from .transitions import FSSResult, finite_size_scaling, fss_table, locate_transition, scan, summarize
 
 __all__ = [
+    "fss_table",
     "plot_scans",
     "plot_significance",
     "block_sizes",

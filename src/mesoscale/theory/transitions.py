@@ -49,6 +49,7 @@ __all__ = [
     "locate_transition",
     "finite_size_scaling",
     "FSSResult",
+    "fss_table",
 ]
 
 _KEYS = ("size", "control", "replicate")
@@ -627,3 +628,35 @@ def finite_size_scaling(
         np.isfinite(om) and (om <= lo_b * 1.01 or om >= hi_b * 0.99)
     )
     return FSSResult(xc, x_se, om, om_se, a, loc, boots, method, at_bound)
+
+
+def fss_table(fits, *, x_label: str = "x_c (n → ∞)", reference: float | None = None) -> pd.DataFrame:
+    """One row per finite-size-scaling fit: the extrapolated location with its bootstrap spread and
+    95 % interval, and the shift exponent (flagged when it sits at its search bound).
+
+    Parameters
+    ----------
+    fits : mapping of name -> FSSResult
+        e.g. the free fit and fits with the exponent held fixed, or one fit per wiring rule.
+    x_label : str
+        Column name of the extrapolated location.
+    reference : float, optional
+        A known location (e.g. 1 for the SBM threshold): adds the column ``|x_c − reference|``.
+
+    Examples
+    --------
+    >>> boot = np.array([[0.99, 0.4, 1.0], [1.02, 0.5, 1.0], [1.05, 0.6, 1.0]])
+    >>> fit = FSSResult(x_c=1.02, x_c_se=0.03, exponent=0.5, exponent_se=0.1, amplitude=1.0,
+    ...                 locations=pd.DataFrame(), bootstrap=boot, method="peak")
+    >>> fss_table({"free ω": fit}, reference=1.0).loc["free ω", ["x_c (n → ∞)", "ω", "|x_c − 1|"]].round(3).tolist()
+    [1.02, 0.5, 0.02]
+    """
+    rows = []
+    for name, f in dict(fits).items():
+        lo, hi = f.ci("x_c")
+        row = {"fit": name, x_label: f.x_c, "bootstrap sd": f.x_c_se, "95% low": lo, "95% high": hi,
+               "ω": f.exponent, "ω sd": f.exponent_se, "ω at search bound": f.exponent_at_bound}
+        if reference is not None:
+            row[f"|x_c − {reference:g}|"] = abs(f.x_c - reference)
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("fit") if rows else pd.DataFrame(columns=["fit", x_label]).set_index("fit")
