@@ -86,7 +86,12 @@ def slurm(tmp_path_factory):
         os.environ["SLURM_CONF"] = str(cluster.conf)
         config_dir = workdir / "dask-config"
         config_dir.mkdir()
-        config = jobqueue_config(workdir)
+        # dask-jobqueue's own defaults under ours: other tests may have refreshed dask's configuration since
+        # dask_jobqueue was first imported, which drops the defaults it registered then.
+        import dask_jobqueue
+
+        defaults = yaml.safe_load((Path(dask_jobqueue.__file__).with_name("jobqueue.yaml")).read_text())
+        config = dask.config.merge(defaults, jobqueue_config(workdir))
         (config_dir / "jobqueue.yaml").write_text(yaml.safe_dump(config))
         cluster.dask_config_dir = config_dir
         with dask.config.set(config):
