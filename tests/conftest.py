@@ -59,3 +59,14 @@ def build_book(site: Path, *extra: str, log_name: str = "jupyter-book-build.log"
 def built_book(smoke_book) -> Path:
     """The smoke book rendered by Jupyter Book with warnings as errors; returns _build/html."""
     return build_book(smoke_book)
+
+
+def wait_for(condition, timeout: float = 180, what: str = "condition", interval: float = 0.05) -> None:
+    """Poll ``condition()`` until true; fail after ``timeout`` seconds (tests wait on events, not sleeps)."""
+    import time
+
+    t0 = time.monotonic()
+    while not condition():
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)

@@ -17,6 +17,7 @@ from pathlib import Path
 import cloudpickle
 import numpy as np
 import pytest
+from conftest import wait_for as _wait_for
 
 from mesoscale.sweep import grid_product, load_sweep, run_sweep, sweep_status
 
@@ -29,12 +30,7 @@ TIMEOUT = 180  # generous: the machine is small and shared
 
 
 def wait_for(condition, timeout=TIMEOUT, what="condition"):
-    """Poll ``condition()`` until true; fail after ``timeout`` seconds."""
-    t0 = time.monotonic()
-    while not condition():
-        if time.monotonic() - t0 > timeout:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.05)
+    return _wait_for(condition, timeout=timeout, what=what)
 
 
 def work(params, rng):

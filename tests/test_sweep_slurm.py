@@ -20,6 +20,7 @@ from pathlib import Path
 import cloudpickle
 import numpy as np
 import pytest
+from conftest import wait_for as _wait_for
 import yaml
 
 from mesoscale.sweep import grid_product, load_sweep, run_sweep, sweep_status
@@ -34,11 +35,7 @@ GRID = grid_product(i=range(30), rep=range(2))
 
 
 def wait_for(condition, timeout=TIMEOUT, what="condition"):
-    t0 = time.monotonic()
-    while not condition():
-        if time.monotonic() - t0 > timeout:
-            raise TimeoutError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.1)
+    return _wait_for(condition, timeout=timeout, what=what)
 
 
 def work(params, rng):
