@@ -75,7 +75,7 @@ def ref_logweights(A, D, rule, eta, gamma, model_var, eps=1e-5):
     return np.where(cand, L, -np.inf), cand
 
 
-def _run_state(A0, D, m, rule, eta, gamma, model_var, u_seed, eps=1e-5):
+def _run_state(A0, D, m, rule, eta, gamma, model_var, u_seed, eps=1e-5, fast_range=_kernels.FAST_RANGE):
     n = len(D)
     mseed = int(np.asarray(A0).sum()) // 2
     steps = m - mseed
@@ -95,6 +95,7 @@ def _run_state(A0, D, m, rule, eta, gamma, model_var, u_seed, eps=1e-5):
         model_var[1] == "exponential",
         U,
         order,
+        fast_range,
     )
 
 
@@ -247,7 +248,7 @@ def test_next_edge_distribution_matches_reference(rule, model_var):
     assert chi2 < dof + 6 * np.sqrt(2 * dof) + 10, (chi2, dof)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     n=st.integers(3, 16),
     rule=st.sampled_from(WIRING_RULES),
@@ -259,8 +260,9 @@ def test_next_edge_distribution_matches_reference(rule, model_var):
     frac=st.floats(0, 1),
     seed_p=st.sampled_from([0.0, 0.2]),
     seed=st.integers(0, 2**16),
+    fast_range=st.sampled_from([0.0, _kernels.FAST_RANGE]),  # 0 forces log space
 )
-def test_incremental_state_equals_full_recomputation(n, rule, eta, gamma, model_var, frac, seed_p, seed):
+def test_incremental_state_equals_full_recomputation(n, rule, eta, gamma, model_var, frac, seed_p, seed, fast_range):
     xy, D = _positions_D(n, seed=seed)
     if seed % 3 == 0:  # co-located nodes: zero distances off the diagonal
         D[0, 1] = D[1, 0] = 0.0
@@ -268,7 +270,7 @@ def test_incremental_state_equals_full_recomputation(n, rule, eta, gamma, model_
     mseed = int(A0.sum()) // 2
     pairs = n * (n - 1) // 2
     m = mseed + int(round(frac * (pairs - mseed)))
-    A, k, CN, tri, L, W, R, M, steps = _run_state(A0, D, m, rule, eta, gamma, model_var, seed)
+    A, k, CN, tri, L, W, R, M, steps = _run_state(A0, D, m, rule, eta, gamma, model_var, seed, fast_range=fast_range)
     assert steps == m - mseed and int(A.sum()) // 2 == m
     Af = A.astype(float)
     assert np.array_equal(k, Af.sum(1).astype(int))
@@ -515,3 +517,53 @@ def test_fit_on_a_dask_client_matches_inprocess():
     b = remote.table.sort_values(key).reset_index(drop=True)
     assert np.allclose(a[["eta", "energy"]], b[["eta", "energy"]])
     assert local.best_rule == remote.best_rule
+
+
+@pytest.mark.parametrize("rule", WIRING_RULES)
+@pytest.mark.parametrize("fast_range", [0.0, _kernels.FAST_RANGE])  # log space and factored weights
+def test_next_edge_law_in_both_weight_modes(rule, fast_range):
+    """Both ways of holding the weights draw the next edge from P ~ f(D) g(K) (chi-square)."""
+    n = 7
+    _, D = _positions_D(n, seed=21)
+    A0 = _random_graph(n, 0.45, seed=22)
+    m = int(A0.sum()) // 2 + 1
+    model_var = ("powerlaw", "powerlaw")
+    eta, gamma = -0.8, -1.7 if rule.endswith(("min", "max")) else 1.3  # gamma < 0 flips min/max factors
+    L, cand = ref_logweights(A0, D, rule, eta, gamma, model_var)
+    iu = np.triu_indices(n, 1)
+    p = np.where(cand[iu], np.exp(L[iu] - L[iu][cand[iu]].max()), 0.0)
+    p /= p.sum()
+    index = np.full((n, n), -1)
+    index[iu] = np.arange(len(p))
+    B = 4000
+    counts = np.zeros(len(p), int)
+    for s in range(B):
+        A, *_ = _run_state(A0, D, m, rule, eta, gamma, model_var, 1000 + s, fast_range=fast_range)
+        i, j = np.argwhere(np.triu(A.astype(bool) & ~A0.astype(bool), 1))[0]
+        counts[index[i, j]] += 1
+    assert counts[p == 0].sum() == 0
+    expected = B * p
+    keep = expected > 5
+    chi2 = (((counts - expected) ** 2)[keep] / expected[keep]).sum()
+    dof = max(int(keep.sum()) - 1, 1)
+    assert chi2 < dof + 6 * np.sqrt(2 * dof) + 10, (chi2, dof)
+
+
+def test_vectorised_exp_and_log_match_numpy_to_the_last_bits():
+    from mesoscale.generative import _vecmath
+
+    rng = np.random.default_rng(5)
+    n = 4001
+    x = np.concatenate([rng.uniform(-700, 0, n - 5), [0.0, -1e-300, -700.0, -0.3465735902799727, -800.0]])
+    buf = x.copy()
+    _vecmath.exp_nonpositive(buf, buf.view(np.int64), np.zeros(n, np.int64), n, 1.0, 0.0)
+    ref = np.exp(np.maximum(x, _vecmath.EXP_MIN))
+    assert np.max(np.abs(buf / ref - 1)) < 4e-16
+    # the affine form exp(a x + c) used by the kernel
+    buf = x[:100] / 7.0
+    _vecmath.exp_nonpositive(buf, buf.view(np.int64), np.zeros(100, np.int64), 100, 7.0, 0.0)
+    assert np.allclose(buf, np.exp(np.maximum(7.0 * (x[:100] / 7.0), -700.0)), rtol=1e-15, atol=0)
+    y = np.concatenate([10.0 ** rng.uniform(-300, 300, n - 4), [1.0, 1e-5 + 0.5, np.sqrt(0.5), np.sqrt(2.0)]])
+    buf = y.copy()
+    _vecmath.log_positive(buf, buf.view(np.int64), np.zeros(n, np.int64), n)
+    assert np.max(np.abs(buf - np.log(y)) / np.maximum(1.0, np.abs(np.log(y)))) < 4e-16
