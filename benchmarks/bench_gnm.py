@@ -4,8 +4,9 @@ Run:  python benchmarks/bench_gnm.py            (everything; the fit takes minut
       python benchmarks/bench_gnm.py --no-fit   (speed tables only, ~1 minute)
 
 First (issue 14): the per-rule engine table at n = 302 (Cook 2019 worm; all 13 rules, ratio to
-matching, ratio to today's = the ``git HEAD`` kernel, imported from a temporary file at run time),
-the KS-energy table at n = 68/180/302 (ratio to the ``git HEAD`` energy), and a line on the GPU
+matching, ratio to the baseline = the kernel of commit ``BASELINE``, from before the throughput
+work of issue 14, imported from a temporary file at run time),
+the KS-energy table at n = 68/180/302 (ratio to the baseline energy), and a line on the GPU
 table (skipped without a CUDA device). ``--only-new-tables`` stops there. Then three tables:
 
 1. ``human_dk68`` distances, m = 250, matching rule, powerlaw, one parameter pair:
@@ -39,15 +40,16 @@ from mesoscale.metrics import ks_energy
 
 _ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _TMP = tempfile.mkdtemp(prefix="bench_gnm_head_")
+BASELINE = "74884a5"  # main when issue 14 was filed: the engine and energy it measured
 
 
 def head_module(path, name):
-    """Import the committed (``git HEAD``) version of ``path`` as module ``name``: "today's" code.
+    """Import ``path`` as committed at ``BASELINE`` as module ``name``: the code before issue 14.
 
     The file is written to a temporary directory at benchmark time only; ``name`` lives inside
     the package (e.g. ``mesoscale.metrics._energy_head``) so its relative imports resolve.
     """
-    src = subprocess.run(["git", "show", f"HEAD:{path}"], cwd=_ROOT, check=True,
+    src = subprocess.run(["git", "show", f"{BASELINE}:{path}"], cwd=_ROOT, check=True,
                          capture_output=True, text=True).stdout
     file = os.path.join(_TMP, name.rsplit(".", 1)[-1] + ".py")
     with open(file, "w") as fh:
@@ -181,7 +183,7 @@ def table_rules_302(reps):
     old_kernels = head_module("src/mesoscale/generative/_kernels.py", "mesoscale.generative._kernels_head")
     print(f"\n## Per-rule engine time, celegans_cook2019_herm (n = {n}, m = {m}; eta = -2, gamma = 0.3; "
           f"CPU ms per network, 1 thread, {reps} networks per cell)\n")
-    print("| rule | today (git HEAD) ms | now ms | now / matching | today / now |")
+    print("| rule | baseline ms | now ms | now / matching | baseline / now |")
     print("|---|---|---|---|---|", flush=True)
     rows = {}
     for rule in WIRING_RULES:
@@ -200,10 +202,10 @@ def table_rules_302(reps):
 
 
 def table_energy(reps):
-    """KS energy per network at n = 68 / 180 / 302, today (git HEAD) vs now, one thread."""
+    """KS energy per network at n = 68 / 180 / 302, baseline vs now, one thread."""
     old_energy = head_module("src/mesoscale/metrics/energy.py", "mesoscale.metrics._energy_head")
     print("\n## KS energy (degree, clustering, betweenness, edge length), CPU ms per network, 1 thread\n")
-    print("| dataset | n | m | today (git HEAD) ms | now ms | today / now | now, n_jobs=2, wall ms |")
+    print("| dataset | n | m | baseline ms | now ms | baseline / now | now, n_jobs=2, wall ms |")
     print("|---|---|---|---|---|---|---|", flush=True)
     for name in ("human_dk68", "celegans_witvliet_8", "celegans_cook2019_herm"):
         C = connectomes.load(name)
@@ -219,6 +221,47 @@ def table_energy(reps):
         assert np.allclose(old_energy.ks_energy(nets, A, D), ks_energy(nets, A, D), atol=1e-12)
         print(f"| {name} | {n} | {m} | {1e3 * old:.2f} | {1e3 * new:.2f} | {old / new:.2f} | "
               f"{1e3 * par:.2f} |", flush=True)
+
+
+_MEMORY_SCRIPT = r"""
+import resource, sys, time
+import numpy as np
+from mesoscale import connectomes
+from mesoscale.generative import fit, generate, generate_batches
+from mesoscale.metrics import ks_energy
+C = connectomes.load("human_dk68")
+A, D = C.binary(), C.distances()
+mode, total = sys.argv[1], int(sys.argv[2])
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+t0 = time.perf_counter()
+if mode == "fit":
+    # one rule, a grid of total / 10 points x 10 networks: the in-process fit path of every rule
+    res = fit(A, D, rules=["matching"], search="voronoi", levels=1, n_draws=total // 10, n_networks=10,
+              seed=0, n_jobs=2, progress=False)
+    total = len(res.table)
+elif mode == "generate":
+    E = ks_energy(generate(D, 250, "matching", -2.0, 0.3, n_networks=total, seed=0, n_jobs=2), A, D, n_jobs=2)
+else:
+    E = np.concatenate([ks_energy(b, A, D, n_jobs=2) for b in generate_batches(
+        D, 250, "matching", -2.0, 0.3, n_networks=total, seed=0, n_jobs=2, batch_size=1024)])
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(f"{base / 2**20:.3f} {peak / 2**20:.3f} {time.perf_counter() - t0:.1f} {total}")
+"""
+
+
+def table_memory(total):
+    """Peak resident memory of a ``total``-network job at n = 68, each in a fresh process."""
+    print(f"\n## Memory: {total:,} networks of human_dk68 (n = 68, m = 250), peak RSS of a fresh process "
+          f"(ru_maxrss; 'after import' = the interpreter with numpy, numba, pandas, mesoscale)\n")
+    print("| job | networks | after import GiB | peak GiB | wall s |")
+    print("|---|---|---|---|---|", flush=True)
+    jobs = [("fit (matching, 10 networks per point, in process)", "fit"),
+            ("generate all at once, then ks_energy", "generate"),
+            ("generate_batches (1,024 per batch) -> ks_energy", "batches")]
+    for label, mode in jobs:
+        out = subprocess.run([sys.executable, "-c", _MEMORY_SCRIPT, mode, str(total)], cwd=_ROOT, check=True,
+                             capture_output=True, text=True).stdout.split()
+        print(f"| {label} | {int(out[3]):,} | {float(out[0]):.2f} | {float(out[1]):.2f} | {out[2]} |", flush=True)
 
 
 def gpu_line():
@@ -247,6 +290,8 @@ def main(argv=None):
     ap.add_argument("--energy-networks", type=int, default=100, help="networks per cell, energy table")
     ap.add_argument("--only-new-tables", action="store_true",
                     help="only the per-rule, energy and GPU tables (issue 14)")
+    ap.add_argument("--memory-networks", type=int, default=100000,
+                    help="networks of the memory table at n = 68 (0: skip)")
     ap.add_argument("--levels", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scaling-budget", type=float, default=1.0, help="CPU seconds per scaling cell")
@@ -259,6 +304,8 @@ def main(argv=None):
           f"{os.environ.get('NUMBA_NUM_THREADS', 'unset')}", flush=True)
     table_rules_302(args.rule_networks)
     table_energy(args.energy_networks)
+    if args.memory_networks:
+        table_memory(args.memory_networks)
     gpu_line()
     if args.only_new_tables:
         return

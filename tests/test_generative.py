@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import bct
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -567,3 +568,49 @@ def test_vectorised_exp_and_log_match_numpy_to_the_last_bits():
     buf = y.copy()
     _vecmath.log_positive(buf, buf.view(np.int64), np.zeros(n, np.int64), n)
     assert np.max(np.abs(buf - np.log(y)) / np.maximum(1.0, np.abs(np.log(y)))) < 4e-16
+
+
+# --- streaming -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("rule", ["sptl", "matching", "clu-prod"])
+def test_generate_batches_concatenate_to_generate_bit_for_bit(rule):
+    from mesoscale.generative import generate_batches
+
+    _, D = _positions_D(18, seed=11)
+    gamma = None if rule == "sptl" else [0.3, -0.2, 0.5]
+    kw = dict(n_networks=3, seed=9, return_order=True)
+    whole, order = generate(D, 30, rule, [-1.0, -2.0, -0.5], gamma, **kw)
+    parts = list(generate_batches(D, 30, rule, [-1.0, -2.0, -0.5], gamma, batch_size=4, **kw))
+    assert [p[0].shape[0] for p in parts] == [4, 4, 1]
+    assert np.array_equal(np.concatenate([p[0] for p in parts]), whole)
+    assert np.array_equal(np.concatenate([p[1] for p in parts]), order)
+
+
+def test_generate_batches_checks_arguments_when_called():
+    from mesoscale.generative import generate_batches
+
+    _, D = _positions_D(10, seed=1)
+    with pytest.raises(ValueError, match="batch_size"):
+        generate_batches(D, 12, "matching", -1.0, 0.2, batch_size=0)
+    with pytest.raises(ValueError, match="'m'"):
+        generate_batches(D, 1000, "matching", -1.0, 0.2)  # raised on the call, not on the first next()
+
+
+def test_fit_chunks_spanning_points_give_the_same_table(monkeypatch):
+    """A point's repeats split over two chunks (in process) must keep their streams."""
+    from mesoscale.generative import fitting
+
+    _, D = _positions_D(16, seed=41)
+    target = generate(D, 30, "matching", -2.0, 0.5, seed=2)[0]
+    kw = dict(rules=["matching", "sptl"], n_draws=6, levels=2, n_networks=3, seed=8, progress=False)
+    whole = fit(target, D, **kw).table
+    monkeypatch.setattr(fitting, "FIT_CHUNK_SMALL", 4)  # 3 repeats per point, 4 networks per chunk
+    chunked = fit(target, D, **kw).table
+    swept = fit(target, D, client="inline", **kw).table
+    pd.testing.assert_frame_equal(chunked, whole)
+    cols = ["rule", "level", "point", "eta", "gamma", "repeat", "energy"]
+    key = ["rule", "level", "point", "repeat"]
+    pd.testing.assert_frame_equal(
+        swept[cols].sort_values(key).reset_index(drop=True), whole[cols].sort_values(key).reset_index(drop=True)
+    )

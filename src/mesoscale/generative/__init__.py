@@ -8,7 +8,7 @@ connectome, in process or as a :mod:`mesoscale.sweep` on Dask.
 
 Modules
 -------
-``models``       :func:`generate`, :data:`WIRING_RULES`, :data:`MODEL_VARS`
+``models``       :func:`generate`, :func:`generate_batches` (streamed), :data:`WIRING_RULES`, :data:`MODEL_VARS`
 ``growth``       :func:`grow`, :func:`birth_stages`, :func:`elongating_distances`, :func:`spatial_edge_schedule`
 ``fitting``      :func:`fit`, :class:`FitResult`, :func:`voronoi_draw`, :func:`recorded_seed`
 ``ranking``      :func:`best_points` (the one top-k), :func:`topk_energies`, :func:`rule_ranking`,
@@ -36,13 +36,14 @@ from .comparison import COMPARISON_METRICS, compare_mesoscale, summarize_compari
 from .fitting import FitResult, fit, recorded_seed, voronoi_draw
 from .forecast import GrowthForecast, degree_preserving_growth, growth_forward_scores, precision_at_k
 from .growth import birth_stages, elongating_distances, grow, spatial_edge_schedule
-from .models import MODEL_VARS, WIRING_RULES, count_edges, generate
+from .models import MODEL_VARS, WIRING_RULES, count_edges, generate, generate_batches
 from .ranking import best_points, fitted_networks, rule_ranking, topk_energies
 
 __all__ = [
     "WIRING_RULES",
     "MODEL_VARS",
     "generate",
+    "generate_batches",
     "count_edges",
     "grow",
     "birth_stages",

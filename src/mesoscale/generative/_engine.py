@@ -105,28 +105,35 @@ def check_seed_network(seed_network, n):
     return A.astype(np.uint8)
 
 
-def draw_uniforms(seed, n_total, steps):
-    """One independent stream per network: row b depends only on (seed, b).
-
-    ``seed`` may also be a list of ``n_total`` SeedSequences, one per network.
-    """
+def network_streams(seed, n_total):
+    """The ``n_total`` per-network SeedSequences of a batch: ``seed``'s children, or ``seed`` itself
+    when it already is a list of ``n_total`` SeedSequences (one per network)."""
     if isinstance(seed, list):
-        children = seed
-    else:
-        children = seed_sequence(seed).spawn(n_total)
-    U = np.empty((n_total, max(steps, 1)))
+        if len(seed) != n_total:
+            raise ValueError(f"'seed' as a list must hold one SeedSequence per network ({n_total}); got {len(seed)}")
+        return seed
+    return seed_sequence(seed).spawn(n_total)
+
+
+def draw_uniforms(children, steps):
+    """The uniforms of each network, one row per SeedSequence: row b depends only on ``children[b]``."""
+    U = np.empty((len(children), max(steps, 1)))
     for b, ss in enumerate(children):
         U[b, :steps] = np.random.Generator(np.random.PCG64(ss)).random(steps)
     return U
 
 
 def run_engine(A0, X, stage_x, stage_end, birth, rule, etas, gammas, eps, kexp, seed, steps, n_jobs, progress, desc):
-    """Shared driver of :func:`generate` and :func:`grow`: chunks, threads, progress."""
+    """Shared driver of :func:`generate` and :func:`grow`: chunks, threads, progress.
+
+    The uniforms of a network are drawn just before its chunk is grown (at most
+    ``chunk x steps`` of them exist per thread at a time), not for the whole batch up front.
+    """
     n = A0.shape[0]
     B = etas.size
     A_out = np.zeros((B, n, n), dtype=bool)
     order = np.full((B, max(steps, 1), 2), -1, dtype=np.int32)
-    U = draw_uniforms(seed, B, steps)
+    children = network_streams(seed, B)
     code = _kernels.RULE_CODE[rule]
     n_jobs = min(resolve_n_jobs(n_jobs), B)
     chunk = max(1, min(256, -(-B // (4 * n_jobs))))
@@ -139,8 +146,10 @@ def run_engine(A0, X, stage_x, stage_end, birth, rule, etas, gammas, eps, kexp, 
 
     def work(lohi):
         lo, hi = lohi
+        U = draw_uniforms(children[lo:hi], steps)
         _kernels.run_batch(
-            lo, hi, A0, X, stage_x, stage_end, birth, code, etas, gammas, float(eps), kexp, U, A_out, order
+            0, hi - lo, A0, X, stage_x, stage_end, birth, code, etas[lo:hi], gammas[lo:hi], float(eps), kexp, U,
+            A_out[lo:hi], order[lo:hi],
         )
         return hi - lo
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 from pathlib import Path
 
 from collections.abc import Sequence
@@ -43,6 +44,7 @@ from .._validation import (
     check_int,
     seed_sequence,
 )
+from ..metrics import KS_COLUMNS, ks_energy
 from . import _kernels
 from ._engine import check_model_var, check_seed_network, distance_feature, run_engine
 from ._kernels import WIRING_RULES
@@ -181,13 +183,22 @@ def voronoi_draw(points, energy, n_draws, lo, hi, *, power=2.0, seed=None):
     return lo + new * (hi - lo)
 
 
+#: Most networks one chunk of a fit grows and scores at a time (n <= 100 / larger n). The in-process
+#: path holds at most two chunks (one growing while the other is scored), the sweep path one.
+FIT_CHUNK_SMALL = 512
+FIT_CHUNK_LARGE = 128
+
+
+def _fit_chunk(n):
+    return FIT_CHUNK_SMALL if n <= 100 else FIT_CHUNK_LARGE
+
+
 def _evaluate_point(params, rng, *, target, D, m, model_var, seed_network, epsilon, n_networks):
-    """Sweep task: grow ``n_networks`` networks at one point and return their energies."""
-    from ..metrics import KS_COLUMNS, ks_energy
-    from .models import generate
+    """Sweep task: grow ``n_networks`` networks at one point, chunk by chunk, and return their energies."""
+    from .models import generate_batches
 
     gamma = None if params["rule"] == "sptl" else params["gamma"]
-    nets = generate(
+    batches = generate_batches(
         D,
         m,
         params["rule"],
@@ -198,9 +209,10 @@ def _evaluate_point(params, rng, *, target, D, m, model_var, seed_network, epsil
         epsilon=epsilon,
         n_networks=n_networks,
         seed=rng,
+        batch_size=_fit_chunk(np.shape(D)[0]),
     )
-    E = ks_energy(nets, target, D)
-    return [{"repeat": r, **{c: float(E[r, i]) for i, c in enumerate(KS_COLUMNS)}} for r in range(n_networks)]
+    E = np.concatenate([ks_energy(nets, target, D) for nets in batches])
+    return pd.DataFrame({"repeat": np.arange(n_networks), **{c: E[:, i] for i, c in enumerate(KS_COLUMNS)}})
 
 
 def _point_params(rule, level, pts):
@@ -210,41 +222,50 @@ def _point_params(rule, level, pts):
     ]
 
 
-def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
-    """Same numbers as the sweep path (per-point streams from ``task_rng``), batched.
+def _network_streams(grid, root, n_networks):
+    """The stream of every network of ``grid``, in order: repeat r of a point is child r of the
+    point's stream (``task_rng``), exactly as :func:`generate` spawns them in the sweep task."""
+    from ..sweep import task_rng
 
-    Growing chunk ``c + 1`` (numba, GIL released) overlaps with the energies of chunk ``c``.
+    for params in grid:
+        ss = seed_sequence(task_rng(root, params))
+        for _ in range(n_networks):
+            yield ss.spawn(1)[0]  # consecutive spawns = one spawn(n_networks)
+
+
+def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
+    """Same numbers as the sweep path (per-point streams from ``task_rng``), in bounded chunks.
+
+    The networks of all points are cut into chunks of at most ``chunk`` networks (a point's
+    repeats may span chunks). Growing chunk ``c + 1`` (numba, GIL released) overlaps with the
+    energies of chunk ``c``, so at most two chunks of networks exist at a time; only the
+    energies (5 floats per network) are kept.
     """
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..metrics import KS_COLUMNS, ks_energy
-    from ..sweep import task_rng
-
     n_networks = ctx["n_networks"]
     A0 = ctx["A0"]
-    m_seed = int(A0.sum()) // 2
-    steps = ctx["m"] - m_seed
-    per_chunk = max(1, chunk // n_networks)
-    parts = [grid[lo : lo + per_chunk] for lo in range(0, len(grid), per_chunk)]
+    steps = ctx["m"] - int(A0.sum()) // 2
+    etas = np.repeat([p["eta"] for p in grid], n_networks)
+    gammas = np.repeat([p["gamma"] for p in grid], n_networks)
+    total = etas.size
+    streams = _network_streams(grid, root, n_networks)
+    bounds = [(lo, min(total, lo + chunk)) for lo in range(0, total, chunk)]
 
-    def grow_part(part):
-        seeds = []
-        for params in part:
-            seeds.extend(seed_sequence(task_rng(root, params)).spawn(n_networks))
-        etas = np.repeat([p["eta"] for p in part], n_networks)
-        gammas = np.repeat([p["gamma"] for p in part], n_networks)
+    def grow(lohi):
+        lo, hi = lohi
         nets, _ = run_engine(
             A0,
             ctx["X"],
             np.zeros(1, np.int64),
             np.array([ctx["m"]], np.int64),
             np.zeros(A0.shape[0], np.int64),
-            part[0]["rule"],
-            etas,
-            gammas,
+            grid[0]["rule"],
+            etas[lo:hi],
+            gammas[lo:hi],
             ctx["epsilon"],
             ctx["kexp"],
-            seeds,
+            list(itertools.islice(streams, hi - lo)),
             steps,
             n_jobs,
             False,
@@ -252,19 +273,28 @@ def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
         )
         return nets
 
-    rows = []
+    E = np.empty((total, len(KS_COLUMNS)))
     with ThreadPoolExecutor(1) as pool:
-        future = pool.submit(grow_part, parts[0])
-        for c, part in enumerate(parts):
+        future = pool.submit(grow, bounds[0])
+        for c, (lo, hi) in enumerate(bounds):
             nets = future.result()
-            if c + 1 < len(parts):
-                future = pool.submit(grow_part, parts[c + 1])
-            E = ks_energy(nets, ctx["target"], ctx["D"])
-            for b in range(E.shape[0]):
-                params = part[b // n_networks]
-                rows.append({**params, "repeat": b % n_networks, **dict(zip(KS_COLUMNS, E[b].tolist()))})
-            bar.update(E.shape[0])
-    return pd.DataFrame(rows)
+            if c + 1 < len(bounds):  # chunks are grown one after the other: streams are drawn in order
+                future = pool.submit(grow, bounds[c + 1])
+            E[lo:hi] = ks_energy(nets, ctx["target"], ctx["D"], n_jobs=n_jobs)
+            del nets
+            bar.update(hi - lo)
+    point = np.repeat([p["point"] for p in grid], n_networks)
+    return pd.DataFrame(
+        {
+            "rule": grid[0]["rule"],
+            "level": grid[0]["level"],
+            "point": point,
+            "eta": etas,
+            "gamma": gammas,
+            "repeat": np.tile(np.arange(n_networks), len(grid)),
+            **{col: E[:, i] for i, col in enumerate(KS_COLUMNS)},
+        }
+    )
 
 
 def _summarize(table, top_k):
@@ -486,8 +516,7 @@ def fit(
                     pts = np.column_stack([pts[:, 0], np.zeros(len(pts))])
                 grid = _point_params(rule, level, pts)
                 if client is None:
-                    chunk = 512 if n <= 100 else 128
-                    df = _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar)
+                    df = _evaluate_inprocess(grid, root, ctx, n_jobs, _fit_chunk(n), bar)
                 else:
                     from ..sweep import run_sweep
 
@@ -500,8 +529,6 @@ def fit(
         bar.close()
     table = pd.concat(tables, ignore_index=True)
     cols = ["rule", "level", "point", "eta", "gamma", "repeat"]
-    from ..metrics import KS_COLUMNS
-
     table = table[cols + list(KS_COLUMNS)]
     table.loc[table["rule"] == "sptl", "gamma"] = np.nan
     best = _summarize(table, top_k)

@@ -547,7 +547,7 @@ def summarize(df: pd.DataFrame, by: Sequence[str] = ("rule", "eta", "gamma"), *,
 
 
 def rule_verdicts(summary: pd.DataFrame, nulls: Sequence[str], rules: Sequence[str] | None = None) -> pd.DataFrame:
-    """One row per rule of a :func:`summarize`\ d landscape: cells, mean Q, significance and z per null.
+    """One row per rule of a landscape from :func:`summarize`: cells, mean Q, significance and z per null.
 
     Examples
     --------

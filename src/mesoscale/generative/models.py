@@ -39,7 +39,7 @@ connect, with a finite weight); the exponential model needs no such care.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -55,7 +55,7 @@ from ._engine import (
 )
 from ._kernels import WIRING_RULES
 
-__all__ = ["WIRING_RULES", "MODEL_VARS", "generate", "count_edges"]
+__all__ = ["WIRING_RULES", "MODEL_VARS", "generate", "generate_batches", "count_edges"]
 
 def generate(
     D: ArrayLike,
@@ -164,6 +164,88 @@ def generate(
         f"generate {rule}",
     )
     return (nets, order) if return_order else nets
+
+
+def generate_batches(
+    D: ArrayLike,
+    m: int,
+    rule: str,
+    eta: float | ArrayLike,
+    gamma: float | ArrayLike | None = None,
+    model_var: str | Sequence[str] = ("powerlaw", "powerlaw"),
+    seed_network: ArrayLike | None = None,
+    epsilon: float = 1e-5,
+    n_networks: int = 1,
+    seed: SeedLike = None,
+    return_order: bool = False,
+    *,
+    batch_size: int = 1024,
+    n_jobs: int | None = 1,
+    progress: bool = False,
+) -> Iterator[np.ndarray] | Iterator[tuple[np.ndarray, np.ndarray]]:
+    """:func:`generate`, streamed: consecutive batches of at most ``batch_size`` networks.
+
+    Takes the arguments of :func:`generate` and yields its networks in order, ``batch_size`` at
+    a time, so a batch of 10^5 networks never has to be held at once (consume each batch, e.g.
+    with :func:`mesoscale.metrics.ks_energy`, before asking for the next). The concatenation of
+    the batches equals ``generate(...)`` with the same arguments and seed, bit for bit: network
+    ``b`` has the stream of network ``b`` there. The first batch is grown when this function is
+    called (which also checks every argument); the others as they are asked for.
+
+    Parameters
+    ----------
+    D, m, rule, eta, gamma, model_var, seed_network, epsilon, n_networks, seed, return_order, n_jobs
+        As in :func:`generate`.
+    batch_size : int
+        Most networks per batch (the last batch may be smaller).
+    progress : bool
+        Show a progress bar over all networks.
+
+    Yields
+    ------
+    networks : ndarray of bool, shape (b, n, n), ``b <= batch_size``
+        Or ``(networks, order)`` with ``return_order``, as :func:`generate` returns them.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> xy = np.random.default_rng(0).random((30, 2))
+    >>> D = np.linalg.norm(xy[:, None] - xy[None], axis=-1)
+    >>> parts = list(generate_batches(D, 60, "matching", [-2.0, -1.0], 0.4, n_networks=5, seed=1, batch_size=4))
+    >>> [p.shape[0] for p in parts]
+    [4, 4, 2]
+    >>> bool(np.array_equal(np.concatenate(parts), generate(D, 60, "matching", [-2.0, -1.0], 0.4, n_networks=5, seed=1)))
+    True
+    """
+    from .._validation import seed_sequence
+
+    batch_size = check_int(batch_size, "batch_size", minimum=1)
+    rule = check_choice(rule, "rule", WIRING_RULES)
+    etas, gammas = check_params(eta, gamma, rule)
+    n_networks = check_int(n_networks, "n_networks", minimum=1)
+    etas, gammas = np.repeat(etas, n_networks), np.repeat(gammas, n_networks)
+    streams = seed_sequence(seed)  # spawned batch by batch: the same children as generate's one spawn
+    total = etas.size
+
+    def batch(lo):
+        hi = min(total, lo + batch_size)
+        # one network per entry, each with its own stream (a list of SeedSequences is taken as is)
+        return generate(D, m, rule, etas[lo:hi], gammas[lo:hi], model_var, seed_network, epsilon, 1,
+                        streams.spawn(hi - lo), return_order, n_jobs=n_jobs, progress=False)
+
+    pending = [batch(0)]  # popped when yielded: no batch is kept alive once it has been handed out
+
+    def batches():
+        from tqdm.auto import tqdm
+
+        with tqdm(total=total, desc=f"generate {rule}", unit="net", disable=not progress, leave=False) as bar:
+            for lo in range(0, total, batch_size):
+                out = pending.pop() if lo == 0 else batch(lo)
+                bar.update(min(batch_size, total - lo))
+                yield out
+                del out
+
+    return batches()
 
 
 def count_edges(networks):
