@@ -644,3 +644,34 @@ def test_metrics_figures_have_their_artists(karate):
     assert len(plot_agreement(agree, p).axes[0].images) == 1
     fig = plot_rich_club(mm.rich_club(karate, n_null=3, seed=0))
     assert len(fig.axes) == 2 and len(fig.axes[0].lines) == 2
+
+
+def test_degree_preserving_swaps_keep_degrees_and_avoid_forbidden_pairs():
+    from mesoscale.metrics import degree_preserving_swaps
+
+    rng = np.random.default_rng(3)
+    A = np.triu(rng.random((40, 40)) < 0.15, 1)
+    A = (A | A.T).astype(float)
+    forbid = np.triu(rng.random((40, 40)) < 0.3, 1)
+    forbid = (forbid | forbid.T) & (A == 0)  # pairs that are empty now and must stay so
+    R = degree_preserving_swaps(A, 10, forbidden=forbid, seed=1)
+    assert np.array_equal(R.sum(0), A.sum(0)) and np.array_equal(R, R.T) and not R.diagonal().any()
+    assert not (R[forbid] != 0).any()
+    assert (R != A).sum() > A.sum() / 2  # really rewired
+    free = degree_preserving_swaps(A, 10, seed=1)
+    assert (free[forbid] != 0).any()  # without the mask those pairs do get wired
+    assert np.array_equal(R, degree_preserving_swaps(A, 10, forbidden=forbid, seed=1))
+
+
+def test_degree_preserving_swaps_bad_mask():
+    from mesoscale.metrics import degree_preserving_swaps
+
+    A = np.ones((5, 5)) - np.eye(5)
+    with pytest.raises(ValueError, match="'forbidden' must have the shape"):
+        degree_preserving_swaps(A, forbidden=np.zeros((4, 4), bool))
+    with pytest.raises(TypeError, match="boolean"):
+        degree_preserving_swaps(A, forbidden=np.zeros((5, 5)))
+    asym = np.zeros((5, 5), bool)
+    asym[0, 1] = True
+    with pytest.raises(ValueError, match="symmetric"):
+        degree_preserving_swaps(A, forbidden=asym)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_adjacency, check_distance, check_int, seed_sequence
+from ..metrics import degree_preserving_swaps
 from .models import generate
 
 __all__ = ["check_scores", "precision_at_k", "degree_preserving_growth", "GrowthForecast", "growth_forward_scores"]
@@ -68,42 +69,6 @@ def precision_at_k(labels, scores, k: int | None = None) -> float:
     return float(hits / k)
 
 
-def _rewire_new_edges(E, forbidden, n_swaps, r, flip):
-    """Maslov–Sneppen swaps of the edge list ``E`` that never touch ``forbidden`` pairs."""
-    n_e = E.shape[0]
-    present = forbidden.copy()
-    for a, b in E:
-        present[a, b] = present[b, a] = True
-    for t in range(n_swaps):
-        e1, e2 = r[t]
-        if e1 == e2:
-            continue
-        a, b = E[e1]
-        c, d = E[e2]
-        if flip[t]:
-            c, d = d, c
-        # (a, b), (c, d) -> (a, d), (c, b)
-        if a == d or c == b or a == c or b == d:
-            continue
-        if present[a, d] or present[c, b]:
-            continue
-        present[a, b] = present[b, a] = False
-        present[c, d] = present[d, c] = False
-        present[a, d] = present[d, a] = True
-        present[c, b] = present[b, c] = True
-        E[e1] = (a, d)
-        E[e2] = (c, b)
-    return E
-
-
-try:  # pragma: no cover - numba is a dependency, the fallback is for odd environments
-    import numba
-
-    _rewire_new_edges = numba.njit(cache=True)(_rewire_new_edges)
-except Exception:  # pragma: no cover
-    pass
-
-
 def degree_preserving_growth(seed_net, next_net, n_networks: int = 100, seed=None, *, itr: int = 20):
     """Random growth that gives every node exactly its real number of new connections.
 
@@ -120,7 +85,7 @@ def degree_preserving_growth(seed_net, next_net, n_networks: int = 100, seed=Non
     n_networks : int
     seed : int, SeedSequence or Generator, optional
     itr : int
-        Attempted swaps per new edge.
+        Successful swaps per new edge to aim for (:func:`mesoscale.metrics.degree_preserving_swaps`).
 
     Returns
     -------
@@ -141,26 +106,13 @@ def degree_preserving_growth(seed_net, next_net, n_networks: int = 100, seed=Non
         raise ValueError(f"'seed_net' and 'next_net' must have the same shape; got {A0.shape} and {A1.shape}")
     n_networks = check_int(n_networks, "n_networks", minimum=1)
     itr = check_int(itr, "itr", minimum=1)
-    new = A1 & ~A0
-    iu = np.triu_indices(A0.shape[0], 1)
-    E0 = np.column_stack([iu[0][new[iu]], iu[1][new[iu]]]).astype(np.int64)
-    forbidden = A0 | np.eye(A0.shape[0], dtype=bool)
-    n_swaps = itr * max(len(E0), 1)
+    new = (A1 & ~A0).astype(np.uint8)
+    n_new = int(new.sum()) // 2
     out = np.empty((n_networks,) + A0.shape, dtype=bool)
     for b, ss in enumerate(seed_sequence(seed).spawn(n_networks)):
-        rng = np.random.default_rng(ss)
-        E = E0.copy()
-        if len(E) >= 2:
-            r = rng.integers(0, len(E), size=(n_swaps, 2)).astype(np.int64)
-            flip = rng.random(n_swaps) < 0.5
-            # randomise the orientation of every edge once so swaps reach both pairings
-            sw = rng.random(len(E)) < 0.5
-            E[sw] = E[sw][:, ::-1]
-            E = _rewire_new_edges(E, forbidden, n_swaps, r, flip)
-        A = A0.copy()
-        A[E[:, 0], E[:, 1]] = True
-        A[E[:, 1], E[:, 0]] = True
-        out[b] = A
+        # the new edges, swapped among themselves; never onto a pair already wired in seed_net
+        R = degree_preserving_swaps(new, itr, forbidden=A0, seed=ss) if n_new >= 2 else new
+        out[b] = A0 | (R != 0)
     return out
 
 

@@ -27,7 +27,15 @@ Everything at once
 from .community import best_partition, consensus_communities, louvain_partitions, modularity, relabel
 from .energy import KS_COLUMNS, ks_energy, ks_statistic, network_statistics
 from .._validation import distance_matrix
-from .nulls import NULL_MODELS, ModularityTest, NullComparison, compare_with_null, modularity_significance, null_network
+from .nulls import (
+    NULL_MODELS,
+    ModularityTest,
+    NullComparison,
+    compare_with_null,
+    degree_preserving_swaps,
+    modularity_significance,
+    null_network,
+)
 from .roles import participation_coefficient, within_module_degree_zscore
 from .overview import summary
 from .structure import STRUCTURAL_NULLS, keep_strongest, structural_modularity, wiring_cost
@@ -50,6 +58,7 @@ __all__ = [
     "relabel",
     "NULL_MODELS",
     "null_network",
+    "degree_preserving_swaps",
     "ModularityTest",
     "NullComparison",
     "compare_with_null",
