@@ -366,6 +366,7 @@ def _sbm_overlap(c, q):
     return order_parameter
 
 
+@pytest.mark.slow
 def test_transition_tool_locates_sbm_threshold_q2():
     """Susceptibility peak of the Bethe-Hessian overlap within 10 % of |c_in - c_out| = 2 sqrt(c).
 

@@ -461,3 +461,25 @@ def check_partition(partition, n: int, name: str = "partition") -> np.ndarray:
         else:
             raise TypeError(f"{_name(name)} must hold integer module labels; got dtype {p.dtype}")
     return relabel(p)
+
+
+def check_frame(df, columns: Sequence[str], name: str = "df", *, made_by: str | None = None):
+    """Check that ``df`` is a pandas DataFrame holding ``columns``; return it unchanged.
+
+    ``made_by`` names the function whose output is expected (used in the error message).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_frame(pd.DataFrame({"size": [1], "value": [0.5]}), ["size", "value"]).shape
+    (1, 2)
+    """
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        origin = f" from {made_by}()" if made_by else ""
+        raise TypeError(f"{_name(name)} must be a pandas DataFrame{origin}; got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"{_name(name)} lacks columns {missing}; has {list(df.columns)}")
+    return df

@@ -5,8 +5,8 @@
 ``spectral``     Bethe-Hessian community detection (reaches the threshold) and the overlap
 ``plots``        figures of scans, susceptibilities and finite-size scaling
 ``transitions``  scan an order parameter over a control parameter and sizes, locate the
-                 transition (susceptibility peak, Binder crossing, level crossing), and
-                 finite-size scaling with bootstrap uncertainties
+                 transition (susceptibility peak, Binder crossing, level crossing)
+``scaling``      finite-size scaling of those locations with bootstrap uncertainties
 """
 
 from .sbm import (
@@ -20,7 +20,8 @@ from .sbm import (
 )
 from .spectral import bethe_hessian, bethe_hessian_partition, overlap
 from .plots import plot_fss, plot_order_parameter, plot_scans, plot_significance, plot_susceptibility, plot_transition
-from .transitions import FSSResult, finite_size_scaling, fss_table, locate_transition, scan, summarize
+from .scaling import FSSResult, finite_size_scaling, fss_table
+from .transitions import locate_transition, scan, summarize
 
 __all__ = [
     "fss_table",

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from ..plotting import PALETTE
-from .transitions import FSSResult, summarize
+from .scaling import FSSResult
+from .transitions import summarize
 
 __all__ = ["plot_order_parameter", "plot_susceptibility", "plot_fss", "plot_transition", "plot_significance",
            "plot_scans"]
