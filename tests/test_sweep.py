@@ -476,3 +476,30 @@ def test_table_is_a_function_of_seed_and_parameters_only(order, batch, seed):
     got = got.set_index(["a", "b", "rep"]).loc[ref.index]
     np.testing.assert_array_equal(got["y"].to_numpy(), ref["y"].to_numpy())
     np.testing.assert_array_equal(np.stack(got["draws"]), np.stack(ref["draws"]))
+
+
+def test_book_shows_the_job_script_dask_jobqueue_generates_from_the_example():
+    import re
+
+    import dask
+    import yaml
+    from dask_jobqueue import SLURMCluster
+
+    root = Path(__file__).parents[1]
+    cfg = yaml.safe_load((root / "examples" / "slurm_gpu.yaml").read_text())
+    with dask.config.set({f"jobqueue.slurm.{k}": v for k, v in cfg["jobqueue"]["slurm"].items()}):
+        cluster = SLURMCluster(scheduler_options={"host": "127.0.0.1", "dashboard_address": ":0"})
+        try:
+            script = cluster.job_script()
+        finally:
+            cluster.close()
+    book = (root / "book" / "sweeps.md").read_text()
+    shown = book.split("dask-jobqueue writes the following job script", 1)[1].split("```bash\n", 1)[1]
+    shown = shown.split("```", 1)[0].strip().splitlines()
+    generated = script.strip().splitlines()
+    # the worker command: the same flags; address, python and name are filled in at run time
+    worker = re.sub(r"^\S+ -m", "python -m", generated[-1])
+    worker = re.sub(r"tcp://\S+", "tcp://SCHEDULER:PORT", worker)
+    worker = re.sub(r"--name \S+", "--name NAME", worker)
+    assert shown[:-1] == generated[:-1]
+    assert shown[-1] == worker
