@@ -169,3 +169,47 @@ def test_cli_compact(tmp_path, capsys):
     assert sweep.main(["sweep", "compact", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "not a sweep store" in err and str(tmp_path) in err
+
+
+def test_status_reads_the_key_index_and_falls_back_when_it_cannot_be_trusted(tmp_path, monkeypatch):
+    from mesoscale.sweep import _keys
+
+    store = _make(tmp_path)
+    assert (store / "keys.bin").stat().st_size == 32 * len(GRID)
+    full = sweep_status(store)
+    built = []
+    real_build = _keys._Grid.build.__func__
+
+    def counting_build(cls, grid):
+        built.append(1)
+        return real_build(cls, grid)
+
+    monkeypatch.setattr(_keys._Grid, "build", classmethod(counting_build))
+    assert sweep_status(store) == full and not built  # the fast path: no grid rebuilt
+    # a damaged index is never trusted (and never makes good chunks look corrupt)
+    data = bytearray((store / "keys.bin").read_bytes())
+    data[5] ^= 0xFF
+    (store / "keys.bin").write_bytes(bytes(data))
+    assert sweep_status(store) == full and len(built) == 1
+    assert not (store / "corrupt").exists()
+    # a store written before the index existed: no keys.bin, no checksums
+    (store / "keys.bin").unlink()
+    man = json.loads((store / "manifest.json").read_text())
+    for k in ("grid_file_sha256", "keys_sha256"):
+        man.pop(k)
+    (store / "manifest.json").write_text(json.dumps(man))
+    old = {k: v for k, v in full.items() if k not in ("grid_file_sha256", "keys_sha256")}
+    assert sweep_status(store) == old
+    assert load_sweep(store).equals(load_sweep(_make(tmp_path / "again")))
+
+
+def test_key_index_rejects_tasks_of_another_grid(tmp_path):
+    from mesoscale.sweep._keys import _Grid, _KeyIndex
+
+    g = _Grid.build(GRID)
+    idx = _KeyIndex(__import__("numpy").frombuffer(g.digests(), "uint8").reshape(-1, 32), g.hash)
+    assert idx.matches([0, 7, 59], [g.keys[0], g.keys[7], g.keys[59]])
+    assert not idx.matches([0, 7], [g.keys[0], g.keys[8]])
+    assert not idx.matches([60], [g.keys[0]]) and not idx.matches([-1], [g.keys[0]])
+    assert not idx.matches([0], ["not-hex"])
+    assert g.matches([3], [g.keys[3]]) and not g.matches([3], [g.keys[4]])

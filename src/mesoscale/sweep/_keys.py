@@ -23,7 +23,22 @@ _LOCAL_NAMES = ("local", "processes")
 
 
 class SweepWarning(UserWarning):
-    """Raised (as a warning) when tasks of a sweep failed or a store needed repair."""
+    """Raised (as a warning) when tasks of a sweep failed or a store needed repair.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from mesoscale.sweep import run_sweep
+    >>> def half(params, rng):
+    ...     if params["x"] == 2:
+    ...         raise ValueError("no two")
+    ...     return {"y": params["x"] / 2}
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     df = run_sweep(half, grid_product(x=[1, 2, 3]), None, client="inline", seed=0, progress=False)
+    >>> [type(w.message).__name__ for w in caught], len(df), issubclass(SweepWarning, UserWarning)
+    (['SweepWarning'], 2, True)
+    """
 
 
 
@@ -177,6 +192,49 @@ class _Grid:
             first[k] = i
         digest = hashlib.sha256(("[" + ",".join(texts) + "]").encode()).hexdigest()
         return cls(params, keys, digest)
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.keys)
+
+    def matches(self, idx: list[int], keys: list[str]) -> bool:
+        """Whether task ``idx[t]`` of this grid has key ``keys[t]`` for every ``t``."""
+        n = len(self.keys)
+        return all(0 <= i < n and self.keys[i] == k for i, k in zip(idx, keys))
+
+    def digests(self) -> bytes:
+        """The keys as raw SHA-256 digests, 32 bytes per task in grid order (a store's ``keys.bin``)."""
+        return b"".join(bytes.fromhex(k) for k in self.keys)
+
+
+@dataclasses.dataclass
+class _KeyIndex:
+    """The keys of a stored grid without its parameters: enough for a store's status.
+
+    Read from the store's ``keys.bin`` (:meth:`_Grid.digests`), it spares the status of a
+    10^6-task sweep from parsing and hashing every parameter set again.
+    """
+
+    table: np.ndarray  # (n_tasks, 32) uint8: the SHA-256 digest of every task
+    hash: str
+
+    @property
+    def n_tasks(self) -> int:
+        return self.table.shape[0]
+
+    def matches(self, idx: list[int], keys: list[str]) -> bool:
+        if not idx:
+            return True
+        i = np.asarray(idx, dtype=np.int64)
+        if i.min() < 0 or i.max() >= self.table.shape[0]:
+            return False
+        try:
+            given = np.frombuffer(bytes.fromhex("".join(keys)), dtype=np.uint8)
+        except (TypeError, ValueError):
+            return False
+        if given.size != 32 * len(keys):
+            return False
+        return bool(np.array_equal(self.table[i], given.reshape(-1, 32)))
 
 
 def _seed_record(seed) -> dict:

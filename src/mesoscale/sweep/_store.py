@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import json
 import os
 import signal
@@ -19,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from ._keys import _META_KEY, _RESERVED, _TASK_COL, _ROW_COL, FORMAT, SweepWarning, _Grid, _seed_record
+from ._keys import _META_KEY, _RESERVED, _TASK_COL, _ROW_COL, FORMAT, SweepWarning, _Grid, _KeyIndex, _seed_record
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
@@ -111,17 +112,40 @@ class _Store:
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"store '{path}' has no readable manifest.json ({exc})") from exc
 
+    @staticmethod
+    def _key_index(path: Path, man: dict, grid_bytes: bytes) -> _KeyIndex | None:
+        """The store's ``keys.bin`` when it provably belongs to its ``grid.json``, else None."""
+        index = path / "keys.bin"
+        n = man.get("n_tasks")
+        if (
+            not isinstance(n, int)
+            or man.get("grid_file_sha256") != hashlib.sha256(grid_bytes).hexdigest()
+            or not index.is_file()
+            or index.stat().st_size != 32 * n
+        ):
+            return None
+        data = index.read_bytes()
+        if man.get("keys_sha256") != hashlib.sha256(data).hexdigest():
+            return None
+        return _KeyIndex(np.frombuffer(data, dtype=np.uint8).reshape(n, 32), man["grid_hash"])
+
     @classmethod
     def open(cls, path: Path, rows: bool = True, _locked: bool = False) -> _Store:
-        """Open an existing store from its manifest and grid alone (for status/loading)."""
+        """Open an existing store from its manifest and grid alone (for status/loading).
+
+        ``rows=False`` (status) reads the task keys from ``keys.bin`` when the manifest's
+        checksums vouch for it, instead of rebuilding them from every parameter set.
+        """
         path = Path(path)
         man = cls.read_manifest(path)
         if man.get("format") != FORMAT:
             raise ValueError(f"store '{path}' has format {man.get('format')!r}, expected {FORMAT!r}")
-        with open(path / "grid.json") as fh:
-            grid = _Grid.build(json.load(fh))
-        if grid.hash != man["grid_hash"]:
-            raise ValueError(f"store '{path}': grid.json does not match the manifest's grid hash")
+        grid_bytes = (path / "grid.json").read_bytes()
+        grid = None if rows else cls._key_index(path, man, grid_bytes)
+        if grid is None:
+            grid = _Grid.build(json.loads(grid_bytes))
+            if grid.hash != man["grid_hash"]:
+                raise ValueError(f"store '{path}': grid.json does not match the manifest's grid hash")
         store = cls(path, grid)
         store.manifest = man
         store.scan(rows, _locked)
@@ -141,7 +165,7 @@ class _Store:
             if man["grid_hash"] != self.grid.hash:
                 raise ValueError(
                     f"store '{path}' was made by a different grid ({man.get('n_tasks')} tasks, hash "
-                    f"{man['grid_hash'][:12]}) than the one given ({len(self.grid.keys)} tasks, hash "
+                    f"{man['grid_hash'][:12]}) than the one given ({self.grid.n_tasks} tasks, hash "
                     f"{self.grid.hash[:12]}); results are never mixed -- use a new store path "
                     "or delete the old one"
                 )
@@ -181,11 +205,16 @@ class _Store:
             path.mkdir(parents=True, exist_ok=True)
             self.chunk_dir.mkdir(exist_ok=True)
             self.failure_dir.mkdir(exist_ok=True)
-            _atomic_write_bytes(path / "grid.json", json.dumps(self.grid.params, indent=0).encode())
+            grid_bytes = json.dumps(self.grid.params, indent=0).encode()
+            digests = self.grid.digests()
+            _atomic_write_bytes(path / "grid.json", grid_bytes)
+            _atomic_write_bytes(path / "keys.bin", digests)  # the task keys, for a fast status
             man = {
                 "format": FORMAT,
                 "grid_hash": self.grid.hash,
-                "n_tasks": len(self.grid.keys),
+                "grid_file_sha256": hashlib.sha256(grid_bytes).hexdigest(),
+                "keys_sha256": hashlib.sha256(digests).hexdigest(),
+                "n_tasks": self.grid.n_tasks,
                 "seed": seed_rec,
                 "fn": fn_name,
                 "mesoscale_version": __version__,
@@ -269,7 +298,7 @@ class _Store:
             tmp.unlink(missing_ok=True)
         hidden = set(journal["new"] if journal["state"] == "prepared" else ())
         hidden |= set(journal["old"] if journal["state"] == "committed" else ())
-        keys = self.grid.keys
+        grid = self.grid
         for file in sorted(self.chunk_dir.glob("*.parquet")):
             if file.name in hidden:
                 continue
@@ -284,9 +313,8 @@ class _Store:
                 tasks = meta["tasks"]
                 if meta.get("grid_hash") != self.grid.hash:
                     raise ValueError("written for another grid")
-                for idx, key, nrows, _cols in tasks:
-                    if not (0 <= idx < len(keys)) or keys[idx] != key:
-                        raise ValueError(f"task {idx} does not match the grid")
+                if not grid.matches([t[0] for t in tasks], [t[1] for t in tasks]):
+                    raise ValueError("its task list does not match the grid")
                 if sum(t[2] for t in tasks) != num_rows:
                     raise ValueError("row count does not match its task list")
                 if rows:
@@ -325,7 +353,7 @@ class _Store:
                 with open(file) as fh:
                     for rec in json.load(fh):
                         i = rec["task"]
-                        if 0 <= i < len(keys) and keys[i] == rec["key"]:
+                        if grid.matches([i], [rec["key"]]):
                             old = self.failures.get(i)
                             if old is None or old["time"] <= rec["time"]:
                                 self.failures[i] = rec
@@ -428,12 +456,43 @@ def load_sweep(store) -> pd.DataFrame:
     """Return the table of a store as :func:`run_sweep` would (without running anything).
 
     Missing and failed tasks have no rows; see :func:`sweep_status`.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from mesoscale.sweep import grid_product, run_sweep
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> store = os.path.join(tmp.name, "s")
+    >>> df = run_sweep(lambda p, rng: {"y": p["x"] ** 2}, grid_product(x=[1, 2, 3]), store, client="inline",
+    ...                seed=0, progress=False)
+    >>> again = load_sweep(store)
+    >>> again["y"].tolist(), again.equals(df)
+    ([1, 4, 9], True)
+    >>> tmp.cleanup()
     """
     return _Store.open(_check_store_path(store)).dataframe()
 
 
 def load_failures(store) -> pd.DataFrame:
-    """Return the failed tasks of a store: parameters, ``_task``, ``_error``, ``_message``, ``_traceback``."""
+    """Return the failed tasks of a store: parameters, ``_task``, ``_error``, ``_message``, ``_traceback``.
+
+    Examples
+    --------
+    >>> import os, tempfile, warnings
+    >>> from mesoscale.sweep import grid_product, run_sweep
+    >>> def half(params, rng):
+    ...     if params["x"] == 2:
+    ...         raise ValueError("no two")
+    ...     return {"y": params["x"] / 2}
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> store = os.path.join(tmp.name, "s")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     _ = run_sweep(half, grid_product(x=[1, 2, 3]), store, client="inline", seed=0, progress=False)
+    >>> load_failures(store)[["x", "_task", "_error", "_message"]].values.tolist()
+    [[2, 1, 'ValueError', 'no two']]
+    >>> tmp.cleanup()
+    """
     return _Store.open(_check_store_path(store)).failures_frame()
 
 
@@ -451,7 +510,7 @@ def sweep_status(store) -> dict:
     (3, 3, 0)
     """
     st = _Store.open(_check_store_path(store), rows=False)
-    n = len(st.grid.keys)
+    n = st.grid.n_tasks
     done = len(st.task_columns)
     return {
         **st.manifest,
