@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("MPLBACKEND", "Agg")  # figures render off-screen everywhere
+# One BLAS/torch thread per test process: the suite's tensors are small, and on a 2-core machine running tests in
+# parallel, torch's own thread pool only oversubscribes the cores (examples then take 10x longer, at random).
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pytest
 

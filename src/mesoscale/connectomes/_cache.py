@@ -29,7 +29,22 @@ _SOURCE_PACKAGES = ("cect", "wormneuroatlas", "tvb-data", "graspologic")
 
 
 def cache_dir() -> Path:
-    """Directory holding cached connectomes (not created here)."""
+    """Directory holding cached connectomes (not created here).
+
+    Examples
+    --------
+    >>> import os
+    >>> old = os.environ.get("MESOSCALE_CACHE")
+    >>> os.environ["MESOSCALE_CACHE"] = "/tmp/my-cache"
+    >>> cache_dir().as_posix(), cache_path("toy", {}).parent == cache_dir()
+    ('/tmp/my-cache/connectomes', True)
+    >>> if old is None:
+    ...     del os.environ["MESOSCALE_CACHE"]
+    ... else:
+    ...     os.environ["MESOSCALE_CACHE"] = old
+    >>> cache_dir().name
+    'connectomes'
+    """
     root = os.environ.get("MESOSCALE_CACHE")
     if root:
         base = Path(root)

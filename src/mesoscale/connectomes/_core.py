@@ -14,7 +14,19 @@ __all__ = ["Connectome", "ConnectomeDataError"]
 
 
 class ConnectomeDataError(ValueError):
-    """A dataset's matrices or node data are malformed (the message names dataset and defect)."""
+    """A dataset's matrices or node data are malformed (the message names dataset and defect).
+
+    Examples
+    --------
+    >>> try:
+    ...     Connectome(name="toy", species="none", labels=["a", "a"], layers={"w": np.zeros((2, 2))},
+    ...                directed={"w": True})
+    ... except ConnectomeDataError as exc:
+    ...     print(exc)
+    dataset 'toy': labels are not unique (repeated: ['a'])
+    >>> issubclass(ConnectomeDataError, ValueError)
+    True
+    """
 
 
 def _fail(dataset: str, what: str, defect: str) -> ConnectomeDataError:

@@ -83,7 +83,16 @@ def dataset_names(species: str | None = None) -> list[str]:
 
 
 def clear_memory_cache() -> None:
-    """Forget the connectomes kept in memory by :func:`load` (the disk cache stays)."""
+    """Forget the connectomes kept in memory by :func:`load` (the disk cache stays).
+
+    Examples
+    --------
+    >>> c = load("human_dk68")
+    >>> clear_memory_cache()  # the next load reads the disk cache (or rebuilds) instead of memory
+    >>> d = load("human_dk68")
+    >>> d is c, d.n == c.n, bool((d.binary() == c.binary()).all())
+    (False, True, True)
+    """
     _MEMORY.clear()
 
 

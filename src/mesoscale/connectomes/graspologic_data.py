@@ -35,7 +35,18 @@ INSTALL_COMMAND = "pip install --no-deps graspologic==3.4.4"
 
 
 class GraspologicMissingError(ImportError):
-    """graspologic's data files are needed but the package is not installed."""
+    """graspologic's data files are needed but the package is not installed.
+
+    Examples
+    --------
+    >>> issubclass(GraspologicMissingError, ImportError)
+    True
+    >>> try:
+    ...     raise GraspologicMissingError(f"install it with: {INSTALL_COMMAND}")
+    ... except ImportError as exc:
+    ...     print(exc)
+    install it with: pip install --no-deps graspologic==3.4.4
+    """
 
 
 def _root() -> Path:
@@ -51,12 +62,31 @@ def _root() -> Path:
 
 
 def require() -> None:
-    """Raise :class:`GraspologicMissingError` (with the install command) if graspologic is absent."""
+    """Raise :class:`GraspologicMissingError` (with the install command) if graspologic is absent.
+
+    Examples
+    --------
+    >>> try:
+    ...     require()
+    ...     found = True
+    ... except GraspologicMissingError:
+    ...     found = False
+    >>> found == available()
+    True
+    """
     _root()
 
 
 def available() -> bool:
-    """Whether graspologic's data files can be found."""
+    """Whether graspologic's data files can be found.
+
+    Examples
+    --------
+    >>> isinstance(available(), bool)
+    True
+    >>> len(mouse_subjects()) == (32 if available() else 0)
+    True
+    """
     try:
         return _root().is_dir()
     except GraspologicMissingError:
@@ -112,7 +142,16 @@ def _participants() -> dict[str, dict]:
 
 
 def mouse_subjects() -> list[str]:
-    """Subject ids of the 32 mice (e.g. ``'54776'``); empty if graspologic is missing."""
+    """Subject ids of the 32 mice (e.g. ``'54776'``); empty if graspologic is missing.
+
+    Examples
+    --------
+    >>> subjects = mouse_subjects()
+    >>> len(subjects) in (0, 32), subjects == sorted(subjects)
+    (True, True)
+    >>> not subjects or subjects[0] == "54776"
+    True
+    """
     try:
         return sorted(_participants())
     except GraspologicMissingError:

@@ -83,6 +83,14 @@ def specialisation(net: EnergyNetwork, task: EBMTask, *, n_steps: int = 60, seed
     dict
         ``specialisation`` (float in [0, 1]), ``selectivity`` (per hidden unit),
         ``side`` (per unit: 0 left-preferring, 1 right-preferring), ``sensitivity``.
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network, retina_task
+    >>> t = retina_task("and", seed=0)
+    >>> sp = specialisation(make_network(8, 6, 2, seed=0), t, n_steps=30, seed=0)
+    >>> sp["selectivity"].shape, 0.0 <= sp["specialisation"] <= 1.0
+    ((6,), True)
     """
     if task.input_side is None:
         raise ValueError(f"task {task.name!r} has no 'input_side'; specialisation needs left/right halves")
@@ -121,6 +129,14 @@ def lesion_accuracy(
     -------
     dict
         ``fractions`` and ``accuracy`` (mean over ``n_draws`` random lesions per fraction).
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network, retina_task
+    >>> t = retina_task("and", seed=0)
+    >>> la = lesion_accuracy(make_network(8, 6, 2, seed=0), t, (0.0, 0.5), n_draws=2, n_steps=30, seed=0)
+    >>> la["fractions"].tolist(), la["accuracy"].shape
+    ([0.0, 0.5], (2,))
     """
     from .learning import accuracy
 

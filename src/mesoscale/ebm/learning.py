@@ -54,6 +54,15 @@ class LearningConfig:
         attractors) occasionally produces exploding gradients.
     eval_every : int
         Record accuracies every ``eval_every`` epochs (and at the last epoch).
+
+    Examples
+    --------
+    >>> cfg = LearningConfig(rule="chl", epochs=5, wiring_strength=0.01)
+    >>> cfg.validate() is cfg, cfg.n_free
+    (True, 30)
+    >>> LearningConfig(rule="hebb").validate()  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ValueError: ...
     """
 
     rule: str = "eqprop"
@@ -103,6 +112,15 @@ class LearningResult:
         non-zero).
     final_goal : int
         Goal of the last epoch; ``task.with_goal(final_goal)`` is the task to evaluate on.
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network, retina_task
+    >>> t = retina_task("and", seed=0)
+    >>> cfg = LearningConfig(epochs=1, n_free=10, n_nudged=5, n_eval=10)
+    >>> res = learn(make_network(8, 6, 2, seed=0), t, cfg, seed=0)
+    >>> type(res).__name__, res.config.rule, res.history["epoch"], res.final_goal
+    ('LearningResult', 'eqprop', [0, 1], 0)
     """
 
     net: EnergyNetwork

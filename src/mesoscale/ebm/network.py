@@ -86,6 +86,18 @@ class EnergyNetwork:
         Unit positions; ``distance`` holds the Euclidean synapse lengths.
     n_in, n_hidden, n_out : int
         Sizes of the three groups.
+
+    Examples
+    --------
+    >>> net = make_network(4, 6, 2, seed=0)
+    >>> net.n_units, net.inputs, net.hidden, net.outputs
+    (12, slice(0, 4, None), slice(4, 10, None), slice(10, 12, None))
+    >>> x = np.random.default_rng(0).random((3, 4))
+    >>> s, E = net.relax(x, n_steps=20, record_energy=True)
+    >>> s.shape, bool(all((E[k + 1] <= E[k] + 1e-12).all() for k in range(20)))  # the energy never increases
+    (torch.Size([3, 12]), True)
+    >>> net.predict(x).shape, net.check_symmetric()
+    (torch.Size([3, 2]), True)
     """
 
     W: torch.Tensor

@@ -41,6 +41,18 @@ def plot_gradient_alignment(alignment: dict):
     """Cosine similarity (left) and relative error (right) of each estimator to the exact gradient.
 
     ``alignment`` is the dict of :func:`mesoscale.ebm.rules.gradient_alignment`.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from mesoscale.ebm import gradient_alignment, make_network
+    >>> net = make_network(4, 6, 2, seed=0)
+    >>> x, y = np.random.default_rng(0).random((3, 4)), np.eye(2)[[0, 1, 0]]
+    >>> al = gradient_alignment(net, x, y, betas=(0.1, 0.01), bptt_steps=(5, 20), n_relax=200, tol=1e-10)
+    >>> fig = plot_gradient_alignment(al)
+    >>> type(fig).__name__, len(fig.axes)
+    ('Figure', 3)
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -71,6 +83,17 @@ def plot_metric_grid(summary: pd.DataFrame, metrics=("test_acc", "z", "specialis
 
     Rows are metrics, columns tasks. ``summary`` is the long table of
     :func:`mesoscale.ebm.experiment.summarize` (columns task, rule, cost, metric, mean, lo, hi, n).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> summary = pd.DataFrame({"task": "retina_and", "rule": ["eqprop", "eqprop", "bptt", "bptt"],
+    ...                         "cost": [0.0, 0.1] * 2, "metric": "test_acc", "mean": [0.8, 0.7, 0.9, 0.8],
+    ...                         "lo": [0.7, 0.6, 0.8, 0.7], "hi": [0.9, 0.8, 1.0, 0.9], "n": 3})
+    >>> fig = plot_metric_grid(summary, metrics=["test_acc"])
+    >>> len(fig.axes), fig.axes[0].get_title()
+    (1, 'retina and')
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -107,6 +130,16 @@ def plot_learning_curves(df: pd.DataFrame, *, tasks=None, cost=None):
 
     ``df`` holds the rows of :func:`mesoscale.ebm.experiment.run_condition` (with
     ``curve_epoch``/``curve_test_acc`` lists); ``cost`` picks one cost strength (default: the smallest).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> rows = pd.DataFrame({"task": ["retina_and", "retina_or"], "rule": "chl", "cost": 0.0,
+    ...                      "curve_epoch": [[0, 1, 2]] * 2, "curve_test_acc": [[0.5, 0.6, 0.7], [0.5, 0.7, 0.8]]})
+    >>> fig = plot_learning_curves(rows)
+    >>> len(fig.axes), [len(ax.get_lines()) for ax in fig.axes]
+    (2, [1, 1])
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 
@@ -138,6 +171,16 @@ def plot_networks(nets: dict, partitions: dict | None = None):
 
     ``nets`` maps a panel title to an :class:`EnergyNetwork`; ``partitions`` (same keys)
     gives module labels for the colouring and the boxes.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from mesoscale.ebm import make_network
+    >>> nets = {"seed 0": make_network(4, 6, 2, seed=0), "seed 1": make_network(4, 6, 2, seed=1)}
+    >>> fig = plot_networks(nets, {"seed 0": np.repeat([0, 1], 6)})
+    >>> type(fig).__name__, len(fig.axes) >= 4
+    ('Figure', True)
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 

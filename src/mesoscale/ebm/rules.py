@@ -68,6 +68,15 @@ class Gradient:
         Mean output cost at the free fixed point (or at the end of the unrolled relaxation).
     s_free : torch.Tensor, shape (B, N)
         The free-phase state.
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network
+    >>> net = make_network(4, 6, 2, seed=0)
+    >>> x = np.random.default_rng(0).random((3, 4))
+    >>> g = chl_gradient(net, x, np.eye(2)[[0, 1, 0]])
+    >>> g.dW.shape, g.db.shape, g.s_free.shape, g.flat().shape  # 66 synapse pairs + 12 biases
+    (torch.Size([12, 12]), torch.Size([12]), torch.Size([3, 12]), torch.Size([78]))
     """
 
     dW: torch.Tensor
@@ -170,6 +179,14 @@ def chl_gradient(
 
     The clamped phase starts from the free fixed point. See :func:`eqprop_gradient` for
     the parameters.
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network
+    >>> net = make_network(4, 6, 2, seed=0)
+    >>> g = chl_gradient(net, np.random.default_rng(0).random((3, 4)), np.eye(2)[[0, 1, 0]])
+    >>> bool(torch.allclose(g.dW, g.dW.T)), bool((g.dW[~net.mask] == 0).all()), bool((g.db[:4] == 0).all())
+    (True, True, True)
     """
     x, y = _xy(net, x, y)
     with torch.no_grad():
@@ -189,6 +206,15 @@ def bptt_gradient(net: EnergyNetwork, x, y, *, n_steps: int = 60) -> Gradient:
 
     The cost is taken at the last state; gradients w.r.t. the two entries ``W[i, j]`` and
     ``W[j, i]`` of one synapse are summed.
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network
+    >>> net = make_network(4, 6, 2, seed=0)
+    >>> x, y = np.random.default_rng(0).random((3, 4)), np.eye(2)[[0, 1, 0]]
+    >>> g = bptt_gradient(net, x, y, n_steps=200)
+    >>> round(cosine_similarity(g, implicit_gradient(net, x, y)), 4)  # long unrolls -> the exact gradient
+    1.0
     """
     n_steps = check_int(n_steps, "n_steps", minimum=1)
     x, y = _xy(net, x, y)
@@ -208,6 +234,14 @@ def implicit_gradient(net: EnergyNetwork, x, y, *, n_steps: int = 2000, tol: flo
 
     The relaxation is run to convergence (``n_steps``/``tol``); units within ``eps`` of 0
     or 1 are saturated and carry no gradient. Loops over samples (for tests and checks).
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network
+    >>> net = make_network(4, 6, 2, seed=0)
+    >>> g = implicit_gradient(net, np.random.default_rng(0).random((3, 4)), np.eye(2)[[0, 1, 0]])
+    >>> g.dW.shape, round(g.loss, 4)
+    (torch.Size([12, 12]), 0.4695)
     """
     x, y = _xy(net, x, y)
     with torch.no_grad():
@@ -238,7 +272,18 @@ def implicit_gradient(net: EnergyNetwork, x, y, *, n_steps: int = 2000, tol: flo
 
 
 def estimate_gradient(net: EnergyNetwork, x, y, rule: str, **kwargs) -> Gradient:
-    """Dispatch to the estimator named by ``rule`` (one of :data:`LEARNING_RULES` or ``"implicit"``)."""
+    """Dispatch to the estimator named by ``rule`` (one of :data:`LEARNING_RULES` or ``"implicit"``).
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network
+    >>> net = make_network(4, 6, 2, seed=0)
+    >>> x, y = np.random.default_rng(0).random((3, 4)), np.eye(2)[[0, 1, 0]]
+    >>> [estimate_gradient(net, x, y, rule).dW.shape[0] for rule in ("eqprop", "chl", "bptt", "implicit")]
+    [12, 12, 12, 12]
+    >>> estimate_gradient(net, x, y, "bptt", n_steps=5).loss > 0
+    True
+    """
     check_choice(rule, "rule", list(LEARNING_RULES) + ["implicit"])
     fn = {
         "eqprop": eqprop_gradient,
@@ -281,7 +326,15 @@ def apply_wiring_cost(net: EnergyNetwork, strength: float, lr: float, *, kind: s
 
 
 def cosine_similarity(a: Gradient | torch.Tensor, b: Gradient | torch.Tensor) -> float:
-    """Cosine similarity of two gradients (synapses once each, plus biases)."""
+    """Cosine similarity of two gradients (synapses once each, plus biases).
+
+    Examples
+    --------
+    >>> cosine_similarity(torch.tensor([1.0, 0.0]), torch.tensor([1.0, 1.0]))  # doctest: +ELLIPSIS
+    0.7071...
+    >>> cosine_similarity(torch.tensor([1.0, 2.0]), torch.tensor([-2.0, -4.0]))
+    -1.0
+    """
     va = a.flat() if isinstance(a, Gradient) else torch.as_tensor(a).flatten()
     vb = b.flat() if isinstance(b, Gradient) else torch.as_tensor(b).flatten()
     return float(torch.dot(va, vb) / (va.norm() * vb.norm() + 1e-300))
@@ -301,6 +354,17 @@ def gradient_alignment(net: EnergyNetwork, x, y, betas=(0.5, 0.2, 0.1, 0.05, 0.0
         ``beta``, ``cos_symmetric``, ``cos_forward``, ``relerr_symmetric``,
         ``relerr_forward`` (arrays over ``betas``); ``bptt_steps``, ``cos_bptt``,
         ``relerr_bptt`` (over ``bptt_steps``); ``cos_chl`` and ``relerr_chl``.
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network
+    >>> net = make_network(4, 6, 2, seed=0)
+    >>> x, y = np.random.default_rng(0).random((3, 4)), np.eye(2)[[0, 1, 0]]
+    >>> al = gradient_alignment(net, x, y, betas=(0.01, 0.001), bptt_steps=(5, 50), n_relax=300, tol=1e-10)
+    >>> al["cos_symmetric"].shape, al["cos_bptt"].shape
+    ((2,), (2,))
+    >>> bool(al["cos_forward"][-1] > 0.99), bool(al["cos_bptt"][-1] > al["cos_bptt"][0])
+    (True, True)
     """
     exact = implicit_gradient(net, x, y, n_steps=n_relax, tol=tol)
     ref = exact.flat()

@@ -53,6 +53,16 @@ class EBMTask:
         (:func:`mesoscale.ebm.learn`); ``y_train``/``y_test`` are goal 0.
     switch_every : int
         Epochs per goal when ``goals`` is set.
+
+    Examples
+    --------
+    >>> t = EBMTask("xor", np.array([[0.0, 1.0], [1.0, 1.0]]), np.array([[0.0, 1.0], [1.0, 0.0]]),
+    ...             np.array([[1.0, 0.0]]), np.array([[0.0, 1.0]]), output_groups=[(0, 2)], input_side=np.array([0, 1]))
+    >>> t.n_in, t.n_out, t.with_goal(0) is t
+    (2, 2, True)
+    >>> mvg = retina_task("mvg", seed=0)
+    >>> len(mvg.goals), bool((mvg.with_goal(1).y_train != mvg.y_train).any())
+    (2, True)
     """
 
     name: str
@@ -101,6 +111,14 @@ def retina_objects(side: str = "left") -> np.ndarray:
 
     Objects: three or four pixels on, a vertical bar, or a horizontal bar (top on the
     left, bottom on the right) -- so the two sides differ, as in Kashtan & Alon (2005).
+
+    Examples
+    --------
+    >>> left, right = retina_objects("left"), retina_objects("right")
+    >>> left.shape, right.shape
+    ((8, 4), (8, 4))
+    >>> [1.0, 1.0, 0.0, 0.0] in left.tolist(), [1.0, 1.0, 0.0, 0.0] in right.tolist()  # top bar: left only
+    (True, False)
     """
     check_choice(side, "side", ["left", "right"])
     return np.array(sorted(_block_objects(side)), dtype=float)

@@ -90,6 +90,16 @@ def plot_rich_club(table, *, ax=None, title="Rich club"):
     """Normalised rich-club coefficient against k, levels with p < 0.05 marked.
 
     ``table`` is the DataFrame of :func:`~mesoscale.metrics.rich_club`.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> table = pd.DataFrame({"k": [1, 2, 3], "phi": [0.3, 0.5, 0.9], "phi_null_mean": [0.3, 0.4, 0.5],
+    ...                       "phi_norm": [1.0, 1.25, 1.8], "p_value": [0.5, 0.2, 0.01]})
+    >>> fig = plot_rich_club(table, title="toy")
+    >>> len(fig.axes), fig.axes[1].get_ylabel()
+    (2, 'phi_norm(k)')
+    >>> plt.close(fig)
     """
     import matplotlib.pyplot as plt
 

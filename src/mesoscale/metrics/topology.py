@@ -120,7 +120,18 @@ def characteristic_path_length(A) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class SmallWorld:
-    """Small-world coefficient and its ingredients (see :func:`small_worldness`)."""
+    """Small-world coefficient and its ingredients (see :func:`small_worldness`).
+
+    Examples
+    --------
+    >>> import networkx as nx
+    >>> A = nx.to_numpy_array(nx.watts_strogatz_graph(30, 4, 0.1, seed=1))
+    >>> sw = small_worldness(A, n_null=3, seed=0)
+    >>> type(sw).__name__, round(sw.C, 4), round(sw.L, 4), sw.n_null
+    ('SmallWorld', 0.4022, 3.0782, 3)
+    >>> bool(sw.sigma > 1), round(sw.sigma - sw.gamma / sw.lambda_, 12)
+    (True, 0.0)
+    """
 
     sigma: float
     gamma: float

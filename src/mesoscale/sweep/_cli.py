@@ -48,6 +48,18 @@ def read_grid_file(path) -> tuple[list[dict], dict]:
 
     A top-level mapping without ``axes``/``tasks`` is taken as the axes. Other top-level
     keys (``seed``, ``batch_size``) are returned as options.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(tmp.name, "grid.json")  # JSON is YAML too
+    >>> with open(path, "w") as fh:
+    ...     json.dump({"axes": {"x": [1, 2], "rep": [0, 1]}, "seed": 3}, fh)
+    >>> grid, options = read_grid_file(path)
+    >>> len(grid), grid[1], options
+    (4, {'x': 1, 'rep': 1}, {'seed': 3})
+    >>> tmp.cleanup()
     """
     import yaml
 
@@ -74,6 +86,17 @@ def register_cli(subparsers) -> argparse.ArgumentParser:
 
     The handler is stored as the parser default ``func``: call ``args.func(args)``,
     which returns the exit code.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="mytool")
+    >>> sweep = register_cli(parser.add_subparsers(dest="command", required=True))
+    >>> sweep.prog
+    'mytool sweep'
+    >>> args = parser.parse_args(["sweep", "compact", "some/store", "--target-rows", "1000"])
+    >>> args.sweep_command, args.target_rows, args.func is cli_handler
+    ('compact', 1000, True)
     """
     p = subparsers.add_parser("sweep", help="run and inspect persistent parameter sweeps")
     sub = p.add_subparsers(dest="sweep_command", required=True)
@@ -113,6 +136,17 @@ def cli_handler(args: argparse.Namespace) -> int:
 
     Bad input (a refused store, a wrong grid file, an unknown function) is reported in
     one line on stderr with exit code 2.
+
+    Examples
+    --------
+    >>> import argparse, os, tempfile
+    >>> parser = argparse.ArgumentParser(prog="mesoscale")
+    >>> _ = register_cli(parser.add_subparsers(dest="command", required=True))
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> args = parser.parse_args(["sweep", "status", os.path.join(tmp.name, "not-a-store")])
+    >>> cli_handler(args)  # one line on stderr names the problem
+    2
+    >>> tmp.cleanup()
     """
     try:
         return _cli(args)
@@ -187,7 +221,24 @@ def _cli(args: argparse.Namespace) -> int:
 
 
 def main(argv=None) -> int:
-    """Entry point of ``python -m mesoscale.sweep`` (same as ``mesoscale sweep``)."""
+    """Entry point of ``python -m mesoscale.sweep`` (same as ``mesoscale sweep``).
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from mesoscale.sweep import grid_product, run_sweep
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> store = os.path.join(tmp.name, "s")
+    >>> _ = run_sweep(lambda p, rng: {"y": p["x"] ** 2}, grid_product(x=[1, 2]), store, client="inline",
+    ...               seed=0, progress=False)
+    >>> main(["sweep", "failures", store])
+    no failed tasks
+    0
+    >>> main(["sweep", "export", store, os.path.join(tmp.name, "table.csv")])  # doctest: +ELLIPSIS
+    wrote 2 rows to .../table.csv
+    0
+    >>> tmp.cleanup()
+    """
     parser = argparse.ArgumentParser(prog="mesoscale")
     register_cli(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)

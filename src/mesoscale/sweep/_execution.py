@@ -141,6 +141,17 @@ class SweepSummary:
 
     ``task_s`` is the sum of the run times of this call's tasks as measured where they
     ran, so ``task_s / (workers * elapsed_s)`` is the parallel efficiency.
+
+    Examples
+    --------
+    >>> from mesoscale.sweep import grid_product
+    >>> df = run_sweep(lambda p, rng: {"y": p["x"] ** 2}, grid_product(x=[1, 2, 3]), None, client="inline",
+    ...                seed=0, progress=False)
+    >>> s = SweepSummary(**df.attrs["sweep"])
+    >>> s.n_tasks, s.n_computed, s.n_failed, s.mode
+    (3, 3, 0, 'inline')
+    >>> print(s)  # doctest: +ELLIPSIS
+    sweep: 3 tasks (0 already stored, 3 computed, 0 failed) -> 3 rows in ... s [inline]
     """
 
     n_tasks: int

@@ -45,6 +45,20 @@ class FSSResult:
     exponent_at_bound : bool
         The fitted exponent sits at an end of ``exponent_bounds``: the sizes do not constrain it,
         and ``x_c`` is then only as good as that assumption (try a fixed ``exponent``).
+
+    Examples
+    --------
+    >>> from mesoscale.theory import scan
+    >>> def step(x, n, seed):
+    ...     noise = np.random.default_rng(seed).normal(0, 0.01)
+    ...     return float(1 / (1 + np.exp(-(x - 1 - 2 / n) * np.sqrt(n))) + noise)
+    >>> df = scan(step, np.linspace(0.6, 1.6, 41), [25, 100, 400], 4, seed=0, progress=False)
+    >>> fit = finite_size_scaling(df, method="level", level=0.5, exponent=1.0, n_boot=20, seed=0)
+    >>> type(fit).__name__, round(fit.x_c, 2), round(fit.amplitude, 1), fit.exponent_se, fit.bootstrap.shape
+    ('FSSResult', 1.0, 2.0, 0.0, (20, 3))
+    >>> lo, hi = fit.ci("x_c")
+    >>> bool(lo <= fit.x_c <= hi), fit.predict([100]).round(2).tolist()
+    (True, [1.02])
     """
 
     x_c: float

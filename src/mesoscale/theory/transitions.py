@@ -162,6 +162,19 @@ def scan(
     DataFrame
         One row per evaluation with columns ``size``, ``control``, ``replicate`` and one column
         per observable, sorted by size, control and replicate.
+
+    Examples
+    --------
+    An order parameter with two observables; each replicate uses one seed at every control value:
+
+    >>> def order(x, n, seed):
+    ...     rng = np.random.default_rng(seed)
+    ...     return {"m": float(x > 1 + rng.normal(0, 1 / np.sqrt(n))), "x2": x * x}
+    >>> df = scan(order, [0.8, 1.0, 1.2], [16, 64], 3, seed=0, progress=False)
+    >>> df.shape, list(df.columns)
+    ((18, 5), ['size', 'control', 'replicate', 'm', 'x2'])
+    >>> df.groupby("size").replicate.nunique().tolist(), sorted(df.m.unique().tolist())
+    ([3, 3], [0.0, 1.0])
     """
     from ..sweep import grid_product, run_sweep
 
@@ -389,6 +402,20 @@ def locate_transition(
         Columns ``size`` (for crossings also ``size_small``), ``x_c``, ``x_c_se`` (bootstrap
         standard deviation), ``x_c_lo``/``x_c_hi`` (2.5 and 97.5 bootstrap percentiles),
         ``n_seeds`` and ``method``. ``x_c`` is NaN where no peak/crossing was found.
+
+    Examples
+    --------
+    A logistic step at ``x = 1 + 2/n`` of width ``n**-0.5``, plus a little noise:
+
+    >>> def step(x, n, seed):
+    ...     noise = np.random.default_rng(seed).normal(0, 0.01)
+    ...     return float(1 / (1 + np.exp(-(x - 1 - 2 / n) * np.sqrt(n))) + noise)
+    >>> df = scan(step, np.linspace(0.6, 1.6, 41), [25, 100, 400], 4, seed=0, progress=False)
+    >>> loc = locate_transition(df, method="level", level=0.5, n_boot=20, seed=0)
+    >>> loc["size"].tolist(), loc["x_c"].round(2).tolist(), bool((loc.x_c_se < 0.01).all())
+    ([25, 100, 400], [1.08, 1.02, 1.0], True)
+    >>> list(locate_transition(df, method="crossing", n_boot=0).columns[:3])
+    ['size', 'size_small', 'x_c']
     """
     df = check_frame(df, ("size", "control", value), made_by="scan")
     check_choice(method, "method", ("peak", "crossing", "level"))

@@ -51,7 +51,15 @@ def _device(model):
 
 
 def eval_batch(task: Task, n: int = 512, seed=None, **sample_kwargs) -> Batch:
-    """A fixed evaluation batch: all of an :class:`ArrayTask`, else ``n`` examples drawn with ``seed``."""
+    """A fixed evaluation batch: all of an :class:`ArrayTask`, else ``n`` examples drawn with ``seed``.
+
+    Examples
+    --------
+    >>> from mesoscale.training import VaryingGoalTask
+    >>> b = eval_batch(VaryingGoalTask(switch_every=0, n_steps=3), n=16, seed=0)
+    >>> b.x.shape, b.y.shape, b.w.shape
+    (torch.Size([16, 3, 4]), torch.Size([16, 3, 1]), torch.Size([16, 3]))
+    """
     if isinstance(task, ArrayTask):
         return task.full()
     n = check_int(n, "n", minimum=1)
@@ -84,6 +92,15 @@ def per_task_accuracy(model, tasks: YangTasks, names=None, n_per_task: int = 128
 
     Zero-shot accuracy is this function applied to held-out task names (the rule inputs of held-out
     combinations were never seen in training); ``split`` labels the rows (e.g. ``"held-out"``).
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, YangTasks
+    >>> tasks = YangTasks(tasks=("go", "anti"))
+    >>> net = SpatialRNN(tasks.n_input, 8, tasks.n_output, n_members=2, seed=[0, 1])
+    >>> df = per_task_accuracy(net, tasks, n_per_task=8, seed=0, split="train")
+    >>> df.shape, df.task.unique().tolist()
+    ((4, 4), ['go', 'anti'])
     """
     if not isinstance(tasks, YangTasks):
         raise TypeError(f"'tasks' must be a YangTasks; got {type(tasks).__name__}")
@@ -125,6 +142,14 @@ def few_shot_curve(model, task: Task, ks=(1, 2, 4, 8, 16, 32, 64), *, n_test: in
     Returns
     -------
     DataFrame with columns ``k, member, accuracy``.
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, VaryingGoalTask
+    >>> net = SpatialRNN(4, 8, 2, n_members=2, seed=[0, 1])
+    >>> df = few_shot_curve(net, VaryingGoalTask(switch_every=0), ks=(2, 4), steps=3, n_test=32, seed=0)
+    >>> df.k.tolist(), list(df.columns)
+    ([0, 0, 2, 2, 4, 4], ['k', 'member', 'accuracy'])
     """
     check_choice(adapt, "adapt", ("readout", "all"))
     ks = [check_int(k, "ks", minimum=1) for k in ks]
@@ -164,7 +189,15 @@ def few_shot_curve(model, task: Task, ks=(1, 2, 4, 8, 16, 32, 64), *, n_test: in
 
 
 def unit_strength(model) -> torch.Tensor:
-    """Total absolute recurrent in+out weight plus readout weight of each hidden unit, (K, n)."""
+    """Total absolute recurrent in+out weight plus readout weight of each hidden unit, (K, n).
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN
+    >>> s = unit_strength(SpatialRNN(4, 8, 2, n_members=2, seed=[0, 1]))
+    >>> s.shape, bool((s > 0).all())
+    (torch.Size([2, 8]), True)
+    """
     if hasattr(model, "effective_weights"):
         W = model.effective_weights().abs()
         return W.sum(1) + W.sum(2) + model.w_out.abs().sum(2)
@@ -222,6 +255,16 @@ def lesion_curve(model, task: Task, *, kind: str = "unit", order: str = "random"
     Returns
     -------
     DataFrame with columns ``kind, order, fraction, repeat, member, accuracy``.
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, VaryingGoalTask
+    >>> net = SpatialRNN(4, 8, 2, n_members=2, seed=[0, 1])
+    >>> df = lesion_curve(net, VaryingGoalTask(switch_every=0), fractions=(0.0, 0.5), n_repeats=2, n=32, seed=0)
+    >>> df.shape, df.groupby("fraction").size().tolist()
+    ((8, 6), [4, 4])
+    >>> bool(df.accuracy.between(0, 1).all())
+    True
     """
     check_choice(kind, "kind", ("unit", "connection"))
     check_choice(order, "order", ("random", "targeted"))
@@ -266,6 +309,14 @@ def module_lesion(model, task: Task, partition, *, n: int = 512, seed=None, batc
     Returns
     -------
     DataFrame with columns ``module, member, accuracy`` (and ``task`` if ``by_task``).
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, VaryingGoalTask
+    >>> net = SpatialRNN(4, 8, 2, n_members=2, seed=[0, 1])
+    >>> df = module_lesion(net, VaryingGoalTask(switch_every=0), [0, 0, 0, 0, 1, 1, 1, 1], n=32, seed=0)
+    >>> df.module.unique().tolist(), df.shape
+    ([-1, 0, 1], (6, 3))
     """
     K, n_units = model.n_members, model.n_hidden
     P = np.asarray(partition)
@@ -302,6 +353,14 @@ def noise_curve(model, task: Task, *, kind: str = "recurrent", levels=(0.0, 0.05
     Returns
     -------
     DataFrame with columns ``kind, level, member, accuracy``.
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, VaryingGoalTask
+    >>> net = SpatialRNN(4, 8, 2, n_members=2, seed=[0, 1])
+    >>> df = noise_curve(net, VaryingGoalTask(switch_every=0), kind="input", levels=(0.0, 0.5), n=32, seed=0)
+    >>> df.level.tolist(), list(df.columns)
+    ([0.0, 0.0, 0.5, 0.5], ['kind', 'level', 'member', 'accuracy'])
     """
     check_choice(kind, "kind", ("input", "recurrent"))
     batch = eval_batch(task, n, seed) if batch is None else batch
@@ -386,6 +445,15 @@ def task_variance(model, tasks: YangTasks, names=None, n_per_task: int = 64, see
 
     For each task, the variance of each unit's activity across trials at each time step (padding
     excluded), averaged over time steps.
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, YangTasks
+    >>> tasks = YangTasks(tasks=("go", "anti"))
+    >>> net = SpatialRNN(tasks.n_input, 8, tasks.n_output, n_members=2, seed=[0, 1])
+    >>> tv = task_variance(net, tasks, n_per_task=8, seed=0)
+    >>> tv.shape, bool((tv >= 0).all())
+    ((2, 8, 2), True)
     """
     if not isinstance(tasks, YangTasks):
         raise TypeError(f"'tasks' must be a YangTasks; got {type(tasks).__name__}")
@@ -420,6 +488,17 @@ def task_variance_clusters(tv, *, k_range=range(2, 11), min_variance: float = 1e
     -------
     dict with ``labels`` (n_hidden,), ``k``, ``silhouette`` (dict k -> score), ``normalised`` (active units x
     tasks; each unit divided by its maximum over tasks).
+
+    Examples
+    --------
+    Two groups of units, each active in one of two tasks, and one silent unit:
+
+    >>> tv = np.repeat([[1.0, 0.0], [0.0, 1.0]], 4, axis=0) + 0.01 * np.random.default_rng(0).random((8, 2))
+    >>> tv = np.vstack([tv, np.zeros((1, 2))])
+    >>> res = task_variance_clusters(tv, k_range=range(2, 4), seed=0)
+    >>> lab = res["labels"]
+    >>> res["k"], int(lab[-1]), len(set(lab[:4])), len(set(lab[4:8])), bool(lab[0] != lab[4])
+    (2, -1, 1, 1, True)
     """
     from sklearn.cluster import KMeans
     from sklearn.metrics import silhouette_score
@@ -454,6 +533,15 @@ def cluster_lesion(model, tasks: YangTasks, labels, names=None, n_per_task: int 
     Returns
     -------
     DataFrame with columns ``cluster, task, member, accuracy``.
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, YangTasks
+    >>> tasks = YangTasks(tasks=("go", "anti"))
+    >>> net = SpatialRNN(tasks.n_input, 8, tasks.n_output, n_members=2, seed=[0, 1])
+    >>> df = cluster_lesion(net, tasks, [0, 0, 0, 0, 1, 1, 1, 1], n_per_task=8, seed=0)
+    >>> df.cluster.unique().tolist(), df.shape
+    ([-1, 0, 1], (12, 4))
     """
     names = tasks.tasks if names is None else tuple(names)
     labels = np.asarray(labels)
@@ -469,7 +557,13 @@ def cluster_lesion(model, tasks: YangTasks, labels, names=None, n_per_task: int 
 
 
 def specialisation_index(a1, a2):
-    """``(a1 - a2) / (a1 + a2)``: +1 = only sub-task 1, -1 = only sub-task 2, 0 = no preference."""
+    """``(a1 - a2) / (a1 + a2)``: +1 = only sub-task 1, -1 = only sub-task 2, 0 = no preference.
+
+    Examples
+    --------
+    >>> specialisation_index([0.9, 0.5, 0.0], [0.1, 0.5, 0.0])
+    array([0.8, 0. , 0. ])
+    """
     a1, a2 = np.asarray(a1, dtype=float), np.asarray(a2, dtype=float)
     den = a1 + a2
     return np.where(den > 0, (a1 - a2) / np.where(den > 0, den, 1), 0.0)
@@ -509,6 +603,17 @@ def bena_specialisation(model, data: TwoDigitData, partition, *, n_steps: int = 
     -------
     DataFrame with one row per (member, module): ``retrain_d1, retrain_d2, ablation_d1, ablation_d2,
     correlation_d1, correlation_d2`` and ``retrain_index, ablation_index, correlation_index``.
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, two_digit_task
+    >>> data = two_digit_task(60, 40, seed=0)
+    >>> net = SpatialRNN(128, 8, 20, seed=0)
+    >>> df = bena_specialisation(net, data, [0, 0, 0, 0, 1, 1, 1, 1], n_pairs=20, seed=0)
+    >>> df[["member", "module", "n_units"]].values.tolist()
+    [[0, 0, 4], [0, 1, 4]]
+    >>> bool(df.retrain_index.between(-1, 1).all())
+    True
     """
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline

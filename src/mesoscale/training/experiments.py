@@ -49,6 +49,13 @@ class Condition:
         ``name`` (connectome). ``input_groups``: a list of input-column slices, one per spatial module
         (:func:`~mesoscale.training.priors.spatial_modules`); inputs in group g then reach module g only
         (modular inputs, e.g. ``[slice(0, 64), slice(64, 128)]`` for the two digits).
+
+    Examples
+    --------
+    >>> Condition("sbm", "l1", 1e-3, options={"density": 0.2}).name
+    'sbm+l1'
+    >>> Condition("dense").name
+    'dense'
     """
 
     prior: str = "dense"
@@ -125,6 +132,17 @@ def run_conditions(conditions, task, val_task, *, n_hidden: int = 100, n_seeds: 
     -------
     dict with ``models`` (condition name -> model), ``results`` (name -> :class:`TrainResult`) and
     ``summary``: DataFrame with ``condition, member, seed, accuracy, density, mask_density, steps``.
+
+    Examples
+    --------
+    >>> from mesoscale.training import VaryingGoalTask
+    >>> task = VaryingGoalTask(switch_every=0)
+    >>> out = run_conditions([Condition("dense"), Condition("sbm", options={"density": 0.3})], task, task,
+    ...                      n_hidden=8, n_seeds=2, steps=3, batch_size=8, seed=0, progress=False, device="cpu")
+    >>> sorted(out["models"]), out["summary"].shape
+    (['dense', 'sbm'], (4, 7))
+    >>> out["summary"].mask_density.round(2).tolist()
+    [1.0, 1.0, 0.29, 0.29]
     """
     n_seeds = check_int(n_seeds, "n_seeds", minimum=1)
     names = [c.name for c in conditions]

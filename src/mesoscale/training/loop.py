@@ -37,14 +37,34 @@ __all__ = ["select_device", "member_losses", "decision_correct", "evaluate_batch
 
 
 def select_device(device="auto") -> torch.device:
-    """``"auto"`` -> CUDA if available, else CPU; otherwise ``torch.device(device)``."""
+    """``"auto"`` -> CUDA if available, else CPU; otherwise ``torch.device(device)``.
+
+    Examples
+    --------
+    >>> select_device("cpu")
+    device(type='cpu')
+    >>> select_device("auto").type in ("cpu", "cuda")
+    True
+    """
     if device == "auto" or device is None:
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 
 
 def member_losses(logits: torch.Tensor, batch: Batch, heads) -> torch.Tensor:
-    """Weighted cross-entropy per member, summed over heads: shape (K,)."""
+    """Weighted cross-entropy per member, summed over heads: shape (K,).
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, VaryingGoalTask
+    >>> task = VaryingGoalTask(switch_every=0)
+    >>> net = SpatialRNN(4, 8, 2, n_members=2, seed=[0, 1])
+    >>> batch = task.sample(16, rng=0)
+    >>> logits, _ = net(batch.x)
+    >>> loss = member_losses(logits, batch, task.heads)
+    >>> loss.shape, bool((loss > 0).all())
+    (torch.Size([2]), True)
+    """
     K = logits.shape[0]
     bi, ti = torch.nonzero(batch.w > 0, as_tuple=True)  # only steps that carry loss
     w = batch.w[bi, ti]
@@ -61,7 +81,18 @@ def member_losses(logits: torch.Tensor, batch: Batch, heads) -> torch.Tensor:
 
 
 def decision_correct(logits: torch.Tensor, batch: Batch, heads) -> torch.Tensor:
-    """Whether all heads are right at each example's decision step (its last step with loss weight > 0): (K, B)."""
+    """Whether all heads are right at each example's decision step (its last step with loss weight > 0): (K, B).
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, VaryingGoalTask
+    >>> task = VaryingGoalTask(switch_every=0)
+    >>> batch = task.sample(16, rng=0)
+    >>> logits, _ = SpatialRNN(4, 8, 2, n_members=2, seed=[0, 1])(batch.x)
+    >>> ok = decision_correct(logits, batch, task.heads)
+    >>> ok.shape, ok.dtype
+    (torch.Size([2, 16]), torch.bool)
+    """
     K, B, T, _ = logits.shape
     t_dec = ((batch.w > 0) * torch.arange(T, device=batch.w.device)).argmax(dim=1)  # (B,)
     b_idx = torch.arange(B, device=logits.device)
@@ -76,7 +107,17 @@ def decision_correct(logits: torch.Tensor, batch: Batch, heads) -> torch.Tensor:
 
 @torch.no_grad()
 def evaluate_batch(model, batch: Batch, heads, **forward_kwargs) -> tuple[np.ndarray, np.ndarray]:
-    """Loss and accuracy per member on one batch (no gradients): two arrays of shape (K,)."""
+    """Loss and accuracy per member on one batch (no gradients): two arrays of shape (K,).
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, VaryingGoalTask
+    >>> task = VaryingGoalTask(switch_every=0)
+    >>> net = SpatialRNN(4, 8, 2, n_members=2, seed=[0, 1])
+    >>> loss, acc = evaluate_batch(net, task.sample(16, rng=0), task.heads)
+    >>> loss.shape, acc.shape, bool(((acc >= 0) & (acc <= 1)).all())
+    ((2,), (2,), True)
+    """
     dev = next(model.parameters()).device
     batch = batch.to(dev)
     logits, _ = model(batch.x, **forward_kwargs)
@@ -101,6 +142,15 @@ class TrainResult:
         Members that stopped early.
     steps_done : int
     device : str
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN, VaryingGoalTask
+    >>> task = VaryingGoalTask(switch_every=0)
+    >>> net = SpatialRNN(4, 8, 2, n_members=2, seed=[0, 1])
+    >>> res = train(net, task, steps=4, batch_size=8, eval_every=2, seed=0, progress=False)
+    >>> type(res).__name__, res.steps_done, res.device, res.log.shape, res.stopped.tolist()
+    ('TrainResult', 4, 'cpu', (8, 7), [False, False])
     """
 
     model: torch.nn.Module
@@ -183,6 +233,16 @@ def train(
     Returns
     -------
     TrainResult
+
+    Examples
+    --------
+    >>> from mesoscale.training import Regularizer, SpatialRNN, VaryingGoalTask
+    >>> task = VaryingGoalTask(switch_every=0)
+    >>> net = SpatialRNN(task.n_input, 8, task.n_output, n_members=2, seed=[0, 1])
+    >>> res = train(net, task, steps=6, batch_size=8, lr=[1e-3, 1e-2], regularizer=Regularizer("l1", 1e-3),
+    ...             eval_every=3, device="cpu", seed=0, progress=False)
+    >>> res.steps_done, int(res.log.val_acc.notna().sum()), bool((res.log.reg_loss > 0).all())
+    (6, 4, True)
     """
     steps = check_int(steps, "steps", minimum=0)
     batch_size = check_int(batch_size, "batch_size", minimum=1)

@@ -65,6 +65,14 @@ def member_seeds(seed, n_members: int) -> list[int]:
 
     A sequence of ``n_members`` ints is used as given (so member k of an ensemble equals a single network
     built with ``seed=seeds[k]``); anything else is spawned into independent streams.
+
+    Examples
+    --------
+    >>> member_seeds([5, 6], 2)
+    [5, 6]
+    >>> s = member_seeds(0, 3)
+    >>> len(s), len(set(s)), s == member_seeds(0, 3)
+    (3, 3, True)
     """
     n_members = check_int(n_members, "n_members", minimum=1)
     if isinstance(seed, (list, tuple, np.ndarray)):
@@ -206,6 +214,16 @@ class SpatialRNN(_Ensemble):
         Recurrent weights start as ``N(0, gain^2 / fan_in)`` with ``fan_in`` the mask's mean in-degree.
     seed : int, sequence of K ints, SeedSequence or Generator
         Member ``k`` is initialised from ``member_seeds(seed, K)[k]`` only.
+
+    Examples
+    --------
+    >>> net = SpatialRNN(4, 8, 2, n_members=3, mask=~np.eye(8, dtype=bool), alpha=0.5, seed=0)
+    >>> logits, hidden = net(torch.zeros(5, 6, 4))
+    >>> logits.shape, hidden.shape, net.effective_weights().shape
+    (torch.Size([3, 5, 6, 2]), torch.Size([3, 5, 6, 8]), torch.Size([3, 8, 8]))
+    >>> one = net.member(1)
+    >>> one.n_members, bool(torch.equal(one.w_rec[0], net.w_rec[1]))
+    (1, True)
     """
 
     def __init__(self, n_input: int, n_hidden: int, n_output: int, *, n_members: int = 1, positions=None,
@@ -342,6 +360,13 @@ class SpatialMLP(_Ensemble):
         One (fan_in, fan_out) mask per weight matrix (None = dense).
     layer_spacing : float
         Distance between consecutive layers.
+
+    Examples
+    --------
+    >>> mlp = SpatialMLP(4, 2, hidden=(8, 6), n_members=3, seed=0)
+    >>> logits, hidden = mlp(torch.zeros(5, 2, 4))
+    >>> logits.shape, hidden.shape, len(mlp.reg_terms())
+    (torch.Size([3, 5, 2, 2]), torch.Size([3, 5, 2, 6]), 3)
     """
 
     def __init__(self, n_input: int, n_output: int, hidden=(64,), *, n_members: int = 1, masks=None,

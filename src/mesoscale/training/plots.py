@@ -24,7 +24,17 @@ def _axes(ax, figsize):
 
 def plot_by_condition(df, y: str, *, condition: str = "condition", ylabel: str | None = None, ax=None,
                       reference: float | None = None, order=None):
-    """One column per condition: every member as a dot, the mean as a bar."""
+    """One column per condition: every member as a dot, the mean as a bar.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> df = pd.DataFrame({"condition": ["a", "a", "b", "b"], "accuracy": [0.9, 0.8, 0.6, 0.7]})
+    >>> fig = plot_by_condition(df, "accuracy", reference=0.5)
+    >>> type(fig).__name__, [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    ('Figure', ['a', 'b'])
+    >>> plt.close(fig)
+    """
     fig, ax = _axes(ax, (6.4, 3.2))
     order = list(dict.fromkeys(df[condition])) if order is None else list(order)
     rng = np.random.default_rng(0)
@@ -41,7 +51,18 @@ def plot_by_condition(df, y: str, *, condition: str = "condition", ylabel: str |
 
 def plot_curves(df, x: str, y: str, *, hue: str = "condition", ax=None, xlabel=None, ylabel=None, logx=False,
                 reference: float | None = None):
-    """Mean over members (line) with +/- one standard deviation (band), one line per ``hue`` value."""
+    """Mean over members (line) with +/- one standard deviation (band), one line per ``hue`` value.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> df = pd.DataFrame({"condition": ["a"] * 4 + ["b"] * 4, "k": [1, 1, 2, 2] * 2,
+    ...                    "accuracy": [0.5, 0.6, 0.7, 0.8, 0.5, 0.5, 0.6, 0.6]})
+    >>> fig = plot_curves(df, "k", "accuracy", logx=True)
+    >>> len(fig.axes), len(fig.axes[0].get_lines())
+    (1, 2)
+    >>> plt.close(fig)
+    """
     fig, ax = _axes(ax, (5.0, 3.4))
     for i, (h, sub) in enumerate(df.groupby(hue, sort=False)):
         g = sub.groupby(x)[y]
@@ -59,7 +80,17 @@ def plot_curves(df, x: str, y: str, *, hue: str = "condition", ax=None, xlabel=N
 
 
 def plot_relation(df, x: str, y: str, *, hue: str = "condition", ax=None, xlabel=None, ylabel=None):
-    """Scatter of ``y`` against ``x``, one colour per ``hue`` value (each point one member)."""
+    """Scatter of ``y`` against ``x``, one colour per ``hue`` value (each point one member).
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt, pandas as pd
+    >>> df = pd.DataFrame({"condition": ["a", "a", "b"], "q": [0.1, 0.2, 0.4], "accuracy": [0.9, 0.8, 0.6]})
+    >>> fig = plot_relation(df, "q", "accuracy", xlabel="modularity Q")
+    >>> fig.axes[0].get_xlabel(), len(fig.axes[0].get_lines())
+    ('modularity Q', 2)
+    >>> plt.close(fig)
+    """
     fig, ax = _axes(ax, (4.6, 3.6))
     for i, (h, sub) in enumerate(df.groupby(hue, sort=False)):
         ax.plot(sub[x], sub[y], "o", color=PALETTE[i % len(PALETTE)], label=str(h), ms=5, alpha=0.85)

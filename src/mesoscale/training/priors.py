@@ -24,13 +24,29 @@ __all__ = ["dense_mask", "module_labels", "spatial_modules", "sbm_mask", "genera
 
 
 def dense_mask(n: int) -> np.ndarray:
-    """All connections except self-connections."""
+    """All connections except self-connections.
+
+    Examples
+    --------
+    >>> dense_mask(3).astype(int)
+    array([[0, 1, 1],
+           [1, 0, 1],
+           [1, 1, 0]])
+    """
     n = check_int(n, "n", minimum=1)
     return ~np.eye(n, dtype=bool)
 
 
 def mask_density(mask) -> float:
-    """Fraction of the n(n-1) off-diagonal entries that are allowed."""
+    """Fraction of the n(n-1) off-diagonal entries that are allowed.
+
+    Examples
+    --------
+    >>> mask_density(dense_mask(5)), mask_density(np.eye(4))
+    (1.0, 0.0)
+    >>> mask_density(sbm_mask(20, n_modules=2, density=0.3, seed=0))
+    0.3
+    """
     m = np.asarray(mask) != 0
     n = m.shape[0]
     return float((m.sum() - np.trace(m)) / max(n * (n - 1), 1))
@@ -41,6 +57,11 @@ def module_labels(n: int, n_modules: int) -> np.ndarray:
 
     With grid positions (:func:`~mesoscale.training.models.grid_positions`, sorted by the first
     coordinate, then the second, then the third) contiguous index blocks are also contiguous in space.
+
+    Examples
+    --------
+    >>> module_labels(7, 3)
+    array([0, 0, 0, 1, 1, 2, 2])
     """
     n = check_int(n, "n", minimum=1)
     n_modules = check_int(n_modules, "n_modules", minimum=1, maximum=n)
@@ -91,6 +112,15 @@ def sbm_mask(n: int, n_modules: int = 2, density: float = 0.1, p_inter: float = 
     Returns
     -------
     ndarray of bool (n, n), symmetric, zero diagonal.
+
+    Examples
+    --------
+    >>> m = sbm_mask(20, n_modules=2, density=0.3, p_inter=0.1, seed=0)
+    >>> lab = module_labels(20, 2)
+    >>> int(m.sum() // 2), int((m & (lab[:, None] != lab[None, :])).sum() // 2)
+    (57, 6)
+    >>> bool((m == m.T).all()), bool(m.diagonal().any())
+    (True, False)
     """
     n = check_int(n, "n", minimum=2)
     density = check_float(density, "density", minimum=0.0, maximum=1.0)
@@ -129,6 +159,14 @@ def generative_mask(D, m: int, rule: str = "matching", eta: float = -2.0, gamma:
         Wiring rule and parameters (take them from a fit to a connectome).
     **kwargs :
         Passed to :func:`mesoscale.generative.generate`.
+
+    Examples
+    --------
+    >>> from mesoscale.training.models import distance_matrix, grid_positions
+    >>> D = distance_matrix(grid_positions(12))
+    >>> m = generative_mask(D, 20, rule="matching", eta=-2.0, gamma=0.3, seed=0)
+    >>> m.shape, int(m.sum() // 2), bool((m == m.T).all())
+    ((12, 12), 20, True)
     """
     D = check_distance(D, name="D")
     m = check_int(m, "m", minimum=1, maximum=D.shape[0] * (D.shape[0] - 1) // 2)
@@ -147,6 +185,14 @@ def connectome_prior(name: str, **load_kwargs) -> tuple[np.ndarray, np.ndarray, 
 
     Returns ``(mask, positions, connectome)`` from :func:`mesoscale.connectomes.load`; the mask is the
     undirected binary network (use it with ``SpatialRNN(n_hidden=mask.shape[0], positions=positions)``).
+
+    Examples
+    --------
+    >>> mask, pos, c = connectome_prior("celegans_witvliet_8")
+    >>> mask.shape, pos.shape, type(c).__name__
+    ((180, 180), (180, 3), 'Connectome')
+    >>> bool((mask == mask.T).all()), bool(mask.diagonal().any())
+    (True, False)
     """
     try:
         from ..connectomes import load

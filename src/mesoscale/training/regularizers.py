@@ -46,7 +46,15 @@ def _as3(W: torch.Tensor) -> tuple[torch.Tensor, bool]:
 
 
 def l1(W: torch.Tensor) -> torch.Tensor:
-    """Sum of absolute weights per member."""
+    """Sum of absolute weights per member.
+
+    Examples
+    --------
+    >>> l1(torch.tensor([[0.0, 2.0], [-1.0, 0.0]]))
+    tensor(3.)
+    >>> l1(torch.ones(3, 2, 2))  # an ensemble of 3 members
+    tensor([4., 4., 4.])
+    """
     W3, single = _as3(W)
     out = W3.abs().sum(dim=(1, 2))
     return out[0] if single else out
@@ -61,6 +69,13 @@ def distance_l1(W: torch.Tensor, D, A: float = 1.0, l0: float = 0.0) -> torch.Te
         Length of each connection.
     A, l0 : float
         Weight of the length term and a length-independent cost per unit weight.
+
+    Examples
+    --------
+    >>> W = torch.tensor([[0.0, 2.0], [-1.0, 0.0]])
+    >>> D = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    >>> distance_l1(W, D, A=2.0, l0=0.5)
+    tensor(7.5000)
     """
     W3, single = _as3(W)
     A = check_float(A, "A", minimum=0.0)
@@ -76,6 +91,12 @@ def communicability(W: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
     """Weighted communicability ``expm(S^-1/2 |W| S^-1/2)`` with zero diagonal, shape like ``W``.
 
     ``s_i = sum_j |w_ij|`` (row strength); ``eps`` guards isolated units.
+
+    Examples
+    --------
+    >>> C = communicability(torch.tensor([[0.0, 1.0], [1.0, 0.0]]))
+    >>> C.diagonal().tolist(), round(float(C[0, 1]), 4)
+    ([0.0, 0.0], 1.1752)
     """
     W3, single = _as3(W)
     if W3.shape[1] != W3.shape[2]:
@@ -88,7 +109,16 @@ def communicability(W: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 
 
 def communicability_distance(W: torch.Tensor, D) -> torch.Tensor:
-    """seRNN cost ``sum |W| o C o D`` per member (Achterberg et al. 2023)."""
+    """seRNN cost ``sum |W| o C o D`` per member (Achterberg et al. 2023).
+
+    Examples
+    --------
+    >>> W = torch.tensor([[0.0, 1.0], [1.0, 0.0]])
+    >>> round(float(communicability_distance(W, torch.ones(2, 2))), 4)
+    2.3504
+    >>> communicability_distance(W.expand(3, 2, 2), torch.ones(2, 2)).shape
+    torch.Size([3])
+    """
     W3, single = _as3(W)
     D = torch.as_tensor(D, dtype=W3.dtype, device=W3.device)
     if D.shape != W3.shape[1:]:

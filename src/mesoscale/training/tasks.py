@@ -42,7 +42,14 @@ __all__ = [
 
 @dataclass
 class Batch:
-    """A minibatch: inputs ``x`` (B, T, I), targets ``y`` (B, T, H), loss weights ``w`` (B, T)."""
+    """A minibatch: inputs ``x`` (B, T, I), targets ``y`` (B, T, H), loss weights ``w`` (B, T).
+
+    Examples
+    --------
+    >>> b = Batch(torch.zeros(2, 3, 4), torch.zeros(2, 3, 1, dtype=torch.long), torch.ones(2, 3))
+    >>> b.batch_size, b.to("cpu").x.shape, b.task is None
+    (2, torch.Size([2, 3, 4]), True)
+    """
 
     x: torch.Tensor
     y: torch.Tensor
@@ -59,7 +66,19 @@ class Batch:
 
 
 class Task:
-    """Base class of tasks (see module docstring for the protocol)."""
+    """Base class of tasks (see module docstring for the protocol).
+
+    Examples
+    --------
+    >>> class Constant(Task):
+    ...     n_input, heads = 2, (3,)
+    ...     def sample(self, batch_size, rng=None, step=0):
+    ...         y = torch.zeros(batch_size, 1, 1, dtype=torch.long)  # always class 0
+    ...         return Batch(torch.ones(batch_size, 1, 2), y, torch.ones(batch_size, 1))
+    >>> t = Constant()
+    >>> t.n_output, t.sample(5).x.shape
+    (3, torch.Size([5, 1, 2]))
+    """
 
     n_input: int
     heads: tuple[int, ...]
@@ -167,6 +186,15 @@ class TwoDigitData:
         Which target rule produced ``y``.
     modality_slices : tuple of slice
         Input columns of each digit.
+
+    Examples
+    --------
+    >>> d = two_digit_task(20, 10, target="sum_parity", seed=0)
+    >>> type(d).__name__, d.heads, d.x_test.shape
+    ('TwoDigitData', (2,), (10, 128))
+    >>> test = d.task("test", n_steps=2)
+    >>> len(test), test.full().x.shape
+    (10, torch.Size([10, 2, 128]))
     """
 
     x_train: np.ndarray
@@ -314,6 +342,15 @@ class YangTasks(Task):
     rule : {"onehot", "compositional"}
     dt : int
         Time step in ms (neurogym ``dt``).
+
+    Examples
+    --------
+    >>> y = YangTasks(tasks=("dm1", "dlydm2"), rule="compositional")
+    >>> y.n_input, y.heads, y.rule_vector("dlydm2").nonzero()[0].tolist()
+    (51, (17,), [9, 17])
+    >>> b = y.sample(4, rng=0)
+    >>> b.x.shape[0], b.x.shape[2], b.y.shape[2]
+    (4, 51, 1)
     """
 
     def __init__(self, tasks=YANG19_TASKS, rule: str = "onehot", dt: int = 100):
