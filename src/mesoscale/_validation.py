@@ -483,3 +483,53 @@ def check_frame(df, columns: Sequence[str], name: str = "df", *, made_by: str | 
     if missing:
         raise ValueError(f"{_name(name)} lacks columns {missing}; has {list(df.columns)}")
     return df
+
+
+def check_torch_device(device, types: Sequence[str] = ("cpu", "cuda", "mps")):
+    """Return ``device`` as a ``torch.device`` of one of ``types`` that exists here, or raise.
+
+    The one check behind every ``device=`` argument of the package (torch is imported only here,
+    when a device is given). ``TypeError`` for a value that is neither a string nor a
+    ``torch.device``; ``ValueError`` naming the device for an unknown name, a type not in
+    ``types``, a backend that is not available (CUDA without a GPU, MPS off a Mac) and a CUDA
+    index beyond the visible devices. Allocates nothing.
+
+    Examples
+    --------
+    >>> check_torch_device("cpu")
+    device(type='cpu')
+    >>> check_torch_device("gpu")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'device' must name a torch device such as 'cpu', 'cuda' or 'cuda:0'; got 'gpu'
+    """
+    import torch
+
+    if isinstance(device, torch.device):
+        dev = device
+    elif isinstance(device, str):
+        try:
+            dev = torch.device(device)
+        except (RuntimeError, ValueError):
+            raise ValueError(
+                f"'device' must name a torch device such as 'cpu', 'cuda' or 'cuda:0'; got {device!r}"
+            ) from None
+    else:
+        raise TypeError(f"'device' must be None, a str or a torch.device; got {type(device).__name__} {device!r}")
+    if dev.type not in types:
+        raise ValueError(f"'device' must be a {' / '.join(types)} device; got {device!r} (type {dev.type!r})")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(
+                f"'device' is {device!r} but CUDA is not available here (torch.cuda.is_available() is False, "
+                f"torch {torch.__version__}); use device='cpu' or device=None"
+            )
+        count = torch.cuda.device_count()
+        if dev.index is not None and dev.index >= count:
+            raise ValueError(
+                f"'device' is {device!r} but only {count} CUDA device(s) are visible (indices 0..{count - 1}): "
+                f"index {dev.index} does not exist"
+            )
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ValueError(f"'device' is {device!r} but the MPS backend is not available here")
+    return dev

@@ -72,6 +72,7 @@ def generate(
     *,
     n_jobs: int | None = 1,
     progress: bool | None = None,
+    device: str | object | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Grow networks with a generative wiring rule (Betzel et al. 2016).
 
@@ -102,9 +103,18 @@ def generate(
         Also return the pairs in the order they were added.
     n_jobs : int
         Threads (the kernel releases the GIL); ``-1`` uses every core. Results do not
-        depend on it.
+        depend on it. Ignored with ``device``: the torch engine grows the batch at once (on
+        the CPU with torch's own threads, see :func:`torch.set_num_threads`).
     progress : bool, optional
         Show a progress bar; by default only for large batches.
+    device : str or torch.device, optional
+        ``None`` (default) grows the networks with the numba engine. A torch device
+        (``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"`` or a :class:`torch.device`) grows the
+        whole batch at once with the PyTorch engine on that device: the same law, other bits
+        (same seed and device, same networks; float64, float32 on MPS). The batch is split
+        into chunks that fit into the device's free memory. A ValueError naming the device,
+        before any work, when the name is unknown, the backend is unavailable, a CUDA index
+        does not exist, or not even one network fits into the free memory.
 
     Returns
     -------
@@ -123,7 +133,14 @@ def generate(
     >>> nets = generate(D, 60, "matching", eta=[-2.0, -1.0], gamma=0.4, n_networks=3, seed=1)
     >>> nets.shape, int(nets[0].sum()) // 2
     ((6, 30, 30), 60)
+    >>> on_torch = generate(D, 60, "matching", eta=[-2.0, -1.0], gamma=0.4, n_networks=3, seed=1, device="cpu")
+    >>> on_torch.shape, count_edges(on_torch).tolist()
+    ((6, 30, 30), [60, 60, 60, 60, 60, 60])
     """
+    if device is not None:
+        from ._torch_engine import resolve_device
+
+        device = resolve_device(device)  # torch is imported only here, on the torch path
     D = check_distance(D, name="D")
     n = D.shape[0]
     if n < 2:
@@ -145,6 +162,13 @@ def generate(
         raise ValueError(f"'m' must be at least the {m_seed} edges of 'seed_network'; got {m}")
     etas = np.repeat(etas, n_networks)
     gammas = np.repeat(gammas, n_networks)
+    if device is not None:
+        from ._torch_engine import run_torch_engine
+
+        nets, order = run_torch_engine(A0, distance_feature(D, dist_var), rule, etas, gammas, eps,
+                                       top_var == "exponential", seed, m - m_seed, device, progress,
+                                       f"generate {rule}")
+        return (nets, order) if return_order else nets
     X = distance_feature(D, dist_var)[None]
     nets, order = run_engine(
         A0,
@@ -182,6 +206,7 @@ def generate_batches(
     batch_size: int = 1024,
     n_jobs: int | None = 1,
     progress: bool = False,
+    device: str | object | None = None,
 ) -> Iterator[np.ndarray] | Iterator[tuple[np.ndarray, np.ndarray]]:
     """:func:`generate`, streamed: consecutive batches of at most ``batch_size`` networks.
 
@@ -194,7 +219,7 @@ def generate_batches(
 
     Parameters
     ----------
-    D, m, rule, eta, gamma, model_var, seed_network, epsilon, n_networks, seed, return_order, n_jobs
+    D, m, rule, eta, gamma, model_var, seed_network, epsilon, n_networks, seed, return_order, n_jobs, device
         As in :func:`generate`.
     batch_size : int
         Most networks per batch (the last batch may be smaller).
@@ -231,7 +256,7 @@ def generate_batches(
         hi = min(total, lo + batch_size)
         # one network per entry, each with its own stream (a list of SeedSequences is taken as is)
         return generate(D, m, rule, etas[lo:hi], gammas[lo:hi], model_var, seed_network, epsilon, 1,
-                        streams.spawn(hi - lo), return_order, n_jobs=n_jobs, progress=False)
+                        streams.spawn(hi - lo), return_order, n_jobs=n_jobs, progress=False, device=device)
 
     pending = [batch(0)]  # popped when yielded: no batch is kept alive once it has been handed out
 

@@ -51,6 +51,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from .._validation import check_torch_device
+
 __all__ = ["resolve_device", "working_bytes", "chunk_size", "node_statistics", "TorchEnergy"]
 
 #: Temporary memory the CPU path may use for one chunk of networks.
@@ -64,39 +66,17 @@ _F64 = torch.float64
 
 
 def resolve_device(device) -> torch.device:
-    """Return ``device`` as a ``torch.device`` (CPU or an available CUDA device), or raise.
+    """Return ``device`` as a CPU or available CUDA ``torch.device``, or raise naming it.
 
-    Raises ``TypeError`` for a value that is neither a string nor a ``torch.device`` and
-    ``ValueError`` naming the device for an unknown device string, a device type other than CPU or
-    CUDA, CUDA while ``torch.cuda.is_available()`` is False and a CUDA index beyond
-    ``torch.cuda.device_count()``.
+    The checks of :func:`mesoscale._validation.check_torch_device`, restricted to CPU and CUDA
+    (the statistics are float64, which MPS lacks).
 
     Examples
     --------
     >>> resolve_device("cpu")
     device(type='cpu')
     """
-    if isinstance(device, torch.device):
-        dev = device
-    elif isinstance(device, str):
-        try:
-            dev = torch.device(device)
-        except (RuntimeError, ValueError):
-            raise ValueError(
-                f"'device' must be 'cpu', 'cuda', 'cuda:<index>' or a torch.device; got {device!r}"
-            ) from None
-    else:
-        raise TypeError(f"'device' must be None, a string or a torch.device; got {type(device).__name__} {device!r}")
-    if dev.type == "cpu":
-        return torch.device("cpu")
-    if dev.type != "cuda":
-        raise ValueError(f"'device' must be a CPU or CUDA device; got {device!r} (type {dev.type!r})")
-    if not torch.cuda.is_available():
-        raise ValueError(f"'device' is {device!r} but CUDA is not available (torch.cuda.is_available() is False)")
-    count = torch.cuda.device_count()
-    if dev.index is not None and dev.index >= count:
-        raise ValueError(f"'device' is {device!r} but only {count} CUDA device(s) are visible (indices 0..{count - 1})")
-    return dev
+    return check_torch_device(device, ("cpu", "cuda"))
 
 
 def working_bytes(n: int) -> int:
