@@ -6,8 +6,9 @@ Run:  python benchmarks/bench_gnm.py            (everything; the fit takes minut
 First (issue 14): the per-rule engine table at n = 302 (Cook 2019 worm; all 13 rules, ratio to
 matching, ratio to the baseline = the kernel of commit ``BASELINE``, from before the throughput
 work of issue 14, imported from a temporary file at run time),
-the KS-energy table at n = 68/180/302 (ratio to the baseline energy), and a line on the GPU
-table (skipped without a CUDA device). ``--only-new-tables`` stops there. Then three tables:
+the KS-energy table at n = 68/180/302 (ratio to the baseline energy), the memory table (peak
+RSS of a 100,000-network job at n = 68), and the GPU table (torch backend on CUDA beside the numba
+CPU engine; one clear line says it was skipped without a CUDA device). ``--only-new-tables`` stops there. Then three tables:
 
 1. ``human_dk68`` distances, m = 250, matching rule, powerlaw, one parameter pair:
    time per network of ``bct.generative_model`` (bctpy 0.6.1) and of
@@ -264,18 +265,66 @@ def table_memory(total):
         print(f"| {label} | {int(out[3]):,} | {float(out[0]):.2f} | {float(out[1]):.2f} | {out[2]} |", flush=True)
 
 
-def gpu_line():
+def gpu_table(device="cuda", batches=(1_000, 10_000, 100_000), cpu_networks=(2000, 100), fit_networks=10_000,
+              levels=5, jobs=2):
+    """The torch backend on a GPU beside the numba engine on this machine's CPU, in the same run.
+
+    Networks/s of ``generate`` (matching; powerlaw; eta = -2, gamma = 0.3) and of ``ks_energy`` at
+    n = 68, m = 250 (human_dk68) and n = 302, m = 3517 (Cook 2019 worm) for batches of 10^3-10^5
+    networks on ``device``; the CPU cell is one batch of ``cpu_networks`` (n = 68, n = 302) on ``jobs``
+    threads. Then the 13-rule x ``fit_networks`` fit of human_dk68 on the device and on the CPU.
+    """
     try:
         import torch
-        have = torch.cuda.is_available()
     except ImportError:
-        have = False
-    if not have:
-        print("\n## GPU table: SKIPPED (no CUDA device present on this machine; "
-              "and no torch backend is implemented yet)", flush=True)
-    else:
-        print("\n## GPU table: SKIPPED (a CUDA device is present, but no torch backend "
-              "(generate(device='cuda')) is implemented yet)", flush=True)
+        print("\n## GPU table: SKIPPED (torch is not installed)", flush=True)
+        return
+    cuda = str(device).startswith("cuda")
+    if cuda and not torch.cuda.is_available():
+        print("\n## GPU table: SKIPPED (no CUDA device on this machine: torch.cuda.is_available() is False); "
+              "the torch backend's law is tested on CPU torch in tests/test_torch_engine.py", flush=True)
+        return
+    name = torch.cuda.get_device_name(0) if cuda else f"torch device {device!r}"
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    human, worm = connectomes.load("human_dk68"), connectomes.load("celegans_cook2019_herm")
+    cases = [("human_dk68", human.distances(), human.binary(), 250), ("celegans_cook2019_herm", worm.distances(),
+             worm.binary(), 3517)]
+    print(f"\n## GPU table: {name} (torch {torch.__version__}) vs numba on {jobs} CPU threads; networks/s\n")
+    print("| dataset (n, m) | batch | GPU generate | GPU ks_energy | CPU generate | CPU ks_energy | GPU / CPU (generate) |")
+    print("|---|---|---|---|---|---|---|", flush=True)
+    for (label, D, A, m), n_cpu in zip(cases, cpu_networks):
+        n = D.shape[0]
+        generate(D, m, "matching", -2.0, 0.3, n_networks=8, seed=0, n_jobs=jobs)  # compile
+        w0 = time.perf_counter()
+        nets = generate(D, m, "matching", -2.0, 0.3, n_networks=n_cpu, seed=1, n_jobs=jobs)
+        cpu_gen = n_cpu / (time.perf_counter() - w0)
+        w0 = time.perf_counter()
+        ks_energy(nets, A, D, n_jobs=jobs)
+        cpu_en = n_cpu / (time.perf_counter() - w0)
+        del nets
+        generate(D, m, "matching", -2.0, 0.3, n_networks=8, seed=0, device=device)  # warm up kernels
+        for batch in batches:
+            sync()
+            w0 = time.perf_counter()
+            nets = generate(D, m, "matching", -2.0, 0.3, n_networks=batch, seed=2, device=device)
+            sync()
+            gpu_gen = batch / (time.perf_counter() - w0)
+            w0 = time.perf_counter()
+            ks_energy(nets, A, D, device=device)
+            sync()
+            gpu_en = batch / (time.perf_counter() - w0)
+            del nets
+            print(f"| {label} ({n}, {m}) | {batch:,} | {gpu_gen:,.0f} | {gpu_en:,.0f} | {cpu_gen:,.0f} | "
+                  f"{cpu_en:,.0f} | {gpu_gen / cpu_gen:.1f} |", flush=True)
+    A, D = human.binary(), human.distances()
+    n_draws = fit_networks // levels
+    for where, kw in ((device, dict(device=device)), (f"CPU ({jobs} threads)", dict(n_jobs=jobs))):
+        w0 = time.perf_counter()
+        res = fit(A, D, search="voronoi", n_draws=n_draws, levels=levels, n_networks=1, seed=0, progress=False, **kw)
+        wall = time.perf_counter() - w0
+        best = res.best.sort_values("energy").iloc[0]
+        print(f"\n13-rule fit of human_dk68 on {where}: {len(res.table):,} networks in {wall:.1f} s wall; "
+              f"best rule {best.rule} (energy {best.energy:.3f})", flush=True)
 
 
 def main(argv=None):
@@ -292,6 +341,8 @@ def main(argv=None):
                     help="only the per-rule, energy and GPU tables (issue 14)")
     ap.add_argument("--memory-networks", type=int, default=100000,
                     help="networks of the memory table at n = 68 (0: skip)")
+    ap.add_argument("--gpu-device", default="cuda", help="torch device of the GPU table ('cpu' dry-runs it)")
+    ap.add_argument("--gpu-batches", default="1000,10000,100000", help="batch sizes of the GPU table")
     ap.add_argument("--levels", type=int, default=5)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--scaling-budget", type=float, default=1.0, help="CPU seconds per scaling cell")
@@ -306,7 +357,8 @@ def main(argv=None):
     table_energy(args.energy_networks)
     if args.memory_networks:
         table_memory(args.memory_networks)
-    gpu_line()
+    gpu_table(args.gpu_device, tuple(int(b) for b in args.gpu_batches.split(",")), fit_networks=args.fit_networks,
+              levels=args.levels, jobs=args.jobs)
     if args.only_new_tables:
         return
     table_vs_bctpy(D, 250, -2.0, 0.3, args.bct_networks, args.networks)
