@@ -32,7 +32,7 @@ from mesoscale.training import (
     train,
     two_digit_task,
 )
-from mesoscale.training.evaluation import few_shot_curve
+from mesoscale.training import few_shot_curve
 
 torch.set_num_threads(1)
 

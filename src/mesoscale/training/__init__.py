@@ -9,8 +9,9 @@ Submodules
 ``loop``          the training loop (Adam, BPTT, clipping, early stopping, checkpoints, exact resume)
 ``experiments``   conditions (prior + regulariser) trained as ensembles of seeds, for the chapters
 ``plots``         the chapters' figures
-``evaluation``    accuracy, zero-/few-shot, lesion and noise robustness, structural modularity with nulls,
-                  functional specialisation
+``evaluation``    accuracy, zero-shot (held-out tasks) and few-shot adaptation
+``robustness``    lesions of units, connections and modules; input and recurrent noise
+``specialisation`` structural modularity with nulls, functional specialisation (task variance, Béna & Goodman)
 
 Examples
 --------
@@ -23,22 +24,15 @@ Examples
 3
 """
 
-from .evaluation import (
-    accuracy,
-    ensemble_modularity,
+from .evaluation import accuracy, batch_accuracy, eval_batch, few_shot_curve, per_task_accuracy
+from .robustness import lesion_connections, lesion_curve, module_lesion, noise_curve, unit_strength
+from .specialisation import (
     bena_specialisation,
     cluster_lesion,
-    eval_batch,
-    few_shot_curve,
-    lesion_connections,
-    lesion_curve,
-    module_lesion,
-    noise_curve,
-    per_task_accuracy,
+    ensemble_modularity,
     specialisation_index,
     task_variance,
     task_variance_clusters,
-    unit_strength,
 )
 from .experiments import Condition, build_model, robustness_table, run_conditions, weight_density
 from .loop import TrainResult, decision_correct, evaluate_batch, member_losses, select_device, train
@@ -72,7 +66,7 @@ __all__ = [
     "dense_mask", "sbm_mask", "module_labels", "spatial_modules", "mask_density", "generative_mask", "connectome_prior",
     "Regularizer", "l1", "distance_l1", "communicability", "communicability_distance",
     "train", "TrainResult", "select_device", "member_losses", "decision_correct", "evaluate_batch",
-    "eval_batch", "accuracy", "per_task_accuracy", "few_shot_curve", "lesion_connections", "unit_strength",
+    "eval_batch", "batch_accuracy", "accuracy", "per_task_accuracy", "few_shot_curve", "lesion_connections", "unit_strength",
     "lesion_curve", "module_lesion", "noise_curve", "ensemble_modularity", "task_variance",
     "task_variance_clusters", "cluster_lesion", "bena_specialisation", "specialisation_index",
     "Condition", "build_model", "run_conditions", "weight_density", "robustness_table",

@@ -23,7 +23,8 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_choice, check_float, check_int, seed_sequence
-from .evaluation import accuracy, lesion_curve, noise_curve
+from .evaluation import accuracy
+from .robustness import lesion_curve, noise_curve
 from .loop import train
 from .models import SpatialRNN, distance_matrix, grid_positions, member_seeds
 from .priors import connectome_prior, dense_mask, generative_mask, mask_density, sbm_mask, spatial_modules
