@@ -181,8 +181,8 @@ def robustness_table(models: dict, task, *, fractions=(0.0, 0.2, 0.5), n_repeats
     """Accuracy under lesions and noise for every model, averaged over lesion draws: one row per member.
 
     For each model (condition name -> trained ensemble): random and targeted unit and
-    connection lesions (:func:`~mesoscale.training.evaluation.lesion_curve`) at ``fractions``
-    and input and recurrent noise (:func:`~mesoscale.training.evaluation.noise_curve`) at
+    connection lesions (:func:`~mesoscale.training.robustness.lesion_curve`) at ``fractions``
+    and input and recurrent noise (:func:`~mesoscale.training.robustness.noise_curve`) at
     ``noise_levels``, all on the same evaluation batch of ``seed``.
 
     Returns
