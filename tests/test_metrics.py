@@ -675,3 +675,203 @@ def test_degree_preserving_swaps_bad_mask():
     asym[0, 1] = True
     with pytest.raises(ValueError, match="symmetric"):
         degree_preserving_swaps(A, forbidden=asym)
+
+
+# ---------------------------------------------------------------------------------------------
+# issue 17: effect sizes and empirical p-values, fragmentation, multiple comparisons
+
+
+def test_compare_with_null_effect_size_and_p_value_by_hand():
+    from scipy import stats
+
+    null = [1.0, 2.0, 3.0, 4.0]
+    c = mm.compare_with_null(3.5, null)
+    assert c.delta == 1.0 and c.alternative == "greater" and c.confidence == 0.95
+    half = stats.t.ppf(0.975, 3) * np.std(null, ddof=1) / 2
+    assert (c.delta_low, c.delta_high) == pytest.approx((1.0 - half, 1.0 + half))
+    assert c.p_value == pytest.approx((1 + 1) / 5)  # one null (4.0) >= 3.5
+    assert mm.compare_with_null(3.0, null).p_value == pytest.approx(3 / 5)  # ties count as extreme
+    assert mm.compare_with_null(3.0, null, alternative="less").p_value == pytest.approx(4 / 5)
+    assert mm.compare_with_null(0.5, null, alternative="less").p_value == pytest.approx(1 / 5)
+    assert mm.compare_with_null(0.5, null, alternative="two-sided").p_value == pytest.approx(2 / 5)
+    assert mm.compare_with_null(2.5, null, alternative="two-sided").p_value == 1.0  # capped
+    assert mm.compare_with_null(9.0, null).p_value == pytest.approx(1 / 5)  # the smallest possible
+    c90 = mm.compare_with_null(3.5, null, confidence=0.9)
+    assert c.delta_low < c90.delta_low < c90.delta_high < c.delta_high
+    # z and percentile are what they were
+    assert (c.z, c.percentile) == (pytest.approx(1.0 / np.std(null, ddof=1)), 75.0)
+    assert set(c.as_dict()) == {"observed", "null_mean", "null_sd", "z", "percentile", "n_null", "delta",
+                                "delta_low", "delta_high", "p_value", "alternative", "confidence"}
+    # zero spread: z keeps its documented handling, the interval is a point
+    flat = mm.compare_with_null(0.7, [0.5, 0.5])
+    assert flat.z == np.inf and flat.delta == pytest.approx(0.2) and flat.delta_low == flat.delta_high == flat.delta
+    assert flat.p_value == pytest.approx(1 / 3)
+    nan = mm.compare_with_null(np.nan, [0.1, 0.2])
+    assert all(np.isnan(getattr(nan, k)) for k in ("delta", "delta_low", "delta_high", "p_value"))
+    # the old positional construction still works
+    old = mm.NullComparison(1.0, 0.5, 0.1, 5.0, 100.0, 10)
+    assert np.isnan(old.delta) and old.alternative == "greater"
+
+
+def test_empirical_p_value_is_exact_and_interval_covers():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((4000, 10))  # observed and 9 exchangeable nulls
+    p = np.array([mm.compare_with_null(r[0], r[1:]).p_value for r in x])
+    for k in (1, 2, 5):  # P(p <= k / 10) = k / 10 exactly
+        assert np.mean(p <= k / 10 + 1e-12) == pytest.approx(k / 10, abs=0.015)
+    # the t interval of delta covers observed - true mean (0) 95 % of the time
+    obs, nulls = 1.0, rng.normal(0.0, 1.0, size=(1000, 12))
+    cover = [(lambda c: c.delta_low <= obs <= c.delta_high)(mm.compare_with_null(obs, v)) for v in nulls]
+    assert np.mean(cover) == pytest.approx(0.95, abs=0.02)
+    nulls = rng.normal(0.0, 1.0, size=(300, 40))
+    cover = [(lambda c: c.delta_low <= obs <= c.delta_high)(mm.compare_with_null(obs, v, ci="bootstrap", n_boot=500,
+                                                                                    seed=i))
+             for i, v in enumerate(nulls)]
+    assert np.mean(cover) == pytest.approx(0.95, abs=0.04)
+
+
+def test_compare_with_null_bootstrap_is_seeded_and_validated():
+    null = np.linspace(0.2, 0.4, 15)
+    a = mm.compare_with_null(0.5, null, ci="bootstrap", seed=3)
+    assert a == mm.compare_with_null(0.5, null, ci="bootstrap", seed=3)
+    assert a.delta_low < a.delta < a.delta_high and a.delta == pytest.approx(0.2)
+    t = mm.compare_with_null(0.5, null)
+    assert (a.delta_high - a.delta_low) == pytest.approx(t.delta_high - t.delta_low, rel=0.3)
+    with pytest.raises(ValueError, match="'alternative'"):
+        mm.compare_with_null(0.5, null, alternative="bigger")
+    with pytest.raises(ValueError, match="'confidence'"):
+        mm.compare_with_null(0.5, null, confidence=1.0)
+    with pytest.raises(ValueError, match="'confidence'"):
+        mm.compare_with_null(0.5, null, confidence=1.5)
+    with pytest.raises(ValueError, match="'ci'"):
+        mm.compare_with_null(0.5, null, ci="normal")
+    with pytest.raises(ValueError, match="'n_boot'"):
+        mm.compare_with_null(0.5, null, ci="bootstrap", n_boot=0)
+
+
+def test_modularity_significance_reports_delta_p_and_fragmentation(karate):
+    import warnings
+
+    A, _ = planted(3, 20, p_in=0.4, p_out=0.02, seed=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", mm.FragmentedNetworkWarning)  # connected: no warning
+        t = mm.modularity_significance(A, "degree", n_null=9, n_runs=3, seed=0)
+    assert t.delta == pytest.approx(t.q - t.null_mean) and t.delta_low > 0 and t.p_value == pytest.approx(0.1)
+    assert t.fragmented is False and t.n_components == 1 and t.largest_component == 1.0 and t.n_isolated == 0
+    c = mm.compare_with_null(t.q, t.null_q)
+    assert (t.delta_low, t.delta_high, t.p_value) == (c.delta_low, c.delta_high, c.p_value)
+    d = t.as_dict()
+    assert {"delta", "delta_low", "delta_high", "p_value", "fragmented", "n_components"} <= set(d)
+    assert not any(isinstance(v, np.ndarray) for v in d.values())
+    two = mm.modularity_significance(A, "degree", n_null=9, n_runs=3, seed=0, alternative="two-sided")
+    assert two.p_value == pytest.approx(0.2) and two.q == t.q
+    # two separate communities: flagged (warned by default, raised or ignored on request)
+    B = np.kron(np.eye(2), np.ones((8, 8))) - np.eye(16)
+    B[0, 1] = B[1, 0] = 0
+    with pytest.warns(mm.FragmentedNetworkWarning, match="2 components"):
+        f = mm.modularity_significance(B, "density", n_null=3, n_runs=1, seed=0)
+    assert f.fragmented and f.n_components == 2 and f.largest_component == 0.5
+    with pytest.raises(ValueError, match="fragmented"):
+        mm.modularity_significance(B, "density", n_null=3, n_runs=1, seed=0, on_fragmented="raise")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = mm.modularity_significance(B, "density", n_null=3, n_runs=1, seed=0, on_fragmented="ignore",
+                                       min_largest_component=0.4)
+    assert g.fragmented is False and g.q == f.q
+    with pytest.raises(ValueError, match="'on_fragmented'|'action'"):
+        mm.modularity_significance(karate, n_null=2, on_fragmented="drop")
+    with pytest.raises(ValueError, match="'min_largest_component'"):
+        mm.modularity_significance(karate, n_null=2, min_largest_component=1.5)
+    with pytest.raises(ValueError, match="'alternative'"):
+        mm.modularity_significance(karate, n_null=2, alternative="up")
+    # tests built from null values directly: fragmentation unknown unless the network is given
+    m = mm.ModularityTest.from_null(0.5, [0.1, 0.2], null="x", partition=[0, 1], n_runs=1)
+    assert m.fragmented is None and np.isnan(m.largest_component) and m.p_value == pytest.approx(1 / 3)
+    old = mm.ModularityTest(0.5, 0.2, 0.1, 3.0, 100.0, 2, "x", np.zeros(2), np.zeros(2))
+    assert np.isnan(old.delta) and old.fragmented is None
+
+
+def test_fragmentation_counts_components():
+    A = np.zeros((10, 10))
+    for a, b in [(0, 1), (1, 2), (3, 4)]:
+        A[a, b] = A[b, a] = 1.0
+    A[5, 5] = 1.0  # a self-loop does not connect node 5
+    f = mm.fragmentation(A)
+    assert (f.n_nodes, f.n_components, f.n_isolated) == (10, 7, 5) and f.largest_component == 0.3 and f.fragmented
+    # directed networks: weakly connected components
+    chain = np.diag(np.ones(4), 1)
+    g = mm.fragmentation(chain)
+    assert g.n_components == 1 and not g.fragmented
+    # at the threshold exactly: not fragmented
+    C = np.zeros((10, 10))
+    C[:9, :9] = 1 - np.eye(9)
+    assert not mm.fragmentation(C).fragmented and mm.fragmentation(C, min_largest_component=0.95).fragmented
+    # agrees with networkx on random sparse graphs
+    rng = np.random.default_rng(0)
+    for _ in range(10):
+        R = random_graph(40, int(rng.integers(10, 60)), rng).astype(float)
+        G = nx.from_numpy_array(R)
+        h = mm.fragmentation(R)
+        assert h.n_components == nx.number_connected_components(G)
+        assert h.largest_component == max(len(c) for c in nx.connected_components(G)) / 40
+        assert h.n_isolated == nx.number_of_isolates(G)
+    assert mm.fragmentation(np.zeros((3, 3))).n_components == 3  # edgeless is allowed here
+    with pytest.raises(ValueError, match="'min_largest_component'"):
+        mm.fragmentation(A, min_largest_component=0.0)
+    with pytest.raises(ValueError, match="'A'"):
+        mm.fragmentation(np.ones((2, 3)))
+    with pytest.raises(ValueError, match="'action'"):
+        mm.flag_fragmented(A, action="exclude")
+    with pytest.raises(ValueError, match="'W' is fragmented: 7 components"):
+        mm.flag_fragmented(A, action="raise", name="W")
+
+
+def test_adjust_pvalues_by_hand():
+    p = [0.04, 0.001, 0.04, 0.3, 0.02]
+    assert mm.adjust_pvalues(p, "holm") == pytest.approx([0.12, 0.005, 0.12, 0.3, 0.08])
+    assert mm.adjust_pvalues(p, "bh") == pytest.approx([0.05, 0.005, 0.05, 0.3, 0.05])
+    assert mm.adjust_pvalues(p, "bonferroni") == pytest.approx([0.2, 0.005, 0.2, 1.0, 0.1])
+    assert mm.adjust_pvalues([0.01, 0.02, 0.03, 0.04, 0.05], "holm") == pytest.approx([0.05, 0.08, 0.09, 0.09, 0.09])
+    assert mm.adjust_pvalues([0.01, 0.02, 0.03, 0.04, 0.05], "bh") == pytest.approx([0.05] * 5)
+    assert mm.adjust_pvalues([0.5, 0.6], "holm").tolist() == [1.0, 1.0]
+    assert mm.adjust_pvalues([0.5, 0.6], "bh") == pytest.approx([0.6, 0.6])
+    # NaN stays NaN and does not count; shape is kept; a single p-value is unchanged
+    out = mm.adjust_pvalues([0.01, np.nan, 0.04], "holm")
+    assert out[0] == pytest.approx(0.02) and np.isnan(out[1]) and out[2] == pytest.approx(0.04)
+    assert mm.adjust_pvalues(np.full((2, 3), 0.1), "bh").shape == (2, 3)
+    assert mm.adjust_pvalues([0.03], "holm").tolist() == [0.03]
+    assert mm.adjust_pvalues([], "bh").shape == (0,)
+    with pytest.raises(ValueError, match="'method'"):
+        mm.adjust_pvalues(p, "fdr")
+    with pytest.raises(ValueError, match="'p'"):
+        mm.adjust_pvalues([0.5, 1.2])
+    with pytest.raises(ValueError, match="'p'"):
+        mm.adjust_pvalues([-0.1, 0.5])
+    with pytest.raises(ValueError, match="'p'"):
+        mm.adjust_pvalues([np.inf, 0.5])
+    with pytest.raises(TypeError, match="'p'"):
+        mm.adjust_pvalues("0.1")
+
+
+@given(st.lists(st.floats(0.0, 1.0), min_size=1, max_size=30))
+@settings(max_examples=60, deadline=None)
+def test_adjust_pvalues_properties(p):
+    p = np.array(p)
+    holm, bh, bonf = (mm.adjust_pvalues(p, m) for m in ("holm", "bh", "bonferroni"))
+    assert np.all(p <= bh + 1e-12) and np.all(bh <= holm + 1e-12) and np.all(holm <= bonf + 1e-12)
+    assert np.all(bonf <= 1.0)
+    order = np.argsort(p, kind="stable")
+    for adj in (holm, bh):  # monotone in p
+        assert np.all(np.diff(adj[order]) >= -1e-12)
+    # Holm rejects at 0.05 exactly what the step-down procedure rejects
+    m = p.size
+    reject = np.zeros(m, bool)
+    for rank, i in enumerate(order):
+        if (m - rank) * p[i] > 0.05:  # the same arithmetic as the adjustment (no rounding at the boundary)
+            break
+        reject[i] = True
+    assert np.array_equal(reject, holm <= 0.05)
+    # BH rejects the k smallest, k the largest rank with p_(k) <= 0.05 k / m
+    ok = np.nonzero(m * p[order] / np.arange(1, m + 1) <= 0.05)[0]
+    k = ok.max() + 1 if ok.size else 0
+    assert np.array_equal(np.sort(np.flatnonzero(bh <= 0.05)), np.sort(order[:k]))

@@ -5,7 +5,17 @@ Community structure
     :func:`consensus_communities`, :func:`relabel`
 Null models and significance
     :func:`null_network` (``"degree"``, ``"density"``, ``"spatial"``),
-    :func:`modularity_significance` -> :class:`ModularityTest`
+    :func:`degree_preserving_swaps`,
+    :func:`modularity_significance` -> :class:`ModularityTest` (z, ΔQ with its interval,
+    empirical p-value, fragmentation of the network)
+Fragmented networks
+    :func:`fragmentation` -> :class:`Fragmentation`, :func:`flag_fragmented`
+    (:class:`FragmentedNetworkWarning`)
+Multiple comparisons
+    :func:`adjust_pvalues` (Holm, Benjamini–Hochberg, Bonferroni)
+Calibration of nulls (:mod:`~mesoscale.metrics.calibration`)
+    :func:`calibrate_null`, :func:`calibrate_erdos_renyi`, :func:`summarize_calibration`
+    -> :class:`NullCalibration`; :func:`erdos_renyi` (G(n, m) replicates)
 Node roles
     :func:`participation_coefficient`, :func:`within_module_degree_zscore`
 Topology
@@ -19,7 +29,8 @@ Structure of weight matrices
     :func:`structural_modularity`, :func:`keep_strongest`, :func:`wiring_cost`,
     :func:`distance_matrix`
 Comparison with a null
-    :func:`compare_with_null` -> :class:`NullComparison`
+    :func:`compare_with_null` -> :class:`NullComparison` (z, percentile, delta and its
+    interval, empirical p-value)
 Everything at once
     :func:`summary` (one network's summary row)
 """
@@ -28,13 +39,27 @@ from .community import best_partition, consensus_communities, louvain_partitions
 from .energy import KS_COLUMNS, ks_energy, ks_statistic, network_statistics
 from .._validation import distance_matrix
 from .nulls import (
+    ALTERNATIVES,
     NULL_MODELS,
+    PVALUE_ADJUSTMENTS,
+    Fragmentation,
+    FragmentedNetworkWarning,
     ModularityTest,
     NullComparison,
+    adjust_pvalues,
     compare_with_null,
     degree_preserving_swaps,
+    flag_fragmented,
+    fragmentation,
     modularity_significance,
     null_network,
+)
+from .calibration import (
+    NullCalibration,
+    calibrate_erdos_renyi,
+    calibrate_null,
+    erdos_renyi,
+    summarize_calibration,
 )
 from .roles import participation_coefficient, within_module_degree_zscore
 from .overview import summary
@@ -62,6 +87,18 @@ __all__ = [
     "ModularityTest",
     "NullComparison",
     "compare_with_null",
+    "ALTERNATIVES",
+    "Fragmentation",
+    "FragmentedNetworkWarning",
+    "fragmentation",
+    "flag_fragmented",
+    "PVALUE_ADJUSTMENTS",
+    "adjust_pvalues",
+    "NullCalibration",
+    "calibrate_null",
+    "calibrate_erdos_renyi",
+    "erdos_renyi",
+    "summarize_calibration",
     "STRUCTURAL_NULLS",
     "structural_modularity",
     "keep_strongest",

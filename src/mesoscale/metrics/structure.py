@@ -135,7 +135,7 @@ def _shuffled_weights_test(A, allowed, n_null, n_runs, seed) -> ModularityTest:
         R = np.zeros_like(A)
         R[iu] = vals
         null_q[k] = best_partition(R + R.T, n_runs, 1.0, rng)[1]
-    return ModularityTest.from_null(q, null_q, null="weights", partition=partition, n_runs=n_runs)
+    return ModularityTest.from_null(q, null_q, null="weights", partition=partition, n_runs=n_runs, A=A)
 
 
 def structural_modularity(
