@@ -32,7 +32,8 @@ def test_forecast_scores_are_sklearns_on_the_pair_scores():
     A0 = _sym(A1 & (np.random.default_rng(2).random(A1.shape) < 0.5))
     fc = forecast.growth_forward_scores(A0, A1, "sptl", -3.0, None, D, n_networks=10, seed=0)
     t = fc.table.set_index("predictor")
-    for pred, s in (("model", fc.model_score), ("degree_baseline", fc.baseline_score)):
+    assert set(fc.scores) == {"model", "degree_oracle", *forecast.HONEST_BASELINES}
+    for pred, s in fc.scores.items():
         assert t.loc[pred, "roc_auc"] == pytest.approx(roc_auc_score(fc.labels, s), abs=1e-12)
         assert t.loc[pred, "average_precision"] == pytest.approx(average_precision_score(fc.labels, s), abs=1e-12)
     fpr, tpr = fc.roc_curve("model")
@@ -110,8 +111,8 @@ def test_growth_forward_greedy_distance_rule_predicts_perfectly():
     assert fpr[0] == 0 and tpr[-1] == 1 and np.all(np.diff(fpr) >= 0)
 
 
-def test_growth_forward_topology_blind_rule_loses_to_degree_baseline_on_hub_growth():
-    # all new edges attach to one hub: the degree baseline knows it, a pure distance rule does not
+def test_growth_forward_topology_blind_rule_loses_to_degree_oracle_on_hub_growth():
+    # all new edges attach to one hub: the degree oracle knows it, a pure distance rule does not
     xy, D = _points(40, 2)
     A0 = generate(D, 40, "sptl", -3.0, seed=3)[0]
     A1 = A0.copy()
@@ -120,8 +121,8 @@ def test_growth_forward_topology_blind_rule_loses_to_degree_baseline_on_hub_grow
     A1[hub, others] = A1[others, hub] = True
     fc = forecast.growth_forward_scores(A0, A1, "sptl", -3.0, None, D, n_networks=30, seed=0)
     t = fc.table.set_index("predictor")
-    assert t.loc["degree_baseline", "precision_at_k"] == pytest.approx(1.0)
-    assert t.loc["degree_baseline", "roc_auc"] > t.loc["model", "roc_auc"]
+    assert t.loc["degree_oracle", "precision_at_k"] == pytest.approx(1.0)
+    assert t.loc["degree_oracle", "roc_auc"] > t.loc["model", "roc_auc"]
 
 
 def test_growth_forward_reproducible_and_validates():
@@ -322,7 +323,7 @@ def test_figures_build():
     assert len(visible) == 1 and visible[0].get_title() == "toy"
     labels = [x.get_text() for x in visible[0].get_yticklabels()]
     assert sorted(labels) == sorted(topk["rule"].unique())
-    gf = pd.DataFrame({"transition": ["1→2", "1→2", "1→2"], "predictor": ["model", "degree_baseline", "chance"],
+    gf = pd.DataFrame({"transition": ["1→2", "1→2", "1→2"], "predictor": ["model", "degree_oracle", "chance"],
                        "roc_auc": [0.8, 0.7, 0.5], "precision_at_k": [0.3, 0.2, 0.05]})
     fig = plots.plot_growth_forward(gf)
     assert len(fig.axes) == 2 and all(len(ax.get_lines()) == 3 for ax in fig.axes)
@@ -336,3 +337,27 @@ def test_figures_build():
     assert len(fig.axes) == 2 and [ax.get_title() for ax in fig.axes] == ["Q", "n_modules"]
     assert len(fig.axes[0].collections) == 4  # synthetic dots and the real diamond per dataset
     plt.close("all")
+
+
+def test_honest_baselines_use_only_the_earlier_stage():
+    # preferential attachment ranks the pairs of the existing hub first; distance ranks the nearest pairs first
+    xy, D = _points(30, 4)
+    A0 = generate(D, 40, "sptl", -3.0, seed=5)[0]
+    iu = np.triu_indices(30, 1)
+    cand = ~A0[iu]
+    pairs = np.column_stack([iu[0][cand], iu[1][cand]])
+    s = forecast.honest_baseline_scores(A0, pairs, D)
+    k = A0.sum(1)
+    assert np.array_equal(s["preferential_attachment"], (k[pairs[:, 0]] + 1) * (k[pairs[:, 1]] + 1))
+    cn = (A0.astype(int) @ A0.astype(int))[pairs[:, 0], pairs[:, 1]]
+    assert np.array_equal(s["common_neighbors"], cn)
+    assert np.array_equal(s["distance"], -D[pairs[:, 0], pairs[:, 1]])
+    # a later stage that adds exactly the nearest unconnected pairs: distance is perfect, chance-level PA is not
+    order = np.argsort(D[pairs[:, 0], pairs[:, 1]], kind="stable")[:20]
+    A1 = A0.copy()
+    A1[pairs[order, 0], pairs[order, 1]] = A1[pairs[order, 1], pairs[order, 0]] = True
+    t = forecast.growth_forward_scores(A0, A1, "sptl", 0.0, None, D, n_networks=10, seed=0).table.set_index("predictor")
+    assert t.loc["distance", "roc_auc"] == pytest.approx(1.0) and t.loc["distance", "precision_at_k"] == 1.0
+    assert t.loc["preferential_attachment", "roc_auc"] < 0.9
+    with pytest.raises(ValueError, match="'pairs'"):
+        forecast.honest_baseline_scores(A0, np.array([[0, 30]]))

@@ -81,7 +81,7 @@ def test_development_study_and_species_table(worm):
     data, _, fitted, compared = worm
     dev = S.development_study(data, fitted, compared["comparisons"], growth_rules=["sptl"], growth_networks=3, seed=0)
     assert dev["stages"] == ["celegans_witvliet_1", "celegans_witvliet_2"]
-    assert set(dev["growth"]["predictor"]) == {"sptl", "degree_baseline", "chance"}
+    assert set(dev["growth"]["predictor"]) == {"sptl", "degree_oracle", "chance", "preferential_attachment", "common_neighbors", "distance"}
     assert dev["growth"]["transition"].unique().tolist() == ["1→2"]
     assert set(dev["trends"]["rule"]) == {"sptl", "matching"}
     fig = plots.plot_development_trajectories(dev)

@@ -4,9 +4,10 @@
 edge count of a later one and scores how well the frequency with which each candidate
 pair is added predicts the connections that really appear (ROC AUC and average
 precision from scikit-learn, and :func:`precision_at_k`), against
-:func:`degree_preserving_growth` (random new edges with each node's real number of new
-edges) and chance. :func:`mesoscale.connectomes.align_connectomes` puts two stages on
-one node set.
+:func:`honest_baseline_scores` (preferential attachment, common neighbours, distance: the
+earlier stage only), chance, and the oracle :func:`degree_preserving_growth` (random new
+edges with each node's real number of new edges, known only from the later stage).
+:func:`mesoscale.connectomes.align_connectomes` puts two stages on one node set.
 """
 
 from __future__ import annotations
@@ -20,7 +21,15 @@ from .._validation import check_adjacency, check_distance, check_int, seed_seque
 from ..metrics import degree_preserving_swaps
 from .models import generate
 
-__all__ = ["check_scores", "precision_at_k", "degree_preserving_growth", "GrowthForecast", "growth_forward_scores"]
+__all__ = [
+    "check_scores",
+    "precision_at_k",
+    "degree_preserving_growth",
+    "HONEST_BASELINES",
+    "honest_baseline_scores",
+    "GrowthForecast",
+    "growth_forward_scores",
+]
 
 
 def check_scores(labels, scores) -> tuple[np.ndarray, np.ndarray]:
@@ -123,7 +132,8 @@ class GrowthForecast:
     Attributes
     ----------
     table : DataFrame
-        One row per predictor (``model``, ``degree_baseline``, ``chance``): ``roc_auc``,
+        One row per predictor (``model``, the honest baselines ``preferential_attachment``,
+        ``common_neighbors`` and ``distance``, the oracle ``degree_oracle``, and ``chance``): ``roc_auc``,
         ``precision_at_k``, ``average_precision``, ``k``, plus ``n_candidates``, ``n_new``,
         ``n_pruned`` (seed edges absent from the later stage; growth cannot remove them),
         ``n_grown`` (edges each model network added), ``n_networks``, ``rule``, ``eta``, ``gamma``.
@@ -131,13 +141,16 @@ class GrowthForecast:
         The candidate pairs ``(i, j)``, ``i < j``: unconnected in the seed network.
     labels : ndarray of bool
         Whether each candidate is connected in the later stage.
-    model_score, baseline_score : ndarray
-        Fraction of grown (resp. baseline) networks that contain each candidate.
+    scores : dict of str to ndarray
+        The score of each candidate under every predictor but chance: for ``model`` the
+        fraction of grown networks that contain it, for ``degree_oracle`` the fraction of
+        :func:`degree_preserving_growth` networks, for the honest baselines the values of
+        :func:`honest_baseline_scores`.
 
     Examples
     --------
     >>> fc = GrowthForecast(pd.DataFrame(), np.array([[0, 1], [0, 2]]), np.array([True, False]),
-    ...                     np.array([0.9, 0.1]), np.array([0.5, 0.5]))
+    ...                     {"model": np.array([0.9, 0.1])})
     >>> fc.labels.sum(), fc.pairs.shape
     (np.int64(1), (2, 2))
     """
@@ -145,26 +158,80 @@ class GrowthForecast:
     table: pd.DataFrame
     pairs: np.ndarray
     labels: np.ndarray
-    model_score: np.ndarray
-    baseline_score: np.ndarray
+    scores: dict
+
+    @property
+    def model_score(self) -> np.ndarray:
+        """The model's score of each candidate (``scores["model"]``)."""
+        return self.scores["model"]
 
     def roc_curve(self, which: str = "model"):
-        """False- and true-positive rates of ``"model"`` or ``"degree_baseline"`` scores.
+        """False- and true-positive rates of one predictor's scores (a key of :attr:`scores`).
 
         Examples
         --------
         >>> fc = GrowthForecast(pd.DataFrame(), np.zeros((3, 2), int), np.array([False, True, True]),
-        ...                     np.array([0.1, 0.5, 0.9]), np.zeros(3))
+        ...                     {"model": np.array([0.1, 0.5, 0.9])})
         >>> [x.tolist() for x in fc.roc_curve("model")]
         [[0.0, 0.0, 0.0, 1.0], [0.0, 0.5, 1.0, 1.0]]
         """
-        s = {"model": self.model_score, "degree_baseline": self.baseline_score}.get(which)
+        s = self.scores.get(which)
         if s is None:
-            raise ValueError(f"'which' must be one of ['model', 'degree_baseline']; got {which!r}")
+            raise ValueError(f"'which' must be one of {sorted(self.scores)}; got {which!r}")
         from sklearn.metrics import roc_curve
 
         fpr, tpr, _ = roc_curve(self.labels, s, drop_intermediate=False)
         return fpr, tpr
+
+
+#: The baselines that use only what is known at the earlier stage (see :func:`honest_baseline_scores`).
+HONEST_BASELINES = ("preferential_attachment", "common_neighbors", "distance")
+
+
+def honest_baseline_scores(seed_net, pairs, D=None) -> dict:
+    """Scores of candidate pairs from what is known at the earlier stage only.
+
+    ``preferential_attachment``: ``(k_i + 1)(k_j + 1)`` with the degrees of ``seed_net`` (hubs
+    gain partners); ``common_neighbors``: shared neighbours in ``seed_net`` (homophily, the
+    classic link predictor); ``distance``: ``-D_ij`` (close pairs first; all tied when ``D`` is
+    constant or not given). Unlike :func:`degree_preserving_growth`, none of them uses the later
+    stage, so they are fair competitors for a wiring rule.
+
+    Parameters
+    ----------
+    seed_net : array_like, shape (n, n)
+        Symmetric binary network of the earlier stage.
+    pairs : array_like of int, shape (n_candidates, 2)
+        Candidate pairs ``(i, j)``.
+    D : array_like, shape (n, n), optional
+        Distances between the nodes.
+
+    Returns
+    -------
+    dict of str to ndarray
+        One score array per name of :data:`HONEST_BASELINES` (``distance`` only with ``D``).
+
+    Examples
+    --------
+    >>> A0 = np.array([[0, 1, 1, 0], [1, 0, 0, 0], [1, 0, 0, 0], [0, 0, 0, 0]])
+    >>> s = honest_baseline_scores(A0, np.array([[1, 2], [1, 3], [2, 3]]))
+    >>> s["preferential_attachment"].tolist(), s["common_neighbors"].tolist()
+    ([4.0, 2.0, 2.0], [1.0, 0.0, 0.0])
+    """
+    A = check_adjacency(seed_net, "seed_net", binary=True).astype(np.float64)
+    P = np.asarray(pairs)
+    if P.ndim != 2 or P.shape[1] != 2 or not np.issubdtype(P.dtype, np.integer):
+        raise ValueError(f"'pairs' must be an integer array of shape (n_candidates, 2); got shape {P.shape}")
+    n = A.shape[0]
+    if P.size and (P.min() < 0 or P.max() >= n):
+        raise ValueError(f"'pairs' must index the {n} nodes of 'seed_net'; got values {P.min()}..{P.max()}")
+    k = A.sum(axis=1)
+    i, j = P[:, 0], P[:, 1]
+    out = {"preferential_attachment": (k[i] + 1) * (k[j] + 1),
+           "common_neighbors": np.einsum("ij,ij->i", A[i], A[j])}
+    if D is not None:
+        out["distance"] = -check_distance(D, n, name="D")[i, j]
+    return out
 
 
 def growth_forward_scores(seed_net, next_net, rule, eta, gamma, D, n_networks: int = 100, seed=None, *,
@@ -176,8 +243,12 @@ def growth_forward_scores(seed_net, next_net, rule, eta, gamma, D, n_networks: i
     (:func:`~mesoscale.generative.generate` with ``seed_network``); this is repeated
     ``n_networks`` times. Each candidate pair (unconnected in ``seed_net``) is scored by
     the fraction of grown networks that contain it, and the scores are compared with the
-    pairs that are connected in ``next_net``. The same is done for
-    :func:`degree_preserving_growth` and for chance (every candidate equally likely).
+    pairs that are connected in ``next_net``. The same is done for three *honest* baselines that
+    use only the earlier stage (:func:`honest_baseline_scores`: preferential attachment on the
+    current degrees, common neighbours, distance), for chance (every candidate equally likely)
+    and, as an upper reference, for the *oracle* :func:`degree_preserving_growth`
+    (``degree_oracle``), which knows each node's future number of new partners and so uses
+    the later stage: beating it is not required of a rule, beating the honest baselines is.
 
     Parameters
     ----------
@@ -252,12 +323,12 @@ def growth_forward_scores(seed_net, next_net, rule, eta, gamma, D, n_networks: i
                   n_grown=m_grow - m0,
                   n_networks=n_networks, rule=rule, eta=float(eta),
                   gamma=np.nan if g is None else float(g))
+    scores = {"model": model_score, **honest_baseline_scores(A0, pairs, Dm), "degree_oracle": base_score}
     rows = []
-    for name, s in (("model", model_score), ("degree_baseline", base_score)):
+    for name, s in scores.items():
         rows.append({"predictor": name, "roc_auc": float(roc_auc_score(labels, s)),
                      "precision_at_k": precision_at_k(labels, s, k),
                      "average_precision": float(average_precision_score(labels, s)), "k": k, **common})
     rows.append({"predictor": "chance", "roc_auc": 0.5, "precision_at_k": n_new / len(labels),
                  "average_precision": n_new / len(labels), "k": k, **common})
-    return GrowthForecast(table=pd.DataFrame(rows), pairs=pairs, labels=labels,
-                          model_score=model_score, baseline_score=base_score)
+    return GrowthForecast(table=pd.DataFrame(rows), pairs=pairs, labels=labels, scores=scores)

@@ -197,14 +197,14 @@ def plot_comparison(tables: dict, metrics: Sequence[str] = ("Q", "Q_z", "n_modul
 
 
 def plot_growth_forward(table: pd.DataFrame, *, x: str = "transition"):
-    """ROC AUC and precision@k of every predictor (rules, the degree-preserving baseline, chance) per transition.
+    """ROC AUC and precision@k of every predictor (rules, honest baselines, the degree oracle, chance) per transition.
 
     ``table`` stacks :attr:`GrowthForecast.table` rows with a ``transition`` column; one
-    line per ``predictor`` (baseline dashed, chance dotted).
+    line per ``predictor`` (honest baselines dash-dotted, the oracle dashed, chance dotted).
 
     Examples
     --------
-    >>> t = pd.DataFrame({"transition": ["1→2"] * 3, "predictor": ["sptl", "degree_baseline", "chance"],
+    >>> t = pd.DataFrame({"transition": ["1→2"] * 3, "predictor": ["sptl", "degree_oracle", "chance"],
     ...                   "roc_auc": [0.6, 0.7, 0.5], "precision_at_k": [0.2, 0.3, 0.1]})
     >>> [len(ax.get_lines()) for ax in plot_growth_forward(t).axes]
     [3, 3]
@@ -218,7 +218,8 @@ def plot_growth_forward(table: pd.DataFrame, *, x: str = "transition"):
     steps = list(dict.fromkeys(table[x]))
     for pred, g in table.groupby("predictor", sort=False):
         g = g.set_index(x).reindex(steps)
-        style = {"degree_baseline": "s--", "chance": ":"}.get(pred, "o-")
+        style = {"degree_oracle": "s--", "chance": ":", "preferential_attachment": "^-.",
+                 "common_neighbors": "v-.", "distance": "d-."}.get(pred, "o-")
         for ax, col in zip(axes, ("roc_auc", "precision_at_k")):
             ax.plot(range(len(steps)), g[col], style, label=pred.replace("_", " "),
                     color="0.5" if pred == "chance" else None)
