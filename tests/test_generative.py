@@ -420,7 +420,7 @@ def test_fit_recovers_spatial_parameter_and_tables():
     t = res.table
     assert list(t.columns) == ["rule", "level", "point", "eta", "gamma", "repeat", "ks_degree",
                                "ks_clustering", "ks_betweenness", "ks_edge_length", "energy"]
-    assert len(t) == 2 * 30 * 3 * 2
+    assert len(t) == (30 + 30 + 30) * 3 * 2  # sptl, matching and matching's gamma = 0 line (n_gamma0 = n_draws)
     assert t.loc[t.rule == "sptl", "gamma"].isna().all()
     assert np.allclose(t[["ks_degree", "ks_clustering", "ks_betweenness", "ks_edge_length"]].max(axis=1), t.energy)
     sp = res.best.set_index("rule").loc["sptl"]
@@ -614,3 +614,154 @@ def test_fit_chunks_spanning_points_give_the_same_table(monkeypatch):
     pd.testing.assert_frame_equal(
         swept[cols].sort_values(key).reset_index(drop=True), whole[cols].sort_values(key).reset_index(drop=True)
     )
+
+
+# --- nesting: every two-parameter rule contains sptl at gamma = 0 ----------------------------
+
+
+def _nest_table(s_energies, r_energies, r_gammas, n_repeats=1):
+    """A fit table: sptl points and one rule's points at the given gammas (``n_repeats`` equal networks each)."""
+    rows = []
+    for rule, energies, gammas in (("sptl", s_energies, [np.nan] * len(s_energies)),
+                                   ("matching", r_energies, r_gammas)):
+        for p, (e, g) in enumerate(zip(energies, gammas)):
+            for r in range(n_repeats):
+                rows.append({"rule": rule, "level": 0, "point": p, "eta": -2.0, "gamma": g, "repeat": r,
+                             "energy": e})
+    return pd.DataFrame(rows)
+
+
+def test_nesting_table_passes_within_noise_and_flags_beyond():
+    from mesoscale.generative import nesting_table
+
+    # the rule's gamma = 0 line is 0.03 worse than sptl, with top-k spreads of 0.07: within tolerance
+    noisy = _nest_table([0.30, 0.40, 0.9], [0.33, 0.43, 0.95], [0.0, 0.0, 1.0])
+    row = nesting_table(noisy, top_k=2).iloc[0]
+    assert row["k"] == 2 and row["reference"] == "sptl" and row["ok"] and row["note"] == ""
+    sd = np.std([0.33, 0.43], ddof=1)
+    assert np.isclose(row["excess"], 0.03) and np.isclose(row["tolerance"], 2 * np.hypot(sd, sd))
+    assert np.isclose(row["gamma0_energy"], 0.38) and np.isclose(row["energy"], 0.38)
+    assert np.isclose(row["sptl_energy"], 0.35)
+    # the same gap without spread is a violation; so is the rule's best (gamma != 0) point far above sptl
+    tight = nesting_table(_nest_table([0.35, 0.35, 0.9], [0.38, 0.38, 0.95], [0.0, 0.0, 1.0]), top_k=2).iloc[0]
+    assert not tight["ok"] and tight["tolerance"] == 0.0 and np.isclose(tight["excess"], 0.03)
+    far = _nest_table([0.30, 0.32, 0.5], [0.90, 0.92, 0.80], [0.0, 0.0, 1.0])
+    row = nesting_table(far, top_k=2).iloc[0]
+    assert not row["ok"] and np.isclose(row["energy"], 0.85) and np.isclose(row["gamma0_energy"], 0.91)
+    assert row["excess"] > row["tolerance"] > 0
+    assert nesting_table(far, top_k=2, z=1e6).iloc[0]["ok"]  # a huge z forgives anything
+    # k is shared, so the rule's top-k can never be worse than its own gamma = 0 points
+    many = _nest_table([0.2, 0.2, 0.2], [0.55, 0.3, 0.4, 0.15], [0.0, 0.0, 2.0, 3.0], n_repeats=2)
+    row = nesting_table(many, top_k=5).iloc[0]
+    assert row["k"] == 2 and np.isclose(row["energy"], 0.225) and np.isclose(row["gamma0_energy"], 0.425)
+    assert row["reference"] == "sptl" and row["ok"]  # 0.025 above sptl: within the spread (0.15, 0.3) of the rule
+    # sptl alone: no rows; neither gamma = 0 points nor sptl, a box without 0, k = 1: not checked
+    assert len(nesting_table(many[many.rule == "sptl"])) == 0
+    alone = nesting_table(many[(many.rule == "matching") & (many.gamma != 0)]).iloc[0]
+    assert alone["ok"] and alone["note"].startswith("not checked") and alone["reference"] == ""
+    box = nesting_table(far, top_k=2, gamma_range=(0.5, 3.0)).iloc[0]
+    assert box["ok"] and "excludes 0" in box["note"]
+    one = nesting_table(far, top_k=1).iloc[0]
+    assert one["k"] == 1 and np.isinf(one["tolerance"]) and one["ok"] and "k = 1" in one["note"]
+    with pytest.raises(ValueError, match="'z'"):
+        nesting_table(far, z=-1.0)
+    with pytest.raises(ValueError, match="'gamma_range'"):
+        nesting_table(far, gamma_range=(1.0,))
+
+
+@pytest.mark.parametrize("model_var", [("powerlaw", "powerlaw"), ("exponential", "exponential")])
+def test_every_rule_at_gamma_zero_is_sptl_bit_for_bit(model_var):
+    """The nesting the check relies on: at gamma = 0 every rule grows sptl's networks from the same streams."""
+    _, D = _positions_D(18, seed=52)
+    ref = generate(D, 35, "sptl", -2.0, model_var=model_var, n_networks=4, seed=11)
+    for rule in WIRING_RULES:
+        if rule != "sptl":
+            assert np.array_equal(generate(D, 35, rule, -2.0, 0.0, model_var=model_var, n_networks=4, seed=11), ref)
+
+
+def test_fit_always_searches_the_gamma_zero_line():
+    _, D = _positions_D(20, seed=50)
+    target = generate(D, 40, "matching", -2.0, 0.5, seed=3)[0]
+    kw = dict(rules=["sptl", "matching", "deg-avg"], n_draws=8, levels=3, n_networks=2, seed=4, progress=False)
+    res = fit(target, D, n_gamma0=5, **kw)
+    t = res.table
+    for rule in ("matching", "deg-avg"):
+        line = t[(t.rule == rule) & (t.gamma == 0.0)]
+        assert len(line) == 5 * 3 * 2 and line.point.min() == 8  # numbered after the level's 2-D points
+        assert line.eta.between(-7.0, 0.0).all() and line.groupby("level").point.nunique().tolist() == [5, 5, 5]
+    assert t[t.rule == "sptl"].gamma.isna().all() and (t.rule == "sptl").sum() == 8 * 3 * 2
+    # the 2-D search is the one a fit without the line makes (its own generator), number for number
+    no_line = fit(target, D, n_gamma0=0, **kw).table
+    two_d = t[(t.rule == "sptl") | (t.point < 8)].reset_index(drop=True)
+    pd.testing.assert_frame_equal(two_d, no_line)
+    assert list(res.nesting.rule) == ["matching", "deg-avg"] and res.settings["n_gamma0"] == 5
+    # grid: a gamma = 0 row at the grid's eta values, unless the grid has one (odd side over a symmetric box)
+    g16 = fit(target, D, rules=["matching"], search="grid", n_draws=16, seed=0, progress=False).table
+    assert (g16.gamma == 0.0).sum() == 4 and len(g16) == 20
+    g9 = fit(target, D, rules=["matching"], search="grid", n_draws=9, seed=0, progress=False).table
+    assert (g9.gamma == 0.0).sum() == 3 and len(g9) == 9
+    # a box without gamma = 0 has no line (and nothing to check)
+    boxed = fit(target, D, rules=["sptl", "matching"], n_draws=4, levels=1, gamma_range=(0.5, 2.0), seed=0,
+                progress=False)
+    assert len(boxed.table) == 8 and "excludes 0" in boxed.nesting.note.iloc[0]
+    with pytest.raises(ValueError, match="'n_gamma0'"):
+        fit(target, D, n_gamma0=-1, progress=False)
+    with pytest.raises(ValueError, match="'nesting'"):
+        fit(target, D, nesting="loud", progress=False)
+
+
+def test_fit_gamma_zero_line_on_the_sweep_path_and_in_its_store(tmp_path):
+    _, D = _positions_D(16, seed=42)
+    target = generate(D, 30, "sptl", -2.0, seed=5)[0]
+    kw = dict(rules=["sptl", "neighbors"], n_draws=5, levels=2, n_networks=2, n_gamma0=3, seed=6, progress=False)
+    a = fit(target, D, **kw)
+    b = fit(target, D, store=tmp_path / "fs", **kw)
+    key = ["rule", "level", "point", "repeat"]
+    cols = key + ["eta", "gamma", "energy"]
+    pd.testing.assert_frame_equal(a.table[cols].sort_values(key).reset_index(drop=True),
+                                  b.table[cols].sort_values(key).reset_index(drop=True))
+    assert (tmp_path / "fs" / "neighbors" / "level1-gamma0").is_dir()
+    assert not (tmp_path / "fs" / "sptl" / "level0-gamma0").exists()
+    again = fit(target, D, store=tmp_path / "fs", **{**kw, "seed": None})  # resumes with the recorded seed
+    pd.testing.assert_frame_equal(again.table[cols], b.table[cols])
+    pd.testing.assert_frame_equal(a.nesting, b.nesting)
+
+
+def test_fit_nesting_warns_raises_or_ignores(monkeypatch):
+    import warnings
+
+    from mesoscale.generative import NestingError, NestingWarning, fitting
+
+    _, D = _positions_D(20, seed=51)
+    target = generate(D, 40, "sptl", -3.0, seed=7)[0]
+    kw = dict(rules=["sptl", "matching"], n_draws=10, levels=2, n_networks=3, seed=9, progress=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NestingWarning)  # a sound fit is quiet
+        good = fit(target, D, **kw)
+    assert good.nesting.ok.all() and good.nesting.note.eq("").all()
+    real = fitting._evaluate_inprocess
+
+    def worse(grid, *args, **kwargs):  # a search that never finds the rule's good points
+        df = real(grid, *args, **kwargs)
+        if grid[0]["rule"] != "sptl":
+            df["energy"] = np.minimum(1.0, df["energy"] + 0.3)
+        return df
+
+    monkeypatch.setattr(fitting, "_evaluate_inprocess", worse)
+    with pytest.warns(NestingWarning, match=r"matching: top-10 energy .* > sptl"):
+        warned = fit(target, D, **kw)
+    row = warned.nesting.iloc[0]
+    assert not row["ok"] and row["excess"] > row["tolerance"] and row["reference"] == "sptl"
+    with pytest.raises(NestingError, match="search artefact") as info:
+        fit(target, D, nesting="raise", **kw)
+    assert info.value.result.nesting.equals(warned.nesting) and len(info.value.result.table) == len(warned.table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", NestingWarning)
+        quiet = fit(target, D, nesting="ignore", **kw)
+    assert not quiet.nesting.ok.iloc[0]
+    # without any patch, a tiny gamma = 0 line (one point per level) trips the check by budget alone
+    monkeypatch.undo()
+    with pytest.warns(NestingWarning, match="matching"):
+        tiny = fit(target, D, **{**kw, "n_gamma0": 1, "seed": 2})
+    row = tiny.nesting.iloc[0]
+    assert row["k"] == 2 and row["reference"] == "sptl" and row["excess"] > row["tolerance"]

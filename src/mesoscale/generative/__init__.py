@@ -4,7 +4,9 @@
 (2016) in one batched numba kernel; :func:`grow` adds developmental schedules (nodes
 that appear in a birth order, distances that change with time, a real earlier-stage
 connectome as the seed); :func:`fit` finds the parameters that best reproduce a target
-connectome, in process or as a :mod:`mesoscale.sweep` on Dask.
+connectome, in process or as a :mod:`mesoscale.sweep` on Dask, and checks that no rule is
+reported worse than the sptl rule it contains; :mod:`~mesoscale.generative.floors` says how
+low an energy can go at all.
 
 Modules
 -------
@@ -12,7 +14,10 @@ Modules
 ``growth``       :func:`grow`, :func:`birth_stages`, :func:`elongating_distances`, :func:`spatial_edge_schedule`
 ``fitting``      :func:`fit`, :class:`FitResult`, :func:`voronoi_draw`, :func:`recorded_seed`
 ``ranking``      :func:`best_points` (the one top-k), :func:`topk_energies`, :func:`rule_ranking`,
-                 :func:`fitted_networks`
+                 :func:`nesting_table` (no rule worse than sptl, its gamma = 0 case), :class:`NestingWarning`,
+                 :class:`NestingError`, :func:`fitted_networks`
+``floors``       energy floors: :func:`ks_critical_value`, :func:`self_energy_floor` (a model against
+                 itself), :func:`pair_floor` (two real networks), :func:`floor_table` (within floor / misfit)
 ``comparison``   :func:`compare_mesoscale`, :func:`summarize_comparison` (out-of-sample mesoscale structure)
 ``forecast``     :func:`growth_forward_scores`, :func:`degree_preserving_growth`, :func:`precision_at_k`
 ``study``        the phase-2 driver: :func:`fit_connectomes`, :func:`compare_fits`, :func:`development_study`
@@ -34,10 +39,19 @@ Examples
 
 from .comparison import COMPARISON_METRICS, compare_mesoscale, summarize_comparison
 from .fitting import FitResult, fit, recorded_seed, voronoi_draw
+from .floors import floor_table, ks_critical_value, pair_floor, self_energy_floor
 from .forecast import GrowthForecast, degree_preserving_growth, growth_forward_scores, precision_at_k
 from .growth import birth_stages, elongating_distances, grow, spatial_edge_schedule
 from .models import MODEL_VARS, WIRING_RULES, count_edges, generate, generate_batches
-from .ranking import best_points, fitted_networks, rule_ranking, topk_energies
+from .ranking import (
+    NestingError,
+    NestingWarning,
+    best_points,
+    fitted_networks,
+    nesting_table,
+    rule_ranking,
+    topk_energies,
+)
 
 __all__ = [
     "WIRING_RULES",
@@ -57,6 +71,13 @@ __all__ = [
     "topk_energies",
     "rule_ranking",
     "fitted_networks",
+    "nesting_table",
+    "NestingWarning",
+    "NestingError",
+    "ks_critical_value",
+    "self_energy_floor",
+    "pair_floor",
+    "floor_table",
     "COMPARISON_METRICS",
     "compare_mesoscale",
     "summarize_comparison",
