@@ -1,7 +1,9 @@
 """Generative network models: mesoscale.generative vs bctpy, scaling, and a 13-rule fit.
 
-Run:  python benchmarks/bench_gnm.py            (everything; the fit takes minutes)
-      python benchmarks/bench_gnm.py --no-fit   (speed tables only, ~1 minute)
+Run:  python benchmarks/bench_gnm.py            (everything; the fits take minutes)
+      python benchmarks/bench_gnm.py --no-fit   (speed tables only, a few minutes)
+      python benchmarks/bench_gnm.py --gpu-only (on a GPU machine: the GPU table alone, ~5 minutes on an H200
+                                                 by design; --gpu-device cpu dry-runs it on CPU torch)
 
 First (issue 14): the per-rule engine table at n = 302 (Cook 2019 worm; all 13 rules, ratio to
 matching, ratio to the baseline = the kernel of commit ``BASELINE``, from before the throughput
@@ -136,18 +138,21 @@ def table_fit(name, n_per_rule, levels, jobs, seed):
 
     C = connectomes.load(name)
     A, D = C.binary(), C.distances()
-    n_draws = n_per_rule // levels
+    # the budget per rule is n_per_rule networks: sptl spends it on its eta line; a two-parameter rule on
+    # 80 % (eta, gamma) points and 20 % on its gamma = 0 line (the nesting check's special case)
+    n_draws, n_line = n_per_rule // levels, n_per_rule // (5 * levels)
+    n_2d = n_draws - n_line
     print(f"\n## 3. Fit of all 13 rules to {name} (n = {A.shape[0]}, m = {int(A.sum()) // 2}; "
-          f"Voronoi, {levels} levels x {n_draws} points = {n_draws * levels} networks per rule, "
-          f"{jobs} threads)\n")
+          f"Voronoi, {levels} levels; {n_per_rule} networks per rule: sptl {n_draws} points per level, "
+          f"the others {n_2d} (eta, gamma) + {n_line} gamma = 0 points per level; {jobs} threads)\n")
     print("| rule | eta (top-10 mean ± sd) | gamma (top-10 mean ± sd) | best energy | top-10 energy "
           "| CPU s | wall s |")
     print("|---|---|---|---|---|---|---|", flush=True)
     bests, cpu_total, wall_total, total = [], 0.0, 0.0, 0
     for rule in WIRING_RULES:
         res, cpu, wall = _clock(
-            fit, A, D, rules=[rule], search="voronoi", n_draws=n_draws, levels=levels,
-            n_networks=1, seed=seed, n_jobs=jobs, progress=False,
+            fit, A, D, rules=[rule], search="voronoi", n_draws=n_draws if rule == "sptl" else n_2d,
+            n_gamma0=n_line, levels=levels, n_networks=1, seed=seed, n_jobs=jobs, progress=False,
         )
         cpu_total += cpu
         wall_total += wall
@@ -296,17 +301,17 @@ def gpu_table(device="cuda", batches=(1_000, 10_000, 100_000), cpu_networks=(200
         n = D.shape[0]
         generate(D, m, "matching", -2.0, 0.3, n_networks=8, seed=0, n_jobs=jobs)  # compile
         w0 = time.perf_counter()
-        nets = generate(D, m, "matching", -2.0, 0.3, n_networks=n_cpu, seed=1, n_jobs=jobs)
+        nets = generate(D, m, "matching", -2.0, 0.3, n_networks=n_cpu, seed=1, n_jobs=jobs, progress=False)
         cpu_gen = n_cpu / (time.perf_counter() - w0)
         w0 = time.perf_counter()
         ks_energy(nets, A, D, n_jobs=jobs)
         cpu_en = n_cpu / (time.perf_counter() - w0)
         del nets
-        generate(D, m, "matching", -2.0, 0.3, n_networks=8, seed=0, device=device)  # warm up kernels
+        generate(D, m, "matching", -2.0, 0.3, n_networks=8, seed=0, device=device, progress=False)  # warm up
         for batch in batches:
             sync()
             w0 = time.perf_counter()
-            nets = generate(D, m, "matching", -2.0, 0.3, n_networks=batch, seed=2, device=device)
+            nets = generate(D, m, "matching", -2.0, 0.3, n_networks=batch, seed=2, device=device, progress=False)
             sync()
             gpu_gen = batch / (time.perf_counter() - w0)
             w0 = time.perf_counter()
@@ -317,10 +322,12 @@ def gpu_table(device="cuda", batches=(1_000, 10_000, 100_000), cpu_networks=(200
             print(f"| {label} ({n}, {m}) | {batch:,} | {gpu_gen:,.0f} | {gpu_en:,.0f} | {cpu_gen:,.0f} | "
                   f"{cpu_en:,.0f} | {gpu_gen / cpu_gen:.1f} |", flush=True)
     A, D = human.binary(), human.distances()
-    n_draws = fit_networks // levels
+    n_draws, n_line = fit_networks // levels, fit_networks // (5 * levels)
     for where, kw in ((device, dict(device=device)), (f"CPU ({jobs} threads)", dict(n_jobs=jobs))):
         w0 = time.perf_counter()
-        res = fit(A, D, search="voronoi", n_draws=n_draws, levels=levels, n_networks=1, seed=0, progress=False, **kw)
+        # all 13 rules in one fit: 2-D rules get 80 % (eta, gamma) points and 20 % on the gamma = 0 line
+        res = fit(A, D, search="voronoi", n_draws=n_draws - n_line, n_gamma0=n_line, levels=levels, n_networks=1,
+                  seed=0, progress=False, nesting="ignore", **kw)
         wall = time.perf_counter() - w0
         best = res.best.sort_values("energy").iloc[0]
         print(f"\n13-rule fit of human_dk68 on {where}: {len(res.table):,} networks in {wall:.1f} s wall; "
@@ -341,6 +348,7 @@ def main(argv=None):
                     help="only the per-rule, energy and GPU tables (issue 14)")
     ap.add_argument("--memory-networks", type=int, default=100000,
                     help="networks of the memory table at n = 68 (0: skip)")
+    ap.add_argument("--gpu-only", action="store_true", help="only the GPU table (for a short session on a GPU)")
     ap.add_argument("--gpu-device", default="cuda", help="torch device of the GPU table ('cpu' dry-runs it)")
     ap.add_argument("--gpu-batches", default="1000,10000,100000", help="batch sizes of the GPU table")
     ap.add_argument("--levels", type=int, default=5)
@@ -353,6 +361,10 @@ def main(argv=None):
     print("# bench_gnm: mesoscale.generative", flush=True)
     print(f"machine load: {os.popen('uptime').read().strip()}; NUMBA_NUM_THREADS="
           f"{os.environ.get('NUMBA_NUM_THREADS', 'unset')}", flush=True)
+    if args.gpu_only:
+        gpu_table(args.gpu_device, tuple(int(b) for b in args.gpu_batches.split(",")),
+                  fit_networks=args.fit_networks, levels=args.levels, jobs=args.jobs)
+        return
     table_rules_302(args.rule_networks)
     table_energy(args.energy_networks)
     if args.memory_networks:

@@ -221,11 +221,17 @@ FIT_CHUNK_SMALL = 512
 FIT_CHUNK_LARGE = 128
 
 
-def _fit_chunk(n):
+#: Networks per chunk of a fit on a torch device (the engine splits a chunk further when memory is short).
+FIT_CHUNK_DEVICE = 8192
+
+
+def _fit_chunk(n, device=None):
+    if device is not None:
+        return FIT_CHUNK_DEVICE
     return FIT_CHUNK_SMALL if n <= 100 else FIT_CHUNK_LARGE
 
 
-def _evaluate_point(params, rng, *, target, D, m, model_var, seed_network, epsilon, n_networks):
+def _evaluate_point(params, rng, *, target, D, m, model_var, seed_network, epsilon, n_networks, device=None):
     """Sweep task: grow ``n_networks`` networks at one point, chunk by chunk, and return their energies."""
     from .models import generate_batches
 
@@ -241,9 +247,10 @@ def _evaluate_point(params, rng, *, target, D, m, model_var, seed_network, epsil
         epsilon=epsilon,
         n_networks=n_networks,
         seed=rng,
-        batch_size=_fit_chunk(np.shape(D)[0]),
+        batch_size=_fit_chunk(np.shape(D)[0], device),
+        device=device,
     )
-    E = np.concatenate([ks_energy(nets, target, D) for nets in batches])
+    E = np.concatenate([ks_energy(nets, target, D, device=device) for nets in batches])
     return pd.DataFrame({"repeat": np.arange(n_networks), **{c: E[:, i] for i, c in enumerate(KS_COLUMNS)}})
 
 
@@ -284,8 +291,17 @@ def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
     streams = _network_streams(grid, root, n_networks)
     bounds = [(lo, min(total, lo + chunk)) for lo in range(0, total, chunk)]
 
+    device = ctx.get("device")
+
     def grow(lohi):
         lo, hi = lohi
+        if device is not None:  # the torch engine: the same per-network streams, the same law
+            from ._torch_engine import run_torch_engine
+
+            nets, _ = run_torch_engine(A0, ctx["X"][0], grid[0]["rule"], etas[lo:hi], gammas[lo:hi], ctx["epsilon"],
+                                       ctx["kexp"], list(itertools.islice(streams, hi - lo)), steps, device, False,
+                                       "fit")
+            return nets
         nets, _ = run_engine(
             A0,
             ctx["X"],
@@ -312,7 +328,7 @@ def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
             nets = future.result()
             if c + 1 < len(bounds):  # chunks are grown one after the other: streams are drawn in order
                 future = pool.submit(grow, bounds[c + 1])
-            E[lo:hi] = ks_energy(nets, ctx["target"], ctx["D"], n_jobs=n_jobs)
+            E[lo:hi] = ks_energy(nets, ctx["target"], ctx["D"], n_jobs=n_jobs, device=device)
             del nets
             bar.update(hi - lo)
     point = np.repeat([p["point"] for p in grid], n_networks)
@@ -402,6 +418,7 @@ def fit(
     client=None,
     store: str | Path | None = None,
     n_jobs: int | None = 1,
+    device=None,
     progress: bool = True,
 ) -> FitResult:
     """Fit wiring rules to a target network by (adaptive) search of ``(eta, gamma)``.
@@ -458,6 +475,13 @@ def fit(
         ``STORE/<rule>/level<k>``); implies the sweep path (``client='inline'`` if none).
     n_jobs : int
         Threads of the in-process path (``-1``: all cores).
+    device : str or torch.device, optional
+        ``None`` (default): the numba engine and energy on the CPU. A torch device (``"cuda"``,
+        ``"cuda:1"``, ``"cpu"``): networks are grown with ``generate(..., device=)`` and scored with
+        ``ks_energy(..., device=)`` there, in chunks of 8,192 networks (in process) or per point
+        (sweep path). Every network keeps its stream, so the table has the same points and the
+        same law as on the CPU, not the same bits. An unknown or unavailable device, or one with
+        too little free memory for a single network, raises ``ValueError`` before any work.
     progress : bool
         Show a progress bar.
 
@@ -514,6 +538,14 @@ def fit(
     A0 = check_seed_network(seed_network, n)
     if m < int(A0.sum()) // 2 or m > n * (n - 1) // 2:
         raise ValueError(f"'m' must lie between the seed's edges and the {n * (n - 1) // 2} pairs; got {m}")
+    if device is not None:  # checked before any work: nothing is written to a store for a bad device
+        from .._validation import check_torch_device
+        from ._torch_engine import chunk_size as engine_chunk
+
+        device = check_torch_device(device, ("cpu", "cuda"))
+        for rule in rules:  # one network must fit into the device's free memory
+            engine_chunk(device, 1, n, m - int(A0.sum()) // 2, rule)
+        ks_energy(np.zeros((1, n, n), bool), T, Dm, device=device)  # and the energy of one
     if store is not None and client is None:
         client = "inline"
     root = recorded_seed(store) if (seed is None and store is not None) else None
@@ -530,6 +562,7 @@ def fit(
         epsilon=eps,
         kexp=top_var == "exponential",
         n_networks=n_networks,
+        device=device,
     )
     task = functools.partial(
         _evaluate_point,
@@ -540,6 +573,7 @@ def fit(
         seed_network=A0 if A0.any() else None,
         epsilon=eps,
         n_networks=n_networks,
+        device=None if device is None else str(device),
     )
     lo = np.array([box[0][0], box[1][0]])
     hi = np.array([box[0][1], box[1][1]])
@@ -559,7 +593,7 @@ def fit(
 
     def evaluate(grid, sub):
         if client is None:
-            return _evaluate_inprocess(grid, root, ctx, n_jobs, _fit_chunk(n), bar)
+            return _evaluate_inprocess(grid, root, ctx, n_jobs, _fit_chunk(n, device), bar)
         from ..sweep import run_sweep
 
         path = None if store is None else str(Path(store) / grid[0]["rule"] / sub)
