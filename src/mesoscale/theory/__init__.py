@@ -2,6 +2,9 @@
 
 ``sbm``          planted-partition stochastic block model, detectability threshold,
                  expected modularity of planted and random graphs
+``emergence``    when purely spatial wiring (rule ``sptl``) makes modules: kernel pair
+                 probabilities, effective block model of a cell grid, predicted ΔQ, the
+                 necessary condition and its phase diagram
 ``spectral``     Bethe-Hessian community detection (reaches the threshold) and the overlap
 ``plots``        figures of scans, susceptibilities and finite-size scaling
 ``transitions``  scan an order parameter over a control parameter and sizes, locate the
@@ -17,6 +20,21 @@ from .sbm import (
     planted_partition,
     sbm_parameters,
     snr,
+)
+from .emergence import (
+    EmergencePrediction,
+    control_parameters,
+    domain_points,
+    effective_blocks,
+    effective_sbm,
+    expected_partition_modularity,
+    grid_labels,
+    modularity_condition,
+    pair_probabilities,
+    phase_diagram,
+    predict_modules,
+    slab_modularity,
+    slab_optimum,
 )
 from .spectral import bethe_hessian, bethe_hessian_partition, overlap
 from .plots import plot_fss, plot_order_parameter, plot_scans, plot_significance, plot_susceptibility, plot_transition
@@ -46,4 +64,17 @@ __all__ = [
     "plot_susceptibility",
     "plot_fss",
     "plot_transition",
+    "pair_probabilities",
+    "grid_labels",
+    "effective_blocks",
+    "expected_partition_modularity",
+    "effective_sbm",
+    "control_parameters",
+    "domain_points",
+    "EmergencePrediction",
+    "predict_modules",
+    "slab_modularity",
+    "slab_optimum",
+    "modularity_condition",
+    "phase_diagram",
 ]
