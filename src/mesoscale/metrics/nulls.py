@@ -91,7 +91,6 @@ def _swap_kernel(W, ei, ej, bins, directed, use_bins, forbidden, use_forbidden, 
     edge indices and coin flips (one per attempt); ``bins[i, j]`` is the length bin of a pair;
     a swap never creates a pair with ``forbidden[i, j]`` set (when ``use_forbidden``).
     """
-    m = ei.shape[0]
     used = 0
     for t in range(r1.shape[0]):
         if done >= target:

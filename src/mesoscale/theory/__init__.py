@@ -3,8 +3,9 @@
 ``sbm``          planted-partition stochastic block model, detectability threshold,
                  expected modularity of planted and random graphs
 ``emergence``    when purely spatial wiring (rule ``sptl``) makes modules: kernel pair
-                 probabilities, effective block model of a cell grid, predicted ΔQ, the
-                 necessary condition and its phase diagram
+                 probabilities, the effective block model of a cell grid, its expected Q and SBM
+``conditions``   predicted modules and ΔQ over the null, the slab closed form, the necessary
+                 condition and its phase diagram
 ``spectral``     Bethe-Hessian community detection (reaches the threshold) and the overlap
 ``plots``        figures of scans, susceptibilities and finite-size scaling
 ``transitions``  scan an order parameter over a control parameter and sizes, locate the
@@ -22,15 +23,17 @@ from .sbm import (
     snr,
 )
 from .emergence import (
-    EmergencePrediction,
     control_parameters,
     domain_points,
     effective_blocks,
     effective_sbm,
     expected_partition_modularity,
     grid_labels,
-    modularity_condition,
     pair_probabilities,
+)
+from .conditions import (
+    EmergencePrediction,
+    modularity_condition,
     phase_diagram,
     predict_modules,
     slab_modularity,

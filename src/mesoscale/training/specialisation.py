@@ -15,7 +15,7 @@ import torch
 
 from .._validation import as_rng, check_choice, check_float, check_int, seed_sequence
 from .evaluation import per_task_accuracy
-from .tasks import Task, TwoDigitData, YangTasks
+from .tasks import TwoDigitData, YangTasks
 
 __all__ = [
     "ensemble_modularity",
