@@ -19,7 +19,8 @@ Modules
 ``floors``       energy floors: :func:`ks_critical_value`, :func:`self_energy_floor` (a model against
                  itself), :func:`pair_floor` (two real networks), :func:`floor_table` (within floor / misfit)
 ``comparison``   :func:`compare_mesoscale`, :func:`summarize_comparison` (out-of-sample mesoscale structure)
-``forecast``     :func:`growth_forward_scores`, :func:`degree_preserving_growth`, :func:`precision_at_k`
+``forecast``     :func:`growth_forward_scores`, :func:`honest_baseline_scores`, :func:`degree_preserving_growth`
+                 (the oracle), :func:`precision_at_k`
 ``study``        the phase-2 driver: :func:`fit_connectomes`, :func:`compare_fits`, :func:`development_study`
 ``landscape``    :func:`network_summary`, :func:`landscape`, :func:`conditions`, :func:`summarize`
 ``development``  the worm-growth model of Nicosia et al. (2013): :func:`development`, ...
@@ -40,7 +41,14 @@ Examples
 from .comparison import COMPARISON_METRICS, compare_mesoscale, summarize_comparison
 from .fitting import FitResult, fit, recorded_seed, voronoi_draw
 from .floors import floor_table, ks_critical_value, pair_floor, self_energy_floor
-from .forecast import GrowthForecast, degree_preserving_growth, growth_forward_scores, precision_at_k
+from .forecast import (
+    HONEST_BASELINES,
+    GrowthForecast,
+    degree_preserving_growth,
+    growth_forward_scores,
+    honest_baseline_scores,
+    precision_at_k,
+)
 from .growth import birth_stages, elongating_distances, grow, spatial_edge_schedule
 from .models import MODEL_VARS, WIRING_RULES, count_edges, generate, generate_batches
 from .ranking import (
@@ -83,6 +91,8 @@ __all__ = [
     "summarize_comparison",
     "GrowthForecast",
     "degree_preserving_growth",
+    "HONEST_BASELINES",
+    "honest_baseline_scores",
     "growth_forward_scores",
     "precision_at_k",
 ]
