@@ -94,3 +94,18 @@ def test_development_study_and_species_table(worm):
     fig = plots.plot_species_panel(per, panel)
     assert len(fig.axes) == 6 and fig.axes[0].get_title() == "energy"
     plt.close(fig)
+
+
+def test_fit_checks_report_nesting_and_floors_with_a_pair_of_adults():
+    data, _ = S.prepare_connectomes(["celegans_witvliet_7", "celegans_witvliet_8"])
+    fitted = S.fit_connectomes(data, ["sptl", "matching"], top_k=2, n_boot=20, n_draws=4, levels=1,
+                                   nesting="ignore")
+    c = S.fit_checks(data, fitted, n_floor=6, seed=1)
+    assert set(c["nesting"]["dataset"]) == set(data) and set(c["nesting"]["rule"]) == {"matching"}
+    assert len(c["pairs"]) == 1 and 0 < c["pairs"]["energy"].iloc[0] < 0.2  # two adults are close
+    f = c["floors"].set_index(["dataset", "floor"])
+    assert set(f.index.get_level_values("floor")) == {"self", "pair"}
+    # a 4-point search is nowhere near the floor of two animals: every fit is a misfit against the pair floor
+    assert (f.xs("pair", level="floor")["verdict"] == "misfit").all()
+    again = S.fit_checks(data, fitted, n_floor=6, seed=1)
+    pd.testing.assert_frame_equal(c["floors"], again["floors"])

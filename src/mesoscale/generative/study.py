@@ -8,6 +8,10 @@ One call per question of the fitting chapter, each returning tidy tables:
 :func:`fit_connectomes`
     :func:`~mesoscale.generative.fit` every dataset with the same search, then rank the
     rules with bootstrap uncertainty (:func:`~mesoscale.generative.rule_ranking`).
+:func:`fit_checks`
+    What a referee asks of those fits: the nesting check of every rule against its
+    ``gamma = 0`` line and sptl, and energy floors (each best model against its own
+    realisations, two animals that should be alike) with the KS critical values.
 :func:`compare_fits`
     Grow networks at each dataset's best fit and compare their mesoscale structure with
     the real network (:func:`~mesoscale.generative.compare_mesoscale`).
@@ -35,6 +39,7 @@ from .._validation import check_choice, check_float, check_int, check_n_jobs
 from ._engine import check_rules, fingerprint
 from .comparison import COMPARISON_METRICS, compare_mesoscale, summarize_comparison
 from .fitting import fit
+from .floors import floor_table, pair_floor, self_energy_floor
 from .forecast import growth_forward_scores
 from .ranking import fitted_networks, rule_ranking, topk_energies
 
@@ -44,6 +49,7 @@ __all__ = [
     "stream_seed",
     "prepare_connectomes",
     "fit_connectomes",
+    "fit_checks",
     "compare_fits",
     "development_study",
     "species_table",
@@ -225,6 +231,76 @@ def fit_connectomes(data: dict, rules: Sequence[str], *, top_k: int = 10, n_boot
     rankings = pd.concat(rankings, ignore_index=True)
     best = rankings.groupby("dataset", sort=False).head(1).set_index("dataset")
     return {"fits": fits, "rankings": rankings, "topk": pd.concat(topk, ignore_index=True), "best": best}
+
+
+#: Pairs of datasets that should be alike: the energy between them is a floor for fits of either.
+FLOOR_PAIRS = (("celegans_witvliet_7", "celegans_witvliet_8"), ("fly_larva_mb_left", "fly_larva_mb_right"))
+
+
+def fit_checks(data: dict, fitted: dict, *, n_floor: int = 40, pairs=FLOOR_PAIRS, quantile: float = 0.95,
+               seed=0, progress: bool = False) -> dict:
+    """The nesting check and the energy floors of every dataset's fit.
+
+    Parameters
+    ----------
+    data, fitted : dict
+        From :func:`prepare_connectomes` and :func:`fit_connectomes`.
+    n_floor : int
+        Networks grown at each dataset's best parameters for its self floor (even;
+        ``n_floor // 2`` independent pairs, :func:`~mesoscale.generative.self_energy_floor`).
+    pairs : sequence of (str, str)
+        Datasets that should be alike (two adult worms, the two sides of the fly mushroom
+        body); a pair whose datasets are both in ``data`` gives a pair floor
+        (:func:`~mesoscale.generative.pair_floor`, on common neurons when both have
+        positions) for both of them.
+    quantile : float
+        Upper quantile of a self floor that a fit may reach (:func:`~mesoscale.generative.floor_table`).
+    seed : int
+        Root seed; dataset ``name``'s floor uses ``stream_seed(seed, "floor", name)``.
+    progress : bool
+
+    Returns
+    -------
+    dict
+        ``nesting`` (every fit's :attr:`FitResult.nesting` with a ``dataset`` column),
+        ``violations`` (its rows with ``ok`` False), ``pairs`` (one row per pair floor:
+        the KS statistics and sizes) and ``floors`` (:func:`~mesoscale.generative.floor_table`
+        of each dataset's best energy against its self floor and, where there is one, its
+        pair floor).
+
+    Examples
+    --------
+    >>> data, _ = prepare_connectomes(["human_dk68"])
+    >>> r = fit_connectomes(data, ["sptl", "matching"], top_k=2, n_boot=20, n_draws=4, levels=1, nesting="ignore")
+    >>> c = fit_checks(data, r, n_floor=4)
+    >>> sorted(c), bool(c["floors"]["verdict"].isin(["within floor", "misfit"]).all())
+    (['floors', 'nesting', 'pairs', 'violations'], True)
+    """
+    from tqdm.auto import tqdm
+
+    n_floor = check_int(n_floor, "n_floor", minimum=2)
+    best = fitted["best"]
+    nesting = pd.concat([f.nesting.assign(dataset=name) for name, f in fitted["fits"].items()], ignore_index=True)
+    self_floor = {}
+    for name in tqdm(list(best.index), desc="self floors", disable=not progress):
+        d, r = data[name], best.loc[name]
+        eta = float(r["eta"]) if np.isfinite(r["eta"]) else 0.0  # constant distances: eta has no effect
+        gamma = None if r["rule"] == "sptl" else float(r["gamma"])
+        self_floor[name] = self_energy_floor(d["D"], int(d["A"].sum()) // 2, r["rule"], eta, gamma,
+                                             n_networks=n_floor + n_floor % 2, seed=stream_seed(seed, "floor", name))
+    pair_rows, pair_floor_of = [], {}
+    for a, b in pairs:
+        if a in data and b in data:
+            both_spatial = data[a]["spatial"] and data[b]["spatial"]
+            row = pair_floor(data[a]["c"], data[b]["c"]) if both_spatial else pair_floor(data[a]["A"], data[b]["A"])
+            pair_rows.append(row.rename(f"{a} vs {b}"))
+            pair_floor_of[a] = pair_floor_of[b] = row
+    floors = {"self": self_floor}
+    if pair_floor_of:
+        floors["pair"] = pair_floor_of
+    table = floor_table(best, floors, {name: data[name]["A"] for name in best.index}, quantile=quantile)
+    return {"nesting": nesting, "violations": nesting[~nesting["ok"].astype(bool)].reset_index(drop=True),
+            "pairs": pd.DataFrame(pair_rows), "floors": table}
 
 
 def compare_fits(data: dict, fitted: dict, *, n_synthetic: int = 20, n_null: int = 20, n_runs: int = 10, seed=0,
