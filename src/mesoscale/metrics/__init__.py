@@ -22,6 +22,9 @@ Topology
     :func:`global_efficiency`, :func:`local_efficiency`, :func:`clustering`,
     :func:`characteristic_path_length`, :func:`small_worldness`, :func:`rich_club`,
     :func:`assortativity`
+Feedforwardness of directed networks (:mod:`~mesoscale.metrics.hierarchy`)
+    :func:`trophic_levels`, :func:`trophic_incoherence`, :func:`trophic_coherence`,
+    :func:`layer_feedforwardness`
 Generative-model energy
     :func:`ks_energy` (columns :data:`KS_COLUMNS`), :func:`network_statistics`,
     :func:`ks_statistic`
@@ -61,6 +64,7 @@ from .calibration import (
     erdos_renyi,
     summarize_calibration,
 )
+from .hierarchy import layer_feedforwardness, trophic_coherence, trophic_incoherence, trophic_levels
 from .roles import participation_coefficient, within_module_degree_zscore
 from .overview import summary
 from .structure import STRUCTURAL_NULLS, keep_strongest, structural_modularity, wiring_cost
@@ -115,6 +119,10 @@ __all__ = [
     "small_worldness",
     "rich_club",
     "assortativity",
+    "trophic_levels",
+    "trophic_incoherence",
+    "trophic_coherence",
+    "layer_feedforwardness",
     "KS_COLUMNS",
     "ks_energy",
     "ks_statistic",

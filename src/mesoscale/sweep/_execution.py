@@ -399,8 +399,11 @@ def run_sweep(
         Dask worker resources each batch needs, e.g. ``{"GPU": 1}`` with workers
         started with ``--resources GPU=1``.
     max_resubmits : int
-        How often a batch whose worker died is resubmitted (task by task) before its
-        tasks are recorded as failed.
+        How often a task whose worker died is resubmitted before it is recorded as
+        failed. Resubmitted tasks run one at a time, alone on the cluster (nothing else of
+        this sweep in flight), so that a task which merely shared a dying worker is
+        cleared and only the culprit is recorded; a task is never recorded as failed on
+        the evidence of a shared worker alone unless ``max_resubmits=0``.
 
     Returns
     -------
@@ -565,27 +568,35 @@ def _run_dask(client, fn, planner, items_of, record, entropy, spawn_key, resourc
 
     ac = as_completed()
 
+    def submit(batch: list[int], isolated: bool) -> None:
+        fut = client.submit(
+            _run_batch,
+            payload,
+            items_of(batch),
+            entropy,
+            spawn_key,
+            pure=False,
+            key=f"sweep-batch-{batch[0]}-{uuid.uuid4().hex[:8]}",
+            resources=resources,
+        )
+        inflight[fut.key] = (fut, batch, isolated)
+        ac.add(fut)
+
     def fill():
+        if planner.retry:
+            # a suspect runs alone: drain what is in flight, then send one suspect by itself,
+            # so that a worker's death is charged to the task that caused it
+            if not inflight:
+                submit([planner.retry.popleft()], True)
+            return
         nw = n_running()
         while planner and len(inflight) < 2 * nw:
-            batch = planner.next(nw)
-            fut = client.submit(
-                _run_batch,
-                payload,
-                items_of(batch),
-                entropy,
-                spawn_key,
-                pure=False,
-                key=f"sweep-batch-{batch[0]}-{uuid.uuid4().hex[:8]}",
-                resources=resources,
-            )
-            inflight[fut.key] = (fut, batch)
-            ac.add(fut)
+            submit(planner.next(nw), False)
 
     fill()
     try:
         for fut in ac:
-            _f, batch = inflight.pop(fut.key)
+            _f, batch, isolated = inflight.pop(fut.key)
             if fut.status == "finished":
                 record(fut.result())
             else:
@@ -594,7 +605,8 @@ def _run_dask(client, fn, planner, items_of, record, entropy, spawn_key, resourc
                 infra = type(exc).__name__ in _INFRA_ERRORS
                 results = []
                 for i in batch:
-                    if infra and resubmits.get(i, 0) < max_resubmits:
+                    # a failure on a shared worker always earns one isolated rerun
+                    if infra and max_resubmits > 0 and (resubmits.get(i, 0) < max_resubmits or not isolated):
                         resubmits[i] = resubmits.get(i, 0) + 1
                         planner.retry.append(i)
                     else:
@@ -605,7 +617,7 @@ def _run_dask(client, fn, planner, items_of, record, entropy, spawn_key, resourc
             fut.release()
             fill()
     except BaseException:
-        for fut, _b in inflight.values():
+        for fut, _b, _iso in inflight.values():
             fut.cancel()
         raise
 
