@@ -12,7 +12,8 @@ Modules
 -------
 ``models``       :func:`generate`, :func:`generate_batches` (streamed), :data:`WIRING_RULES`, :data:`MODEL_VARS`
 ``growth``       :func:`grow`, :func:`birth_stages`, :func:`elongating_distances`, :func:`spatial_edge_schedule`
-``fitting``      :func:`fit`, :class:`FitResult`, :func:`voronoi_draw`, :func:`recorded_seed`
+``fitting``      :func:`fit`, :class:`FitResult`, :func:`recorded_seed`
+``search``       :func:`voronoi_draw` (the Voronoi refinement and grids of the search)
 ``ranking``      :func:`best_points` (the one top-k), :func:`topk_energies`, :func:`rule_ranking`,
                  :func:`nesting_table` (no rule worse than sptl, its gamma = 0 case), :class:`NestingWarning`,
                  :class:`NestingError`, :func:`fitted_networks`
@@ -39,7 +40,8 @@ Examples
 """
 
 from .comparison import COMPARISON_METRICS, compare_mesoscale, summarize_comparison
-from .fitting import FitResult, fit, recorded_seed, voronoi_draw
+from .fitting import FitResult, fit, recorded_seed
+from .search import voronoi_draw
 from .floors import floor_table, ks_critical_value, pair_floor, self_energy_floor
 from .forecast import (
     HONEST_BASELINES,

@@ -75,9 +75,10 @@ from ..metrics import KS_COLUMNS, ks_energy
 from . import _kernels
 from ._engine import check_model_var, check_seed_network, distance_feature, run_engine
 from ._kernels import WIRING_RULES
+from .search import unit_grid, unit_voronoi_draw
 from .ranking import NestingError, NestingWarning, best_points, nesting_message, nesting_table
 
-__all__ = ["fit", "FitResult", "voronoi_draw", "recorded_seed"]
+__all__ = ["fit", "FitResult", "recorded_seed"]
 
 
 @dataclasses.dataclass
@@ -120,99 +121,6 @@ class FitResult:
     def best_rule(self) -> str:
         """The rule with the lowest energy."""
         return str(self.best.iloc[0]["rule"])
-
-
-def _unit_draw_voronoi(points, energy, n_draws, power, rng):
-    """Voronoi-refined draws in the unit box (points in [0, 1]^d, d = 1 or 2)."""
-    from scipy.spatial import Voronoi, cKDTree
-
-    N, d = points.shape
-    w = np.maximum(np.asarray(energy, float), 1e-6) ** (-power)
-    p = w / w.sum()
-    cells = rng.choice(N, size=n_draws, p=p)
-    out = np.empty((n_draws, d))
-    if d == 1:
-        x = points[:, 0]
-        o = np.argsort(x)
-        xs = x[o]
-        mids = np.concatenate([[0.0], 0.5 * (xs[1:] + xs[:-1]), [1.0]])
-        rank = np.empty(N, int)
-        rank[o] = np.arange(N)
-        for t, c in enumerate(cells):
-            r = rank[c]
-            out[t, 0] = rng.uniform(mids[r], mids[r + 1])
-        return out
-    # Mirror the points across the four sides: the Voronoi cells of the originals are then
-    # exactly their cells clipped to the unit square, and all bounded.
-    mirrored = [points]
-    for dim in range(2):
-        for edge in (0.0, 1.0):
-            q = points.copy()
-            q[:, dim] = 2 * edge - q[:, dim]
-            mirrored.append(q)
-    vor = Voronoi(np.concatenate(mirrored), qhull_options="Qbb Qc Qz")
-    tree = cKDTree(points)
-    for t, c in enumerate(cells):
-        region = vor.regions[vor.point_region[c]]
-        verts = vor.vertices[[v for v in region if v >= 0]]
-        lo = np.clip(verts.min(axis=0), 0.0, 1.0)
-        hi = np.clip(verts.max(axis=0), 0.0, 1.0)
-        for _ in range(1000):
-            cand = rng.uniform(lo, hi)
-            if tree.query(cand)[1] == c:
-                break
-        else:  # degenerate (duplicate) site: keep the site itself
-            cand = points[c]
-        out[t] = cand
-    return out
-
-
-def voronoi_draw(points, energy, n_draws, lo, hi, *, power=2.0, seed=None):
-    """Draw new parameter points by energy-weighted Voronoi refinement.
-
-    Parameters
-    ----------
-    points : array_like, shape (N, d)
-        Parameter points evaluated so far (d = 1 or 2).
-    energy : array_like, shape (N,)
-        Their (mean) energies; lower energy makes a cell more likely to be refined.
-    n_draws : int
-        Number of new points.
-    lo, hi : array_like, shape (d,)
-        The search box.
-    power : float
-        A cell is picked with probability proportional to ``energy ** -power``.
-    seed : int, SeedSequence or Generator, optional
-
-    Returns
-    -------
-    ndarray, shape (n_draws, d)
-        Each new point lies uniformly inside the (box-clipped) Voronoi cell it was drawn for.
-
-    Examples
-    --------
-    >>> pts = np.array([[-5.0, 0.0], [-1.0, 2.0], [-3.0, -4.0]])
-    >>> new = voronoi_draw(pts, [0.9, 0.1, 0.5], 4, [-7, -7.5], [0, 7.5], seed=0)
-    >>> new.shape
-    (4, 2)
-    """
-    from .._validation import as_rng
-
-    P = np.asarray(points, float)
-    if P.ndim != 2 or P.shape[1] not in (1, 2):
-        raise ValueError(f"'points' must have shape (N, 1) or (N, 2); got {P.shape}")
-    E = np.asarray(energy, float)
-    if E.shape != (P.shape[0],) or not np.all(np.isfinite(E)):
-        raise ValueError(f"'energy' must hold one finite value per point; got shape {E.shape}")
-    lo = np.asarray(lo, float).reshape(-1)[: P.shape[1]]
-    hi = np.asarray(hi, float).reshape(-1)[: P.shape[1]]
-    if np.any(hi <= lo):
-        raise ValueError(f"the box must have lo < hi; got lo={lo.tolist()}, hi={hi.tolist()}")
-    n_draws = check_int(n_draws, "n_draws", minimum=1)
-    power = check_float(power, "power", minimum=0.0)
-    U = (P - lo) / (hi - lo)
-    new = _unit_draw_voronoi(np.clip(U, 0, 1), E, n_draws, power, as_rng(seed))
-    return lo + new * (hi - lo)
 
 
 #: Most networks one chunk of a fit grows and scores at a time (n <= 100 / larger n). The in-process
@@ -577,8 +485,8 @@ def fit(
     )
     lo = np.array([box[0][0], box[1][0]])
     hi = np.array([box[0][1], box[1][1]])
-    grid_side = max(1, int(round(np.sqrt(n_draws))))  # as in _unit_grid
-    grid_gammas = lo[1] + _unit_grid(n_draws, 2)[:, 1] * (hi[1] - lo[1])
+    grid_side = max(1, int(round(np.sqrt(n_draws))))  # as in unit_grid
+    grid_gammas = lo[1] + unit_grid(n_draws, 2)[:, 1] * (hi[1] - lo[1])
     if not (box[1][0] <= 0.0 <= box[1][1]):
         n_line = 0  # gamma = 0 lies outside the box: no nesting to check inside it
     elif search == "grid":
@@ -607,7 +515,7 @@ def fit(
             eta=("eta", "first"), gamma=("gamma", "first"), energy=("energy", "mean")
         )
         P = (pts[["eta", "gamma"]].to_numpy()[:, :d] - lo[:d]) / (hi[:d] - lo[:d])
-        return _unit_draw_voronoi(P, pts["energy"].to_numpy(), n_new, power, rng)
+        return unit_voronoi_draw(P, pts["energy"].to_numpy(), n_new, power, rng)
 
     try:
         for rule in rules:
@@ -619,7 +527,7 @@ def fit(
             rule_tabs, line_tabs = [], []
             for level in range(levels):
                 if search == "grid":
-                    U = _unit_grid(n_draws, d)
+                    U = unit_grid(n_draws, d)
                 elif level == 0:
                     U = level_rng.random((n_draws, d))
                 else:
@@ -685,17 +593,3 @@ def fit(
     if message and nesting == "warn":
         warnings.warn(message, NestingWarning, stacklevel=2)
     return result
-
-
-def _grid_size(n_draws, d):
-    side = max(1, int(round(n_draws ** (1.0 / d))))
-    return side**d
-
-
-def _unit_grid(n_draws, d):
-    if d == 1:
-        return np.linspace(0.0, 1.0, n_draws)[:, None]
-    side = max(1, int(round(np.sqrt(n_draws))))
-    g = np.linspace(0.0, 1.0, side)
-    E, G = np.meshgrid(g, g, indexing="ij")
-    return np.column_stack([E.ravel(), G.ravel()])

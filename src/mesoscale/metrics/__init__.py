@@ -3,12 +3,12 @@
 Community structure
     :func:`modularity`, :func:`louvain_partitions`, :func:`best_partition`,
     :func:`consensus_communities`, :func:`relabel`
-Null models and significance
+Null models (:mod:`~mesoscale.metrics.nulls`) and significance (:mod:`~mesoscale.metrics.significance`)
     :func:`null_network` (``"degree"``, ``"density"``, ``"spatial"``),
     :func:`degree_preserving_swaps`,
     :func:`modularity_significance` -> :class:`ModularityTest` (z, ΔQ with its interval,
     empirical p-value, fragmentation of the network)
-Fragmented networks
+Fragmented networks (:mod:`~mesoscale.metrics.fragmentation`)
     :func:`fragmentation` -> :class:`Fragmentation`, :func:`flag_fragmented`
     (:class:`FragmentedNetworkWarning`)
 Multiple comparisons
@@ -41,21 +41,16 @@ Everything at once
 from .community import best_partition, consensus_communities, louvain_partitions, modularity, relabel
 from .energy import KS_COLUMNS, ks_energy, ks_statistic, network_statistics
 from .._validation import distance_matrix
-from .nulls import (
+from .nulls import NULL_MODELS, degree_preserving_swaps, null_network
+from .fragmentation import Fragmentation, FragmentedNetworkWarning, flag_fragmented, fragmentation
+from .significance import (
     ALTERNATIVES,
-    NULL_MODELS,
     PVALUE_ADJUSTMENTS,
-    Fragmentation,
-    FragmentedNetworkWarning,
     ModularityTest,
     NullComparison,
     adjust_pvalues,
     compare_with_null,
-    degree_preserving_swaps,
-    flag_fragmented,
-    fragmentation,
     modularity_significance,
-    null_network,
 )
 from .calibration import (
     NullCalibration,

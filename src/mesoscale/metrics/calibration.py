@@ -47,7 +47,9 @@ from .._validation import (
     check_network,
     seed_sequence,
 )
-from .nulls import ALTERNATIVES, MIN_LARGEST_COMPONENT, NULL_MODELS, modularity_significance
+from .fragmentation import MIN_LARGEST_COMPONENT
+from .nulls import NULL_MODELS
+from .significance import ALTERNATIVES, modularity_significance
 
 __all__ = [
     "REPLICATE_COLUMNS",

@@ -7,7 +7,7 @@ import pandas as pd
 
 from .._validation import check_distance, check_int, check_network, seed_sequence
 from .community import consensus_communities
-from .nulls import modularity_significance
+from .significance import modularity_significance
 from .roles import participation_coefficient, within_module_degree_zscore
 from .topology import (
     assortativity,

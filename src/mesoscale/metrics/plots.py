@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import plotting
 from .energy import KS_COLUMNS, network_statistics
-from .nulls import ModularityTest, compare_with_null
+from .significance import ModularityTest, compare_with_null
 
 __all__ = ["plot_null_comparison", "plot_modularity_test", "plot_agreement", "plot_rich_club", "plot_energy_cdfs"]
 

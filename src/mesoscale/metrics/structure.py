@@ -28,7 +28,8 @@ from .._validation import (
     spawn_rngs,
 )
 from .community import best_partition
-from .nulls import NULL_MODELS, ModularityTest, modularity_significance
+from .nulls import NULL_MODELS
+from .significance import ModularityTest, modularity_significance
 
 __all__ = ["keep_strongest", "wiring_cost", "structural_modularity", "STRUCTURAL_NULLS"]
 
