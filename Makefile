@@ -3,7 +3,7 @@
 
 PYTHON  ?= python3
 VENV    ?= .venv
-PROFILE ?= quick
+PROFILE ?= paper
 PYTEST_ARGS ?=
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.mesoscale-installed
@@ -11,7 +11,7 @@ STAMP   := $(VENV)/.mesoscale-installed
 .PHONY: help env system-deps book notebooks html test test-fast lab bench clean
 
 help:
-	@echo "make book [PROFILE=quick|smoke|full]  execute all notebooks and build _build/html/index.html"
+	@echo "make book [PROFILE=paper|quick|smoke|full]  render the stored runs (results/; quick where none) into _build/html"
 	@echo "make test                             run the whole test suite"
 	@echo "make test-fast                        unit tests only (no notebooks, book or browser)"
 	@echo "make lab                              JupyterLab with a 'mesoscale' kernel"

@@ -7,6 +7,9 @@
     mesoscale notebooks run --only 00_modularity_primer -p n_seeds=20
     mesoscale book build                           # render book/ into _build/html
     mesoscale sweep ...                            # persistent, resumable sweeps (see `mesoscale sweep -h`)
+    mesoscale results list                         # the stored runs in results/ (compute, size, commit)
+    mesoscale results store 04_fitting_connectomes # promote a chapter's computed run into results/
+    mesoscale results check                        # stored runs still match their notebooks
     mesoscale provenance                           # what this environment would record
 """
 
@@ -62,6 +65,36 @@ def _cmd_book_build(args) -> int:
     return subprocess.call(cmd)
 
 
+def _cmd_results_list(args) -> int:
+    from .results import stored_runs
+
+    table = stored_runs()
+    print(table.to_string(index=False) if len(table) else "no stored runs in results/")
+    return 0
+
+
+def _cmd_results_store(args) -> int:
+    from .results import promote_run
+
+    try:
+        dest = promote_run(args.chapter, args.fingerprint)
+    except (FileNotFoundError, ValueError) as exc:
+        print(f"mesoscale: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"stored {args.chapter} in {dest}")
+    return 0
+
+
+def _cmd_results_check(args) -> int:
+    from .results import check_stored_runs
+
+    problems = check_stored_runs()
+    for p in problems:
+        print(p)
+    print("stored runs: ok" if not problems else f"{len(problems)} problem(s)")
+    return 1 if problems else 0
+
+
 def _cmd_provenance(args) -> int:
     from .provenance import collect
 
@@ -87,7 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     nb = sub.add_parser("notebooks", help="run or list the compendium's notebooks")
     nb_sub = nb.add_subparsers(dest="action", required=True)
     run = nb_sub.add_parser("run", help="execute notebooks with papermill into book/")
-    run.add_argument("--profile", default="quick", help="smoke, quick (default) or full")
+    run.add_argument("--profile", default="quick",
+                     help="smoke, quick (default), full, or paper (each chapter at its stored run's parameters)")
     run.add_argument("--only", action="append", metavar="NAME", help="notebook stem to run (repeatable)")
     run.add_argument("-p", "--param", action="append", metavar="NAME=VALUE", help="override a parameter")
     run.add_argument("--output-dir", default=None, help="where executed notebooks go (default: book/)")
@@ -102,6 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
     build = book_sub.add_parser("build", help="jupyter-book build (execution off)")
     build.add_argument("--strict", action="store_true", help="warnings are errors (-W -n --keep-going)")
     build.set_defaults(func=_cmd_book_build)
+
+    res = sub.add_parser("results", help="the stored runs of the chapters (results/)")
+    res_sub = res.add_subparsers(dest="action", required=True)
+    res_sub.add_parser("list", help="list the stored runs").set_defaults(func=_cmd_results_list)
+    st = res_sub.add_parser("store", help="promote a chapter's computed run (stores/runs) into results/")
+    st.add_argument("chapter", help="notebook stem, e.g. 04_fitting_connectomes")
+    st.add_argument("--fingerprint", default=None, help="which computed run (default: the latest)")
+    st.set_defaults(func=_cmd_results_store)
+    res_sub.add_parser("check", help="check stored runs against the notebooks").set_defaults(func=_cmd_results_check)
 
     prov = sub.add_parser("provenance", help="print the provenance record of this environment")
     prov.set_defaults(func=_cmd_provenance)

@@ -49,11 +49,16 @@ __all__ = [
     "load_profile",
     "notebook_parameters",
     "parse_overrides",
+    "use_parameters",
     "plan",
     "run_notebooks",
 ]
 
-PROFILES = ("smoke", "quick", "full")
+PROFILES = ("smoke", "quick", "full", "paper")
+
+#: The profile whose chapters run at the parameters of their stored runs (``results/``), and at
+#: the ``quick`` profile where a chapter has none: what ``make book`` renders by default.
+STORED_PROFILE = "paper"
 
 
 class RunnerError(ValueError):
@@ -61,10 +66,10 @@ class RunnerError(ValueError):
 
     Examples
     --------
-    >>> load_profile("paper")
+    >>> load_profile("huge")
     Traceback (most recent call last):
         ...
-    mesoscale.runner.RunnerError: unknown profile 'paper'; choose one of smoke, quick, full
+    mesoscale.runner.RunnerError: unknown profile 'huge'; choose one of smoke, quick, full, paper
     """
 
 
@@ -142,6 +147,11 @@ def discover(root: str | os.PathLike | None = None) -> list[Path]:
 def load_profile(profile: str, root: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
     """The parameters of ``profile`` per notebook stem (``{}`` where a notebook has none).
 
+    The ``paper`` profile (:data:`STORED_PROFILE`) has no file: a chapter with a stored run
+    (``results/<chapter>/manifest.json``, :mod:`mesoscale.results`) gets that run's parameters
+    (with the ``quick`` values of the parameters that do not change results, such as
+    ``n_jobs``), every other chapter the ``quick`` profile's.
+
     Examples
     --------
     >>> load_profile("smoke")["00_modularity_primer"]["n_null"]
@@ -149,6 +159,8 @@ def load_profile(profile: str, root: str | os.PathLike | None = None) -> dict[st
     """
     if profile not in PROFILES:
         raise RunnerError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if profile == STORED_PROFILE:
+        return _stored_profile(root)
     path = find_root(root) / "notebooks" / "profiles" / f"{profile}.yml"
     if not path.exists():
         raise RunnerError(f"profile file {path} is missing")
@@ -159,6 +171,22 @@ def load_profile(profile: str, root: str | os.PathLike | None = None) -> dict[st
     if not isinstance(data, dict) or not all(isinstance(v, dict) or v is None for v in data.values()):
         raise RunnerError(f"profile file {path} must map notebook names to parameter mappings")
     return {str(k): dict(v or {}) for k, v in data.items()}
+
+
+def _stored_profile(root) -> dict[str, dict[str, Any]]:
+    from .results import NON_RESULT_PARAMETERS, results_dir
+
+    root = find_root(root)
+    sections = load_profile("quick", root)
+    for manifest in sorted(results_dir(root).glob("*/manifest.json")):
+        try:
+            stored = json.loads(manifest.read_text())
+        except json.JSONDecodeError as exc:
+            raise RunnerError(f"stored run manifest {manifest} is not valid JSON: {exc}") from exc
+        chapter = manifest.parent.name
+        keep = {k: v for k, v in sections.get(chapter, {}).items() if k in NON_RESULT_PARAMETERS}
+        sections[chapter] = {**dict(stored.get("parameters", {})), **keep}
+    return sections
 
 
 def _literal(source: str) -> Any:
@@ -237,6 +265,54 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             out[name] = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
             raise RunnerError(f"cannot read the value of {name!r} from {raw!r}: {exc}") from exc
+    return out
+
+
+def use_parameters(namespace, notebook: str, *, root: str | os.PathLike | None = None) -> dict[str, Any]:
+    """Check a running notebook's parameters in its namespace; return them by name.
+
+    Every parameter that ``notebooks/<notebook>.ipynb`` declares must be defined in
+    ``namespace`` (the notebook's ``globals()``) with the type of its default. Plain papermill
+    passes ``-p name value`` as a string: for a list, dict, number or bool default, such a
+    string is read as YAML (``'["human_dk68"]'`` and ``'[human_dk68]'`` both give a list) and
+    the parsed value replaces it in ``namespace``; a string that does not parse to the right
+    type stops with a message saying how to pass it (``-y``).
+
+    Examples
+    --------
+    >>> path = find_root() / "notebooks" / "00_modularity_primer.ipynb"
+    >>> ns = {k: v["default"] for k, v in notebook_parameters(path).items()}
+    >>> ns["n_nodes"] = '[100, 200]'                   # as papermill -p n_nodes '[100, 200]' passes it
+    >>> use_parameters(ns, "00_modularity_primer")["n_nodes"], ns["n_nodes"]
+    ([100, 200], [100, 200])
+    >>> use_parameters(dict(ns, n_nodes="many"), "00_modularity_primer")
+    Traceback (most recent call last):
+        ...
+    mesoscale.runner.RunnerError: 00_modularity_primer: parameter 'n_nodes' expects a list like [...]; got the string 'many' (papermill's -p passes strings: give lists and dicts as YAML with -y, e.g. -y "n_nodes: [...]")
+    """
+    declared = notebook_parameters(find_root(root) / "notebooks" / f"{notebook}.ipynb")
+    out: dict[str, Any] = {}
+    for name, spec in declared.items():
+        if name not in namespace:
+            raise RunnerError(f"{notebook}: parameter {name!r} is not defined; run the parameters cell first")
+        value, default = namespace[name], spec["default"]
+        structured = isinstance(default, (list, tuple, dict, int, float)) and not isinstance(default, _Unparsed)
+        if isinstance(value, str) and structured:
+            try:
+                parsed = yaml.safe_load(value)
+            except yaml.YAMLError:
+                parsed = value
+            if isinstance(parsed, str) or not isinstance(parsed, (list, dict) if isinstance(default, (list, tuple, dict)) else (int, float)):
+                shown = "[...]" if isinstance(default, (list, tuple)) else ("{...}" if isinstance(default, dict) else repr(default))
+                raise RunnerError(
+                    f"{notebook}: parameter {name!r} expects a {_type_name(default)} like {shown}; got the string "
+                    f"{value!r} (papermill's -p passes strings: give lists and dicts as YAML with -y, e.g. "
+                    f'-y "{name}: {shown}")'
+                )
+            value = parsed
+        value = _coerce(notebook, name, value, default)
+        namespace[name] = value
+        out[name] = value
     return out
 
 
@@ -390,11 +466,38 @@ def strip_widgets(nb) -> int:
     return removed
 
 
+#: Cell tags whose cells the book shows collapsed (the reader sees results first, plumbing on demand).
+COLLAPSED_TAGS = ("parameters", "injected-parameters")
+
+
+def collapse_parameters(nb) -> int:
+    """Tag the parameters and injected-parameters cells ``hide-cell`` (collapsed in the book).
+
+    Returns the number of cells tagged.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("n = 1", metadata={"tags": ["parameters"]}),
+    ...                                      nbformat.v4.new_code_cell("print(n)")])
+    >>> collapse_parameters(nb), nb.cells[0].metadata["tags"]
+    (1, ['parameters', 'hide-cell'])
+    """
+    tagged = 0
+    for cell in nb.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if any(t in tags for t in COLLAPSED_TAGS) and "hide-cell" not in tags:
+            cell.setdefault("metadata", {})["tags"] = [*tags, "hide-cell"]
+            tagged += 1
+    return tagged
+
+
 def _finish_notebook(tmp: Path, run: NotebookRun, profile: str) -> None:
     import nbformat
 
     nb = nbformat.read(tmp, as_version=4)
     strip_widgets(nb)
+    collapse_parameters(nb)
     record = provenance.collect(
         parameters=run.parameters, notebook=run.name, profile=profile, runtime_s=round(run.runtime_s or 0, 1)
     )
@@ -420,7 +523,8 @@ def run_notebooks(
 
     Parameters
     ----------
-    profile : {"smoke", "quick", "full"}
+    profile : {"smoke", "quick", "full", "paper"}
+        ``paper``: each chapter at the parameters of its stored run (see :func:`load_profile`).
     only : list of notebook stems, optional
         Run just these (default: every notebook in ``notebooks/``).
     overrides : mapping, optional
@@ -463,6 +567,7 @@ def run_notebooks(
 
     runs = plan(profile, only, overrides, root=root, output_dir=output_dir)
     root = find_root(root)
+    os.environ["MESOSCALE_PROFILE"] = profile if not overrides else f"{profile}+overrides"
     out_dir = runs[0].output.parent
     out_dir.mkdir(parents=True, exist_ok=True)
     failed_dir = root / "_build" / "failed"
