@@ -17,6 +17,8 @@ Modules
 ``ranking``      :func:`best_points` (the one top-k), :func:`topk_energies`, :func:`rule_ranking`,
                  :func:`nesting_table` (no rule worse than sptl, its gamma = 0 case), :class:`NestingWarning`,
                  :class:`NestingError`, :func:`fitted_networks`
+``uncertainty``  repeated searches: :func:`pool_searches`, :func:`search_uncertainty` (spread across searches,
+                 budget convergence, the sign of gamma), :func:`search_ranking` (two-level bootstrap)
 ``floors``       energy floors: :func:`ks_critical_value`, :func:`self_energy_floor` (a model against
                  itself), :func:`pair_floor` (two real networks), :func:`floor_table` (within floor / misfit)
 ``comparison``   :func:`compare_mesoscale`, :func:`summarize_comparison` (out-of-sample mesoscale structure)
@@ -53,10 +55,13 @@ from .forecast import (
 )
 from .growth import birth_stages, elongating_distances, grow, spatial_edge_schedule
 from .models import MODEL_VARS, WIRING_RULES, count_edges, generate, generate_batches
+from .uncertainty import pool_searches, search_ranking, search_uncertainty
 from .ranking import (
     NestingError,
     NestingWarning,
+    best_parameters,
     best_points,
+    point_keys,
     fitted_networks,
     nesting_table,
     rule_ranking,
@@ -78,6 +83,11 @@ __all__ = [
     "voronoi_draw",
     "recorded_seed",
     "best_points",
+    "best_parameters",
+    "point_keys",
+    "pool_searches",
+    "search_uncertainty",
+    "search_ranking",
     "topk_energies",
     "rule_ranking",
     "fitted_networks",

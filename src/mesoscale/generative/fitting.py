@@ -76,7 +76,7 @@ from . import _kernels
 from ._engine import check_model_var, check_seed_network, distance_feature, run_engine
 from ._kernels import WIRING_RULES
 from .search import unit_grid, unit_voronoi_draw
-from .ranking import NestingError, NestingWarning, best_points, nesting_message, nesting_table
+from .ranking import NestingError, NestingWarning, best_parameters, best_points, nesting_message, nesting_table
 
 __all__ = ["fit", "FitResult", "recorded_seed"]
 
@@ -251,28 +251,6 @@ def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
             **{col: E[:, i] for i, col in enumerate(KS_COLUMNS)},
         }
     )
-
-
-def _summarize(table, top_k):
-    out = []
-    top_all = best_points(table, top_k)
-    for rule, df in table.groupby("rule", sort=False):
-        top = top_all[top_all["rule"] == rule]
-        out.append(
-            {
-                "rule": rule,
-                "eta": top["eta"].mean(),
-                "gamma": top["gamma"].mean(),
-                "eta_sd": top["eta"].std(ddof=0),
-                "gamma_sd": top["gamma"].std(ddof=0),
-                "energy": top["point_energy"].min(),
-                "energy_topk": top["point_energy"].mean(),
-                "energy_topk_sd": top["point_energy"].std(ddof=0),
-                "top_k": len(top),
-                "n_networks": len(df),
-            }
-        )
-    return pd.DataFrame(out).sort_values("energy", kind="stable").reset_index(drop=True)
 
 
 def recorded_seed(store) -> int | None:
@@ -567,7 +545,7 @@ def fit(
     cols = ["rule", "level", "point", "eta", "gamma", "repeat"]
     table = table[cols + list(KS_COLUMNS)]
     table.loc[table["rule"] == "sptl", "gamma"] = np.nan
-    best = _summarize(table, top_k)
+    best = best_parameters(table, top_k)
     settings = dict(
         rules=list(rules),
         search=search,

@@ -28,8 +28,10 @@ from .._validation import as_rng, check_int
 from .models import generate
 
 __all__ = [
+    "point_keys",
     "fit_table",
     "best_points",
+    "best_parameters",
     "topk_energies",
     "rule_ranking",
     "nesting_table",
@@ -47,6 +49,22 @@ __all__ = [
 #: human_dk68 at the quick budget (9 seeds, 108 rule checks) it flagged one rule: matching 0.066 above sptl,
 #: a gap the ranking would have reported as real although the two laws are the same.
 NESTING_Z = 2.0
+
+
+def point_keys(table) -> list[str]:
+    """The columns that identify a parameter point of a fit table.
+
+    ``["level", "point"]`` for one search; ``["search", "level", "point"]`` for the pooled
+    table of repeated searches (:func:`~mesoscale.generative.pool_searches`), whose point
+    numbers restart in every search.
+
+    Examples
+    --------
+    >>> point_keys(pd.DataFrame(columns=["rule", "level", "point"])), point_keys(pd.DataFrame(columns=["search"]))
+    (['level', 'point'], ['search', 'level', 'point'])
+    """
+    cols = table.columns if isinstance(table, pd.DataFrame) else table
+    return ["search", "level", "point"] if "search" in cols else ["level", "point"]
 
 
 def fit_table(table) -> pd.DataFrame:
@@ -87,8 +105,9 @@ def best_points(table, top_k: int = 10) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        One row per chosen point: ``rule, rank`` (1 = best), ``level, point, eta, gamma,
-        point_energy`` (mean over repeats) and ``n_repeats``; rules in table order.
+        One row per chosen point: ``rule, rank`` (1 = best), ``level, point`` (and ``search``
+        for pooled searches), ``eta, gamma, point_energy`` (mean over repeats) and
+        ``n_repeats``; rules in table order.
 
     Examples
     --------
@@ -100,9 +119,10 @@ def best_points(table, top_k: int = 10) -> pd.DataFrame:
     """
     df = fit_table(table)
     top_k = check_int(top_k, "top_k", minimum=1)
+    keys = point_keys(df)
     parts = []
     for rule, g in df.groupby("rule", sort=False):
-        pts = g.groupby(["level", "point"], sort=True).agg(
+        pts = g.groupby(keys, sort=True).agg(
             eta=("eta", "first"), gamma=("gamma", "first"), point_energy=("energy", "mean"),
             n_repeats=("energy", "size"))
         best = pts.sort_values("point_energy", kind="stable").iloc[:top_k].reset_index()
@@ -137,11 +157,44 @@ def topk_energies(table, top_k: int = 10) -> pd.DataFrame:
     [['a', 1, -2.0, 0.2], ['a', 1, -2.0, 0.2]]
     """
     df = fit_table(table)
-    best = best_points(df, top_k)[["rule", "rank", "level", "point", "point_energy"]]
-    out = df.merge(best, on=["rule", "level", "point"])
+    keys = point_keys(df)
+    best = best_points(df, top_k)[["rule", "rank", *keys, "point_energy"]]
+    out = df.merge(best, on=["rule", *keys])
     out = out.sort_values(["rule", "rank", "repeat"], kind="stable")
-    cols = ["rule", "rank", "level", "point", "eta", "gamma", "repeat", "energy", "point_energy"]
+    cols = ["rule", "rank", *keys, "eta", "gamma", "repeat", "energy", "point_energy"]
     return out[cols].reset_index(drop=True)
+
+
+def best_parameters(table, top_k: int = 10) -> pd.DataFrame:
+    """Each rule's fitted parameters: the mean over its ``top_k`` points (``FitResult.best``).
+
+    Returns
+    -------
+    DataFrame
+        One row per rule, sorted by ``energy``: ``eta``/``gamma`` the mean over the top-k
+        points of lowest mean energy, ``eta_sd``/``gamma_sd`` their standard deviation,
+        ``energy`` the lowest mean energy of a point, ``energy_topk`` and ``energy_topk_sd``
+        the mean and standard deviation over the top-k points, ``top_k`` and ``n_networks``
+        (networks evaluated for the rule).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"rule": ["a"] * 4, "level": 0, "point": [0, 0, 1, 1],
+    ...                   "eta": [-1.0, -1.0, -2.0, -2.0], "gamma": 0.0,
+    ...                   "repeat": [0, 1, 0, 1], "energy": [0.5, 0.3, 0.2, 0.2]})
+    >>> best_parameters(t, 1)[["rule", "eta", "energy", "n_networks"]].to_numpy().tolist()
+    [['a', -2.0, 0.2, 4]]
+    """
+    df = fit_table(table)
+    out = []
+    top_all = best_points(df, top_k)
+    for rule, g in df.groupby("rule", sort=False):
+        top = top_all[top_all["rule"] == rule]
+        out.append({"rule": rule, "eta": top["eta"].mean(), "gamma": top["gamma"].mean(),
+                    "eta_sd": top["eta"].std(ddof=0), "gamma_sd": top["gamma"].std(ddof=0),
+                    "energy": top["point_energy"].min(), "energy_topk": top["point_energy"].mean(),
+                    "energy_topk_sd": top["point_energy"].std(ddof=0), "top_k": len(top), "n_networks": len(g)})
+    return pd.DataFrame(out).sort_values("energy", kind="stable").reset_index(drop=True)
 
 
 def rule_ranking(table, top_k: int = 10, n_boot: int = 1000, seed=None) -> pd.DataFrame:
@@ -181,7 +234,7 @@ def rule_ranking(table, top_k: int = 10, n_boot: int = 1000, seed=None) -> pd.Da
         e = g["energy"].to_numpy(float)
         draws = rng.integers(0, len(e), size=(n_boot, len(e)))
         means[:, r_i] = e[draws].mean(axis=1)
-        pts = g.drop_duplicates(["level", "point"])
+        pts = g.drop_duplicates(point_keys(g))
         rows.append(
             {
                 "rule": rule,
@@ -318,9 +371,10 @@ def nesting_table(table, top_k: int = 10, *, z: float = NESTING_Z, gamma_range=N
         nests = True
     if not isinstance(z, (int, float, np.integer, np.floating)) or isinstance(z, bool) or not np.isfinite(z) or z < 0:
         raise ValueError(f"'z' must be a finite number >= 0; got {z!r}")
-    pts = df.groupby(["rule", "level", "point"], sort=False).agg(
+    keys = ["rule", *point_keys(df)]
+    pts = df.groupby(keys, sort=False).agg(
         eta=("eta", "first"), gamma=("gamma", "first"), point_energy=("energy", "mean")).reset_index()
-    pts = pts.sort_values(["rule", "level", "point"], kind="stable")
+    pts = pts.sort_values(keys, kind="stable")
     s_pts = pts[pts["rule"] == "sptl"]
     rows = []
     for rule in dict.fromkeys(df["rule"]):

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..._validation import check_int
-from ..ranking import fit_table
+from ..ranking import fit_table, point_keys
 
 __all__ = [
     "plot_energy_landscape",
@@ -48,7 +48,7 @@ def plot_energy_landscape(table, rules: Sequence[str] | None = None, *, ncols: i
     ncols = max(1, min(check_int(ncols, "ncols", minimum=1), len(rules)))
     nrows = int(np.ceil(len(rules) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.0 * ncols, 2.6 * nrows), squeeze=False)
-    pts = df.groupby(["rule", "level", "point"], sort=False).agg(
+    pts = df.groupby(["rule", *point_keys(df)], sort=False).agg(
         eta=("eta", "first"), gamma=("gamma", "first"), energy=("energy", "mean")).reset_index()
     vmax = float(pts["energy"].quantile(0.95)) if vmax is None else vmax
     vmin = float(pts["energy"].min())
@@ -101,7 +101,7 @@ def plot_energy_landscapes(fits: dict, rules: Sequence[str] | None = None, *, pa
     nrows, ncols = len(tables), len(rules)
     fig, axes = plt.subplots(nrows, ncols, figsize=(panel_size[0] * ncols, panel_size[1] * nrows), squeeze=False)
     for i, (name, df) in enumerate(tables.items()):
-        pts = df.groupby(["rule", "level", "point"], sort=False).agg(
+        pts = df.groupby(["rule", *point_keys(df)], sort=False).agg(
             eta=("eta", "first"), gamma=("gamma", "first"), energy=("energy", "mean")).reset_index()
         vmin, vmax = float(pts["energy"].min()), float(pts["energy"].quantile(0.95))
         for j, rule in enumerate(rules):
