@@ -12,6 +12,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from mesoscale.generative import plots  # noqa: E402
+from mesoscale.generative import stages as ST  # noqa: E402
 from mesoscale.generative import study as S  # noqa: E402
 
 
@@ -79,7 +80,7 @@ def test_compare_fits_tables(worm):
 
 def test_development_study_and_species_table(worm):
     data, _, fitted, compared = worm
-    dev = S.development_study(data, fitted, compared["comparisons"], growth_rules=["sptl"], growth_networks=3, seed=0)
+    dev = ST.development_study(data, fitted, compared["comparisons"], growth_rules=["sptl"], growth_networks=3, seed=0)
     assert dev["stages"] == ["celegans_witvliet_1", "celegans_witvliet_2"]
     assert set(dev["growth"]["predictor"]) == {"sptl", "degree_oracle", "chance", "preferential_attachment", "common_neighbors", "distance"}
     assert dev["growth"]["transition"].unique().tolist() == ["1→2"]
@@ -88,7 +89,7 @@ def test_development_study_and_species_table(worm):
     assert sum(ax.get_visible() for ax in fig.axes) == 7
     plt.close(fig)
     with pytest.raises(ValueError, match="'growth_rules'"):
-        S.development_study(data, fitted, compared["comparisons"], growth_rules=["deg-avg"], growth_networks=2)
+        ST.development_study(data, fitted, compared["comparisons"], growth_rules=["deg-avg"], growth_networks=2)
     per, panel = S.species_table(data, fitted, compared)
     assert per["species"].unique().tolist() == ["Caenorhabditis elegans"] and len(per) == 2
     fig = plots.plot_species_panel(per, panel)

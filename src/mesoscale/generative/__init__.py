@@ -24,7 +24,9 @@ Modules
 ``comparison``   :func:`compare_mesoscale`, :func:`summarize_comparison` (out-of-sample mesoscale structure)
 ``forecast``     :func:`growth_forward_scores`, :func:`honest_baseline_scores`, :func:`degree_preserving_growth`
                  (the oracle), :func:`precision_at_k`
-``study``        the phase-2 driver: :func:`fit_connectomes`, :func:`compare_fits`, :func:`development_study`
+``study``        the phase-2 driver: :func:`fit_connectomes`, :func:`fit_checks`, :func:`compare_fits`
+``stages``       the worm from birth to adult: :func:`development_study`, :func:`stage_structure` (common neurons;
+                 binary, weighted, directed), :func:`stage_trends` (trend tests against the two adults)
 ``landscape``    :func:`network_summary`, :func:`landscape`, :func:`conditions`, :func:`summarize`
 ``development``  the worm-growth model of Nicosia et al. (2013): :func:`development`, ...
 ``explorer``     interactive widgets; ``plots`` every figure; ``_engine``/``_kernels`` internals.

@@ -15,7 +15,7 @@ One call per question of the fitting chapter, each returning tidy tables:
 :func:`compare_fits`
     Grow networks at each dataset's best fit and compare their mesoscale structure with
     the real network (:func:`~mesoscale.generative.compare_mesoscale`).
-:func:`development_study`
+:func:`~mesoscale.generative.stages.development_study` (in :mod:`~mesoscale.generative.stages`)
     The Witvliet stages: fitted parameters and real mesoscale structure against age, and
     growth-forward forecasts between consecutive stages.
 :func:`species_table`
@@ -35,13 +35,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .._validation import check_choice, check_float, check_int, check_n_jobs
+from .._validation import check_float, check_int, check_n_jobs
 from ._engine import check_rules, fingerprint
 from .comparison import COMPARISON_METRICS, compare_mesoscale, summarize_comparison
 from .fitting import fit
 from .floors import floor_table, pair_floor, self_energy_floor
-from .forecast import growth_forward_scores
-from .ranking import fitted_networks, rule_ranking, topk_energies
+from .ranking import fitted_networks, topk_energies
+from .uncertainty import pool_searches, search_ranking, search_uncertainty
 
 __all__ = [
     "project_root",
@@ -49,10 +49,12 @@ __all__ = [
     "stream_seed",
     "prepare_connectomes",
     "fit_connectomes",
+    "summarize_fits",
     "fit_checks",
     "compare_fits",
-    "development_study",
+    "summarize_comparisons",
     "species_table",
+    "group_summary",
 ]
 
 
@@ -159,8 +161,8 @@ def prepare_connectomes(names: Sequence[str], *, dense_density: float = 0.1, pro
 
 
 def fit_connectomes(data: dict, rules: Sequence[str], *, top_k: int = 10, n_boot: int = 1000, seed=0,
-                    store_dir=None, progress: bool = False, **fit_options) -> dict:
-    """Fit every dataset with the same search and rank the rules.
+                    n_searches: int = 1, store_dir=None, progress: bool = False, **fit_options) -> dict:
+    """Fit every dataset with the same search, repeated ``n_searches`` times, and rank the rules.
 
     Parameters
     ----------
@@ -171,10 +173,15 @@ def fit_connectomes(data: dict, rules: Sequence[str], *, top_k: int = 10, n_boot
     top_k, n_boot
         Points behind the ranking and bootstrap resamples (:func:`rule_ranking`).
     seed : int
-        Root seed; dataset ``name`` fits with ``stream_seed(seed, "fit", name)``.
+        Root seed; dataset ``name``'s first search fits with ``stream_seed(seed, "fit", name)``,
+        search ``s > 0`` with ``stream_seed(seed, f"fit-search{s}", name)``.
+    n_searches : int
+        Independent searches per dataset (:mod:`~mesoscale.generative.uncertainty`): the
+        fit is their pool, the ranking's ``p_best`` counts the spread of the searches.
     store_dir : str, optional
-        Folder (below the project root unless absolute) holding one fit store per dataset
-        and search setting (``<name>-<fingerprint>``); ``None`` keeps fits in memory.
+        Folder (below the project root unless absolute) holding one fit store per dataset,
+        search setting and search (``<name>-<fingerprint>``, ``<name>-<fingerprint>-s<k>``);
+        ``None`` keeps fits in memory.
     **fit_options
         Passed to :func:`~mesoscale.generative.fit` (``search``, ``n_draws``, ``levels``,
         ``n_networks``, ``eta_range``, ``gamma_range``, ``client``, ...). ``n_jobs`` > 1 (or
@@ -184,9 +191,12 @@ def fit_connectomes(data: dict, rules: Sequence[str], *, top_k: int = 10, n_boot
     Returns
     -------
     dict
-        ``fits`` (name -> FitResult), ``rankings`` (all rules, with a ``dataset`` column;
-        ``eta`` is NaN for datasets without positions), ``topk`` (:func:`topk_energies`
-        stacked) and ``best`` (the best rule per dataset, indexed by dataset).
+        ``fits`` (name -> FitResult: the pooled searches), ``searches`` (name -> list of
+        FitResult), ``rankings`` (:func:`~mesoscale.generative.search_ranking` of all rules,
+        with a ``dataset`` column; ``eta`` is NaN for datasets without positions), ``topk``
+        (:func:`topk_energies` of the pooled fits, stacked), ``uncertainty``
+        (:func:`~mesoscale.generative.search_uncertainty` stacked) and ``best`` (the best
+        rule per dataset, indexed by dataset).
 
     Examples
     --------
@@ -199,6 +209,7 @@ def fit_connectomes(data: dict, rules: Sequence[str], *, top_k: int = 10, n_boot
 
     rules = check_rules(rules)
     top_k = check_int(top_k, "top_k", minimum=1)
+    n_searches = check_int(n_searches, "n_searches", minimum=1)
     root = store_path(store_dir)
     settings = sorted((k, v) for k, v in fit_options.items() if k not in ("client", "n_jobs"))
     tag = fingerprint([settings, rules, seed])[:10]
@@ -210,27 +221,49 @@ def fit_connectomes(data: dict, rules: Sequence[str], *, top_k: int = 10, n_boot
         cluster = LocalCluster(n_workers=n_jobs, threads_per_worker=1, dashboard_address=None)
         own_client = Client(cluster)
         fit_options["client"] = own_client
-    fits, rankings, topk = {}, [], []
+    searches = {}
     try:
         for name in tqdm(list(data), desc="fit datasets", disable=not progress):
             d = data[name]
-            store = None if root is None else str(Path(root) / f"{name}-{tag}")
-            fits[name] = fit(d["A"], d["D"], rules=rules, top_k=top_k, seed=stream_seed(seed, "fit", name),
-                             store=store, progress=False, **fit_options)
+            searches[name] = []
+            for k in range(n_searches):
+                purpose = "fit" if k == 0 else f"fit-search{k}"
+                store = None if root is None else str(Path(root) / (f"{name}-{tag}" + (f"-s{k}" if k else "")))
+                searches[name].append(fit(d["A"], d["D"], rules=rules, top_k=top_k, seed=stream_seed(seed, purpose, name),
+                                          store=store, progress=False, **fit_options))
     finally:
         if own_client is not None:
             own_client.close()
             cluster.close()
-    for name in data:
-        d = data[name]
-        r = rule_ranking(fits[name], top_k=top_k, n_boot=n_boot, seed=stream_seed(seed, "ranking", name))
-        if not d["spatial"]:
+    return summarize_fits(data, searches, top_k=top_k, n_boot=n_boot, seed=seed)
+
+
+def summarize_fits(data: dict, searches: dict, *, top_k: int = 10, n_boot: int = 1000, seed=0) -> dict:
+    """The tables of :func:`fit_connectomes` from its searches (name -> list of FitResult).
+
+    Examples
+    --------
+    >>> data, _ = prepare_connectomes(["human_dk68"])
+    >>> r = fit_connectomes(data, ["sptl"], top_k=2, n_boot=20, n_draws=4, levels=1, n_searches=2)
+    >>> again = summarize_fits(data, r["searches"], top_k=2, n_boot=20)
+    >>> again["rankings"].equals(r["rankings"]), len(again["fits"]["human_dk68"].table)
+    (True, 8)
+    """
+    fits, rankings, topk, uncertainty = {}, [], [], []
+    for name, fs in searches.items():
+        fits[name] = fs[0] if len(fs) == 1 else pool_searches(fs, top_k)
+        r = search_ranking(fs, top_k=top_k, n_boot=n_boot, seed=stream_seed(seed, "ranking", name))
+        u = search_uncertainty(fs, top_k=top_k)
+        if not data[name]["spatial"]:
             r[["eta", "eta_sd"]] = np.nan  # eta has no meaning with constant distances
+            u[["eta", "eta_search_sd", "eta_ci_low", "eta_ci_high"]] = np.nan
         rankings.append(r.assign(dataset=name))
+        uncertainty.append(u.assign(dataset=name))
         topk.append(topk_energies(fits[name], top_k).assign(dataset=name))
     rankings = pd.concat(rankings, ignore_index=True)
     best = rankings.groupby("dataset", sort=False).head(1).set_index("dataset")
-    return {"fits": fits, "rankings": rankings, "topk": pd.concat(topk, ignore_index=True), "best": best}
+    return {"fits": fits, "searches": dict(searches), "rankings": rankings, "topk": pd.concat(topk, ignore_index=True),
+            "uncertainty": pd.concat(uncertainty, ignore_index=True), "best": best}
 
 
 #: Pairs of datasets that should be alike: the energy between them is a floor for fits of either.
@@ -303,9 +336,25 @@ def fit_checks(data: dict, fitted: dict, *, n_floor: int = 40, pairs=FLOOR_PAIRS
             "pairs": pd.DataFrame(pair_rows), "floors": table}
 
 
+#: The pair of animals that should be alike whose agreement is the ceiling of the identity metrics.
+CEILING_PAIR = ("celegans_witvliet_7", "celegans_witvliet_8")
+
+#: The metrics of :func:`compare_mesoscale` that ask whether modules and hubs sit on the same nodes.
+IDENTITY_METRICS = ("partition_ami", "hub_overlap", "degree_corr")
+
+
 def compare_fits(data: dict, fitted: dict, *, n_synthetic: int = 20, n_null: int = 20, n_runs: int = 10, seed=0,
-                 progress: bool = False) -> dict:
+                 ceiling_pair=CEILING_PAIR, progress: bool = False) -> dict:
     """Mesoscale structure of networks grown at each dataset's best fit, against the real one.
+
+    The synthetic networks are grown at the mean of the best rule's top-k parameters
+    (:func:`~mesoscale.generative.fitted_networks`), a point the search never evaluated, so
+    they are **re-scored**: their energy against the real network is compared with the
+    energies of the networks behind the fit (``rescored``: ``ok`` when their mean lies
+    within the top-k networks' 5-95 % range). The identity metrics (partition agreement,
+    hub overlap, degree correlation) get a **ceiling**: the same metrics between two
+    animals that should be alike (``ceiling_pair``, on their common neurons), the most a
+    model of one animal can be expected to reach on another.
 
     Returns
     -------
@@ -313,21 +362,27 @@ def compare_fits(data: dict, fitted: dict, *, n_synthetic: int = 20, n_null: int
         ``comparisons`` (name -> :func:`compare_mesoscale` table), ``verdicts``
         (:func:`summarize_comparison` rows with ``dataset`` and ``rule``), ``z_table``
         (dataset x metric z), ``real`` (the real networks' Q, Q_z, n_null, n_modules),
-        ``failures`` (share of datasets where each metric is not reproduced) and
-        ``directions`` (per metric and species: datasets with the real value above / below).
+        ``failures`` (share of datasets where each metric is not reproduced),
+        ``directions`` (per metric and species: datasets with the real value above / below),
+        ``rescored`` (per dataset: ``energy_topk``, ``energy_q05``/``q95`` of the fit,
+        ``rescored_mean``/``sd`` of the synthetic networks, ``ok``) and ``ceiling`` (one
+        row: the identity metrics between the pair; empty when the pair is not in ``data``).
 
     Examples
     --------
     >>> data, _ = prepare_connectomes(["human_dk68"])
     >>> fitted = fit_connectomes(data, ["sptl"], top_k=2, n_boot=20, n_draws=4, levels=1)
     >>> out = compare_fits(data, fitted, n_synthetic=2, n_null=2, n_runs=1)
-    >>> out["comparisons"]["human_dk68"]["source"].tolist()
-    ['real', 'synthetic', 'synthetic']
+    >>> out["comparisons"]["human_dk68"]["source"].tolist(), len(out["rescored"]), len(out["ceiling"])
+    (['real', 'synthetic', 'synthetic'], 1, 0)
     """
     from tqdm.auto import tqdm
 
+    from ..connectomes import align_connectomes
+    from ..metrics import ks_energy
+
     n_synthetic = check_int(n_synthetic, "n_synthetic", minimum=2)
-    comparisons, verdicts = {}, []
+    comparisons, rescored = {}, []
     names = list(data)
     for name in tqdm(names, desc="compare", disable=not progress):
         d, rule = data[name], fitted["best"].loc[name, "rule"]
@@ -336,8 +391,39 @@ def compare_fits(data: dict, fitted: dict, *, n_synthetic: int = 20, n_null: int
         comparisons[name] = compare_mesoscale(d["A"], syn, d["D"] if d["spatial"] else None,
                                               seed=stream_seed(seed, "compare", name), n_null=n_null,
                                               n_runs=n_runs, progress=False)
-        verdicts.append(summarize_comparison(comparisons[name]).assign(dataset=name, rule=rule))
-    verdicts = pd.concat(verdicts, ignore_index=True)
+        e = ks_energy(syn, d["A"], d["D"])[:, -1]
+        b = fitted["best"].loc[name]
+        rescored.append({"dataset": name, "rule": rule, "energy_topk": b["energy_topk"], "energy_q05": b["energy_q05"],
+                         "energy_q95": b["energy_q95"], "rescored_mean": float(e.mean()),
+                         "rescored_sd": float(e.std(ddof=1)), "n_synthetic": len(e),
+                         "ok": bool(b["energy_q05"] <= e.mean() <= b["energy_q95"])})
+    ceiling = pd.DataFrame(columns=["pair", "n_common", *IDENTITY_METRICS])
+    a, b_ = ceiling_pair if ceiling_pair else (None, None)
+    if a in data and b_ in data:
+        A0, A1, Dc, labels = align_connectomes(data[a]["c"], data[b_]["c"], nodes="common")
+        pair = compare_mesoscale(A1, A0[None], Dc, seed=stream_seed(seed, "ceiling", f"{a}-{b_}"), n_null=2,
+                                 n_runs=n_runs, progress=False).iloc[1]
+        ceiling = pd.DataFrame([{"pair": f"{a} vs {b_}", "n_common": len(labels),
+                                 **{m: float(pair[m]) for m in IDENTITY_METRICS}}])
+    return summarize_comparisons(data, fitted, comparisons, pd.DataFrame(rescored), ceiling)
+
+
+def summarize_comparisons(data: dict, fitted: dict, comparisons: dict, rescored: pd.DataFrame,
+                          ceiling: pd.DataFrame) -> dict:
+    """The tables of :func:`compare_fits` from its per-dataset comparisons (cheap, deterministic).
+
+    Examples
+    --------
+    >>> data, _ = prepare_connectomes(["human_dk68"])
+    >>> fitted = fit_connectomes(data, ["sptl"], top_k=2, n_boot=20, n_draws=4, levels=1)
+    >>> out = compare_fits(data, fitted, n_synthetic=2, n_null=2, n_runs=1)
+    >>> again = summarize_comparisons(data, fitted, out["comparisons"], out["rescored"], out["ceiling"])
+    >>> again["z_table"].equals(out["z_table"])
+    True
+    """
+    names = list(comparisons)
+    verdicts = pd.concat([summarize_comparison(comparisons[n]).assign(dataset=n, rule=fitted["best"].loc[n, "rule"])
+                          for n in names], ignore_index=True)
     metrics = list(COMPARISON_METRICS)
     z_table = verdicts.pivot(index="dataset", columns="metric", values="z").loc[names, metrics]
     real = pd.DataFrame({n: comparisons[n].iloc[0][["Q", "Q_z", "n_null", "n_modules"]] for n in names}).T
@@ -348,97 +434,7 @@ def compare_fits(data: dict, fitted: dict, *, n_synthetic: int = 20, n_null: int
     directions = (v.groupby(["metric", "species"], sort=False)[["real above model", "real below model"]].sum()
                   .unstack("species").loc[metrics])
     return {"comparisons": comparisons, "verdicts": verdicts, "z_table": z_table, "real": real,
-            "failures": failures, "directions": directions}
-
-
-def development_study(data: dict, fitted: dict, comparisons: dict, *, growth_rules: Sequence[str] = ("sptl",),
-                      growth_networks: int = 100, align_nodes: str = "common", seed=0,
-                      progress: bool = False) -> dict:
-    """Follow the Witvliet stages from birth to adulthood, and forecast growth between them.
-
-    Parameters
-    ----------
-    data, fitted, comparisons
-        From :func:`prepare_connectomes`, :func:`fit_connectomes` and
-        :func:`compare_fits` (its ``comparisons``).
-    growth_rules : sequence of str
-        Fitted rules scored growth-forward (:func:`growth_forward_scores`) between
-        consecutive stages of increasing age, with the parameters fitted at the earlier one.
-    growth_networks : int
-        Grown (and baseline) networks per transition.
-    align_nodes : {"common", "union"}
-        Node set of two stages (:func:`mesoscale.connectomes.align_connectomes`).
-
-    Returns
-    -------
-    dict
-        ``stages`` (dataset names by age), ``trajectory`` (rankings of the stages with
-        ``age``), ``mesoscale`` (the real networks' Q_max, null mean and sd, Q_z, modules,
-        participation, ... per stage), ``growth`` (forecast rows with ``transition``, ``ages``
-        and ``growth_rule``; the model row's ``predictor`` is the rule), ``trends`` (per rule:
-        parameters at the first and last stage and the eta trend per 10 h). Tables are empty
-        with fewer than two stages.
-
-    Examples
-    --------
-    >>> data, _ = prepare_connectomes(["human_dk68"])
-    >>> dev = development_study(data, {"rankings": pd.DataFrame()}, {})
-    >>> dev["stages"], len(dev["growth"])
-    ([], 0)
-    """
-    from tqdm.auto import tqdm
-
-    from ..connectomes import align_connectomes
-
-    growth_rules = check_rules(growth_rules)
-    growth_networks = check_int(growth_networks, "growth_networks", minimum=1)
-    check_choice(align_nodes, "align_nodes", ("common", "union"))
-    stages = sorted((n for n in data if n.startswith("celegans_witvliet_")), key=lambda n: (data[n]["c"].age, n))
-    out = {"stages": stages, "trajectory": pd.DataFrame(), "mesoscale": pd.DataFrame(), "growth": pd.DataFrame(),
-           "trends": pd.DataFrame(), "transitions": []}
-    if len(stages) < 2:
-        return out
-    rankings = fitted["rankings"]
-    age = {n: data[n]["c"].age for n in stages}
-    traj = rankings[rankings["dataset"].isin(stages)].assign(age=lambda t: t["dataset"].map(age))
-    rows = []
-    for n in stages:
-        r = comparisons[n].iloc[0]
-        rows.append({"dataset": n, "age": age[n], **r[["Q", "Q_z", "Q_max", "Q_null_mean", "n_modules",
-                                                       "participation_mean", "rich_club_max_norm",
-                                                       "module_span"]].astype(float).to_dict(),
-                     "Q_null_sd": float((r["Q_max"] - r["Q_null_mean"]) / r["Q_z"]) if r["Q_z"] else np.nan,
-                     "edges": int(data[n]["A"].sum() // 2)})
-    meso = pd.DataFrame(rows)
-    transitions = [(a, b) for a, b in zip(stages[:-1], stages[1:]) if age[b] > age[a]]
-    growth = []
-    for a, b in tqdm(transitions, desc="growth forward", disable=not progress):
-        A0, A1, D, _ = align_connectomes(data[a]["c"], data[b]["c"], nodes=align_nodes)
-        label = f"{a.rsplit('_', 1)[-1]}→{b.rsplit('_', 1)[-1]}"
-        for rule in growth_rules:
-            r = rankings[(rankings["dataset"] == a) & (rankings["rule"] == rule)]
-            if len(r) == 0:
-                raise ValueError(f"'growth_rules' names {rule!r}, which was not fitted to {a!r}")
-            r = r.iloc[0]
-            fc = growth_forward_scores(A0, A1, rule, r["eta"], r["gamma"], D, n_networks=growth_networks,
-                                       seed=stream_seed(seed, "growth", f"{a}-{b}-{rule}"))
-            t = fc.table.assign(transition=label, ages=f"{age[a]:g}→{age[b]:g} h", growth_rule=rule)
-            t.loc[t["predictor"] == "model", "predictor"] = rule
-            growth.append(t)
-    trends = []
-    for rule, g in traj.groupby("rule", sort=False):
-        g = g.sort_values("age")
-        ages, etas = g["age"].to_numpy(float), g["eta"].to_numpy(float)
-        slope = np.polyfit(ages, etas, 1)[0] if np.ptp(ages) > 0 and np.all(np.isfinite(etas)) else np.nan
-        first, last = g.iloc[0], g.iloc[-1]
-        trends.append({"rule": rule, "eta_first": first["eta"], "eta_sd_first": first["eta_sd"],
-                       "eta_last": last["eta"], "eta_sd_last": last["eta_sd"], "eta_trend_per_10h": slope * 10,
-                       "gamma_first": first["gamma"], "gamma_sd_first": first["gamma_sd"], "gamma_last": last["gamma"],
-                       "gamma_sd_last": last["gamma_sd"], "energy_first": first["energy_topk"],
-                       "energy_last": last["energy_topk"]})
-    out.update(trajectory=traj, mesoscale=meso, growth=pd.concat(growth, ignore_index=True),
-               trends=pd.DataFrame(trends), transitions=transitions)
-    return out
+            "failures": failures, "directions": directions, "rescored": rescored, "ceiling": ceiling}
 
 
 def species_table(data: dict, fitted: dict, compared: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -475,3 +471,63 @@ def species_table(data: dict, fitted: dict, compared: dict) -> tuple[pd.DataFram
     panel = per.groupby("species")[cols].agg(["mean", "std"])
     panel = panel.reindex([s for s in order if s in panel.index] + [s for s in panel.index if s not in order])
     return per, panel
+
+
+def group_summary(fitted: dict, names: Sequence[str] | None = None, *, confidence: float = 0.95) -> pd.DataFrame:
+    """Group statistics of rules fitted to many subjects one by one (e.g. the 32 mice).
+
+    Parameters
+    ----------
+    fitted : dict
+        From :func:`fit_connectomes` over the subjects.
+    names : sequence of str, optional
+        The subjects (default: every dataset of ``fitted``); at least two.
+    confidence : float
+        Level of the t intervals across subjects.
+
+    Returns
+    -------
+    DataFrame
+        One row per rule, sorted by mean energy: ``n_subjects``, ``energy_mean``,
+        ``energy_sd``, ``energy_ci_low``/``high`` (of the subjects' top-k energies),
+        ``share_best`` (share of subjects whose best rule it is), ``gamma_mean`` with its
+        interval, ``gamma_positive`` (share of subjects with ``gamma > 0``) and ``eta_mean``.
+
+    Examples
+    --------
+    >>> r = pd.DataFrame({"dataset": ["m1", "m1", "m2", "m2"], "rule": ["a", "b", "b", "a"],
+    ...                   "energy_topk": [0.2, 0.3, 0.25, 0.28], "gamma": [1.0, -1.0, -0.5, 2.0], "eta": np.nan})
+    >>> g = group_summary({"rankings": r})
+    >>> g[["rule", "n_subjects", "share_best"]].to_numpy().tolist()
+    [['a', 2, 0.5], ['b', 2, 0.5]]
+    """
+    from scipy import stats
+
+    r = fitted["rankings"]
+    names = list(dict.fromkeys(r["dataset"])) if names is None else list(names)
+    if len(names) < 2:
+        raise ValueError(f"'names' must list at least two fitted subjects; got {names}")
+    confidence = check_float(confidence, "confidence", minimum=0.0, maximum=1.0)
+    r = r[r["dataset"].isin(names)]
+    missing = sorted(set(names) - set(r["dataset"]))
+    if missing:
+        raise ValueError(f"'names' lists subjects that were not fitted: {missing}")
+    winners = r.sort_values("energy_topk", kind="stable").groupby("dataset").head(1)["rule"].value_counts()
+    rows = []
+    for rule, g in r.groupby("rule", sort=False):
+        e, gam = g["energy_topk"].to_numpy(float), g["gamma"].to_numpy(float)
+        n = len(g)
+        t = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) if n > 1 else np.nan
+        half_e = t * e.std(ddof=1) / np.sqrt(n) if n > 1 else np.nan
+        gf = gam[np.isfinite(gam)]
+        half_g = t * gf.std(ddof=1) / np.sqrt(gf.size) if gf.size > 1 else np.nan
+        rows.append({"rule": rule, "n_subjects": n, "energy_mean": float(e.mean()),
+                     "energy_sd": float(e.std(ddof=1)) if n > 1 else np.nan,
+                     "energy_ci_low": float(e.mean() - half_e), "energy_ci_high": float(e.mean() + half_e),
+                     "share_best": float(winners.get(rule, 0) / len(names)),
+                     "gamma_mean": float(gf.mean()) if gf.size else np.nan,
+                     "gamma_ci_low": float(gf.mean() - half_g) if gf.size else np.nan,
+                     "gamma_ci_high": float(gf.mean() + half_g) if gf.size else np.nan,
+                     "gamma_positive": float(np.mean(gf > 0)) if gf.size else np.nan,
+                     "eta_mean": float(np.nanmean(g["eta"])) if np.isfinite(g["eta"]).any() else np.nan})
+    return pd.DataFrame(rows).sort_values(["energy_mean", "rule"], kind="stable").reset_index(drop=True)

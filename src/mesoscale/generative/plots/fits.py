@@ -266,7 +266,7 @@ def plot_trajectories(table: pd.DataFrame, columns: Sequence[tuple], *, x: str =
 def plot_development_trajectories(study: dict):
     """Fitted parameters (top row) and real mesoscale structure (bottom row) against age.
 
-    ``study`` is :func:`~mesoscale.generative.study.development_study` output. Top: eta and
+    ``study`` is :func:`~mesoscale.generative.stages.development_study` output. Top: eta and
     gamma (mean +- sd over the top-k points) and the top-k energy per rule (``sptl`` black,
     dashed); bottom: maximum Q with the null mean (dotted) and sd, its z-score, the module
     count and the mean participation of the real networks.
