@@ -40,6 +40,9 @@ __all__ = [
     "comparisons_from_frames",
     "study_to_frames",
     "study_from_frames",
+    "stored_fits",
+    "stored_comparisons",
+    "stored_study",
 ]
 
 _PARTS = ("rankings", "topk", "uncertainty")
@@ -235,3 +238,53 @@ def study_from_frames(frames: dict) -> dict:
         else:
             out[key] = df
     return out
+
+
+def stored_fits(run, name: str, data: dict, compute) -> dict:
+    """``fit_connectomes`` output kept in a stored run: read back, or ``compute()``d and stored first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from mesoscale.results import open_run
+    >>> from mesoscale.generative.study import fit_connectomes, prepare_connectomes
+    >>> data, _ = prepare_connectomes(["human_dk68"])
+    >>> run = open_run("demo", {"x": 1}, root=tempfile.mkdtemp())
+    >>> f = stored_fits(run, "fits", data, lambda: fit_connectomes(data, ["sptl"], n_boot=10, n_draws=3, levels=1))
+    >>> f["best"].loc["human_dk68", "rule"], run.computed
+    ('sptl', ['fits'])
+    """
+    return fits_from_frames(run.frames(name, lambda: fits_to_frames(compute())), data)
+
+
+def stored_comparisons(run, name: str, data: dict, fitted: dict, compute) -> dict:
+    """``compare_fits`` output kept in a stored run (see :func:`stored_fits`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from mesoscale.results import open_run
+    >>> from mesoscale.generative.study import compare_fits, fit_connectomes, prepare_connectomes
+    >>> data, _ = prepare_connectomes(["human_dk68"])
+    >>> fitted = fit_connectomes(data, ["sptl"], n_boot=10, n_draws=3, levels=1, top_k=2)
+    >>> run = open_run("demo", {"x": 1}, root=tempfile.mkdtemp())
+    >>> c = stored_comparisons(run, "c", data, fitted, lambda: compare_fits(data, fitted, n_synthetic=2, n_null=2,
+    ...                                                                     n_runs=1))
+    >>> list(c["z_table"].index)
+    ['human_dk68']
+    """
+    return comparisons_from_frames(run.frames(name, lambda: comparisons_to_frames(compute())), data, fitted)
+
+
+def stored_study(run, name: str, compute) -> dict:
+    """A dict of tables and lists (e.g. ``development_study``, ``fit_checks``) kept in a stored run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from mesoscale.results import open_run
+    >>> run = open_run("demo", {"x": 1}, root=tempfile.mkdtemp())
+    >>> stored_study(run, "s", lambda: {"stages": ["a"], "t": pd.DataFrame({"v": [1]})})["stages"]
+    ['a']
+    """
+    return study_from_frames(run.frames(name, lambda: study_to_frames(compute())))

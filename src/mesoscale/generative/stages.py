@@ -35,7 +35,7 @@ from ._engine import check_rules
 from .forecast import growth_forward_scores
 from .study import stream_seed
 
-__all__ = ["WITVLIET_ADULTS", "development_study", "common_neurons", "stage_structure", "stage_trends", "seeded_fits"]
+__all__ = ["WITVLIET_ADULTS", "has_stages", "development_study", "common_neurons", "stage_structure", "stage_trends", "seeded_fits"]
 
 #: The two adult animals of Witvliet et al. (2021): their difference is the between-individual error bar.
 WITVLIET_ADULTS = ("celegans_witvliet_7", "celegans_witvliet_8")
@@ -46,6 +46,17 @@ LAYER_ORDER = ("sensory", "interneuron", "motor")
 
 def _stages(data: dict) -> list[str]:
     return sorted((n for n in data if n.startswith("celegans_witvliet_")), key=lambda n: (data[n]["c"].age, n))
+
+
+def has_stages(data: dict, minimum: int = 2) -> bool:
+    """Whether ``data`` holds at least ``minimum`` Witvliet stages (what the stage analyses need).
+
+    Examples
+    --------
+    >>> has_stages({"human_dk68": {}})
+    False
+    """
+    return sum(n.startswith("celegans_witvliet_") for n in data) >= minimum
 
 
 def development_study(data: dict, fitted: dict, comparisons: dict, *, growth_rules: Sequence[str] = ("sptl",),
@@ -245,6 +256,11 @@ def stage_structure(data: dict, *, n_null: int = 50, n_runs: int = 10, seed=0, p
     return pd.DataFrame(rows)
 
 
+#: The columns of :func:`stage_trends` (a table with no rows when fewer than three stages are given).
+TREND_COLUMNS = ["version", "metric", "column", "first", "last", "slope_per_10h", "slope_low", "slope_high", "p_perm",
+                 "spearman_rho", "change", "adult_difference", "n_stages", "trend"]
+
+
 def stage_trends(table: pd.DataFrame, *, columns: Sequence[str] = ("value", "delta", "z"),
                  adults: Sequence[str] = WITVLIET_ADULTS, n_perm: int = 10000, seed=0,
                  alpha: float = 0.05) -> pd.DataFrame:
@@ -300,7 +316,7 @@ def stage_trends(table: pd.DataFrame, *, columns: Sequence[str] = ("value", "del
                          "p_perm": float(p), "spearman_rho": float(stats.spearmanr(x, yy).statistic),
                          "change": float(change), "adult_difference": round(adult_diff, 12), "n_stages": int(len(x)),
                          "trend": trend})
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=TREND_COLUMNS)
 
 
 def seeded_fits(data: dict, rules: Sequence[str], *, seed_stage: str = "celegans_witvliet_1",

@@ -47,6 +47,7 @@ __all__ = [
     "project_root",
     "store_path",
     "stream_seed",
+    "check_dataset",
     "prepare_connectomes",
     "fit_connectomes",
     "summarize_fits",
@@ -107,6 +108,23 @@ def stream_seed(seed, purpose: str, name: str) -> int:
     from ..sweep import task_rng
 
     return int(task_rng(seed, {"purpose": str(purpose), "name": str(name)}).integers(2**62))
+
+
+def check_dataset(name: str, data: dict, argument: str = "dataset") -> str:
+    """``name`` if it is one of the prepared datasets, else a ``ValueError`` naming ``argument``.
+
+    Examples
+    --------
+    >>> check_dataset("a", {"a": {}})
+    'a'
+    >>> check_dataset("b", {"a": {}}, "example_dataset")
+    Traceback (most recent call last):
+        ...
+    ValueError: 'example_dataset' must be one of the datasets ['a']; got 'b'
+    """
+    if name not in data:
+        raise ValueError(f"{argument!r} must be one of the datasets {list(data)}; got {name!r}")
+    return name
 
 
 def prepare_connectomes(names: Sequence[str], *, dense_density: float = 0.1, progress: bool = False):

@@ -22,6 +22,7 @@ from .fits import (
     plot_species_panel,
     plot_trajectories,
 )
+from .stages import plot_stage_structure, style_z_table
 from .landscape import (
     METRIC_LABELS,
     plot_conditions,
@@ -33,6 +34,8 @@ from .landscape import (
 )
 
 __all__ = [
+    "plot_stage_structure",
+    "style_z_table",
     "METRIC_LABELS",
     "plot_phase_diagrams",
     "plot_gallery",

@@ -166,7 +166,8 @@ def plot_rule_ranking(topk: pd.DataFrame, *, datasets: Sequence[str] | None = No
 
 
 def plot_comparison(tables: dict, metrics: Sequence[str] = ("Q", "Q_z", "n_modules", "participation_mean",
-                                                            "rich_club_max_norm", "module_span", "degree_corr")):
+                                                            "rich_club_max_norm", "module_span", "partition_ami",
+                                                            "degree_corr")):
     """Real value (diamond) against the synthetic spread (grey dots) for each metric and dataset.
 
     ``tables`` maps a dataset name to its :func:`compare_mesoscale` table.
