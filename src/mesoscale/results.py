@@ -21,9 +21,12 @@ chapter, fingerprint and parameters, the seeds, the commit, package versions and
 (:mod:`mesoscale.provenance`), the wall and CPU time each table took, and each file's size
 and SHA-256. ``mesoscale results store CHAPTER`` promotes a finished scratch run into
 ``results/`` (atomically, and only while all of ``results/`` stays within
-:data:`RESULTS_BUDGET_BYTES`); ``mesoscale results list`` and ``check`` report on them. The book's
-default profile (``paper``, :mod:`mesoscale.runner`) runs every chapter at the parameters of
-its stored run, so ``make book`` renders the stored results.
+:data:`RESULTS_BUDGET_BYTES`); ``mesoscale results list`` and ``check`` report on them. A run
+is *complete* once its notebook ran to the end (:meth:`Run.close`); a long run can be stored
+part by part while it computes (each finished table is kept, and a later execution at the same
+parameters computes only the rest). The book's default profile (``paper``,
+:mod:`mesoscale.runner`) runs every chapter with a *complete* stored run at that run's
+parameters, so ``make book`` renders the stored results.
 
 Examples
 --------
@@ -215,6 +218,7 @@ class Run:
         self._other = None if self.stored or not stored else stored
         self.folder = scratch_dir(self.root) / f"{chapter}-{self.fingerprint}"
         self.computed: list[str] = []
+        self.complete = False
         self._timings: dict[str, dict] = {}
         prior = _read_manifest(self.folder)
         if prior and prior.get("fingerprint") == self.fingerprint:
@@ -421,12 +425,18 @@ class Run:
             "tables": self._timings,
             "wall_s": round(sum(t.get("wall_s", 0) for t in self._timings.values()), 1),
             "cpu_s": round(sum(t.get("cpu_s", 0) for t in self._timings.values()), 1),
+            "complete": bool(self.complete),
         }
         text = json.dumps(manifest, indent=1, sort_keys=True, default=_json_default)
         _atomic_write(self.folder / _MANIFEST, lambda tmp: tmp.write_text(text))
 
     def close(self) -> dict | None:
-        """Finish the run: its manifest (already kept current) is returned; ``None`` if nothing was computed.
+        """Mark the run complete (the chapter ran to its end) and return its manifest.
+
+        Tables are written as they are computed, so a chapter stopped half-way leaves a
+        partial run that the next execution resumes; only a closed run is ``complete``, and
+        only complete stored runs are rendered by the ``paper`` profile. Returns ``None``
+        when nothing was computed here (everything was read from the stored run).
 
         Examples
         --------
@@ -434,8 +444,10 @@ class Run:
         >>> open_run("demo", parameters={}, root=tempfile.mkdtemp()).close() is None
         True
         """
+        self.complete = True
         if not self.computed:
             return None
+        self._write_manifest()
         return _read_manifest(self.folder)
 
 
@@ -510,11 +522,12 @@ def stored_runs(root=None) -> pd.DataFrame:
             continue
         size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
         rows.append({"chapter": folder.name, "fingerprint": m.get("fingerprint"), "profile": m.get("profile"),
+                     "complete": bool(m.get("complete")),
                      "commit": str(m.get("commit") or "")[:7], "created": m.get("created"),
                      "tables": len(m.get("tables", {})), "MB": round(size / 2**20, 2),
                      "cpu_h": round(float(m.get("cpu_s") or 0) / 3600, 3),
                      "wall_h": round(float(m.get("wall_s") or 0) / 3600, 3)})
-    cols = ["chapter", "fingerprint", "profile", "commit", "created", "tables", "MB", "cpu_h", "wall_h"]
+    cols = ["chapter", "fingerprint", "profile", "complete", "commit", "created", "tables", "MB", "cpu_h", "wall_h"]
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -567,6 +580,8 @@ def promote_run(chapter: str, fingerprint: str | None = None, *, root=None) -> P
     if others + new_bytes > RESULTS_BUDGET_BYTES:
         raise ValueError(f"storing {chapter!r} ({new_bytes / 2**20:.1f} MB) would bring results/ to "
                          f"{(others + new_bytes) / 2**20:.1f} MB, over the {RESULTS_BUDGET_BYTES / 2**20:.0f} MB budget")
+    if old and old.get("fingerprint") == manifest.get("fingerprint") and old.get("complete"):
+        manifest["complete"] = True  # a completed stored run stays complete when tables are added to it
     manifest["wall_s"] = round(sum(t.get("wall_s", 0) for t in manifest["tables"].values()), 1)
     manifest["cpu_s"] = round(sum(t.get("cpu_s", 0) for t in manifest["tables"].values()), 1)
     staging = Path(tempfile.mkdtemp(prefix=f".{chapter}.", dir=base if base.is_dir() else _mk(base)))

@@ -147,8 +147,8 @@ def discover(root: str | os.PathLike | None = None) -> list[Path]:
 def load_profile(profile: str, root: str | os.PathLike | None = None) -> dict[str, dict[str, Any]]:
     """The parameters of ``profile`` per notebook stem (``{}`` where a notebook has none).
 
-    The ``paper`` profile (:data:`STORED_PROFILE`) has no file: a chapter with a stored run
-    (``results/<chapter>/manifest.json``, :mod:`mesoscale.results`) gets that run's parameters
+    The ``paper`` profile (:data:`STORED_PROFILE`) has no file: a chapter with a complete stored
+    run (``results/<chapter>/manifest.json``, :mod:`mesoscale.results`) gets that run's parameters
     (with the ``quick`` values of the parameters that do not change results, such as
     ``n_jobs``), every other chapter the ``quick`` profile's.
 
@@ -183,6 +183,8 @@ def _stored_profile(root) -> dict[str, dict[str, Any]]:
             stored = json.loads(manifest.read_text())
         except json.JSONDecodeError as exc:
             raise RunnerError(f"stored run manifest {manifest} is not valid JSON: {exc}") from exc
+        if not stored.get("complete"):
+            continue  # a run still being computed: rendered at quick until it is complete
         chapter = manifest.parent.name
         keep = {k: v for k, v in sections.get(chapter, {}).items() if k in NON_RESULT_PARAMETERS}
         sections[chapter] = {**dict(stored.get("parameters", {})), **keep}

@@ -241,7 +241,13 @@ def study_from_frames(frames: dict) -> dict:
 
 
 def stored_fits(run, name: str, data: dict, compute) -> dict:
-    """``fit_connectomes`` output kept in a stored run: read back, or ``compute()``d and stored first.
+    """``fit_connectomes`` output kept in a stored run, one table group per dataset.
+
+    ``compute(subset)`` fits a dict holding one prepared dataset; each dataset's fit is
+    stored as ``<name>-<dataset>`` as soon as it is done, so a long run stopped part-way
+    keeps its finished datasets (and a run can be stored part by part). Per-dataset fits
+    equal a joint one: every stream of :func:`~mesoscale.generative.study.fit_connectomes`
+    is keyed by the dataset's name. The per-dataset tables are joined into one result.
 
     Examples
     --------
@@ -250,11 +256,19 @@ def stored_fits(run, name: str, data: dict, compute) -> dict:
     >>> from mesoscale.generative.study import fit_connectomes, prepare_connectomes
     >>> data, _ = prepare_connectomes(["human_dk68"])
     >>> run = open_run("demo", {"x": 1}, root=tempfile.mkdtemp())
-    >>> f = stored_fits(run, "fits", data, lambda: fit_connectomes(data, ["sptl"], n_boot=10, n_draws=3, levels=1))
+    >>> f = stored_fits(run, "fits", data, lambda d: fit_connectomes(d, ["sptl"], n_boot=10, n_draws=3, levels=1))
     >>> f["best"].loc["human_dk68", "rule"], run.computed
-    ('sptl', ['fits'])
+    ('sptl', ['fits-human_dk68'])
     """
-    return fits_from_frames(run.frames(name, lambda: fits_to_frames(compute())), data)
+    parts = [fits_from_frames(run.frames(f"{name}-{ds}", lambda ds=ds: fits_to_frames(compute({ds: data[ds]}))),
+                              {ds: data[ds]}) for ds in data]
+    out = {"fits": {}, "searches": {}}
+    for p in parts:
+        out["fits"].update(p["fits"])
+        out["searches"].update(p["searches"])
+    for key in (*_PARTS, "best"):
+        out[key] = pd.concat([p[key] for p in parts], ignore_index=key != "best")
+    return out
 
 
 def stored_comparisons(run, name: str, data: dict, fitted: dict, compute) -> dict:

@@ -179,7 +179,8 @@ def prepare_connectomes(names: Sequence[str], *, dense_density: float = 0.1, pro
 
 
 def fit_connectomes(data: dict, rules: Sequence[str], *, top_k: int = 10, n_boot: int = 1000, seed=0,
-                    n_searches: int = 1, store_dir=None, progress: bool = False, **fit_options) -> dict:
+                    n_searches: int = 1, store_dir=None, progress: bool = False, per_dataset=None,
+                    **fit_options) -> dict:
     """Fit every dataset with the same search, repeated ``n_searches`` times, and rank the rules.
 
     Parameters
@@ -200,6 +201,9 @@ def fit_connectomes(data: dict, rules: Sequence[str], *, top_k: int = 10, n_boot
         Folder (below the project root unless absolute) holding one fit store per dataset,
         search setting and search (``<name>-<fingerprint>``, ``<name>-<fingerprint>-s<k>``);
         ``None`` keeps fits in memory.
+    per_dataset : mapping, optional
+        Search settings that differ for some datasets, e.g. ``{"human_dk68": {"n_draws": 500}}``
+        (a bigger search where networks are cheap); they override ``fit_options``.
     **fit_options
         Passed to :func:`~mesoscale.generative.fit` (``search``, ``n_draws``, ``levels``,
         ``n_networks``, ``eta_range``, ``gamma_range``, ``client``, ...). ``n_jobs`` > 1 (or
@@ -228,6 +232,10 @@ def fit_connectomes(data: dict, rules: Sequence[str], *, top_k: int = 10, n_boot
     rules = check_rules(rules)
     top_k = check_int(top_k, "top_k", minimum=1)
     n_searches = check_int(n_searches, "n_searches", minimum=1)
+    per_dataset = dict(per_dataset or {})
+    bad = [k for k, v in per_dataset.items() if not isinstance(v, dict)]
+    if bad:
+        raise ValueError(f"'per_dataset' must map dataset names to dicts of fit settings; got {per_dataset!r}")
     root = store_path(store_dir)
     settings = sorted((k, v) for k, v in fit_options.items() if k not in ("client", "n_jobs"))
     tag = fingerprint([settings, rules, seed])[:10]
@@ -243,12 +251,14 @@ def fit_connectomes(data: dict, rules: Sequence[str], *, top_k: int = 10, n_boot
     try:
         for name in tqdm(list(data), desc="fit datasets", disable=not progress):
             d = data[name]
+            options = {**fit_options, **per_dataset.get(name, {})}
+            dtag = tag if name not in per_dataset else fingerprint([tag, sorted(per_dataset[name].items())])[:10]
             searches[name] = []
             for k in range(n_searches):
                 purpose = "fit" if k == 0 else f"fit-search{k}"
-                store = None if root is None else str(Path(root) / (f"{name}-{tag}" + (f"-s{k}" if k else "")))
+                store = None if root is None else str(Path(root) / (f"{name}-{dtag}" + (f"-s{k}" if k else "")))
                 searches[name].append(fit(d["A"], d["D"], rules=rules, top_k=top_k, seed=stream_seed(seed, purpose, name),
-                                          store=store, progress=False, **fit_options))
+                                          store=store, progress=False, **options))
     finally:
         if own_client is not None:
             own_client.close()
