@@ -875,3 +875,28 @@ def test_adjust_pvalues_properties(p):
     ok = np.nonzero(m * p[order] / np.arange(1, m + 1) <= 0.05)[0]
     k = ok.max() + 1 if ok.size else 0
     assert np.array_equal(np.sort(np.flatnonzero(bh <= 0.05)), np.sort(order[:k]))
+
+
+def test_strength_null_keeps_strengths_and_topology_and_destroys_weight_modules():
+    from mesoscale.metrics import STRENGTH_RTOL, modularity_significance, null_network
+
+    rng = np.random.default_rng(0)
+    n = 60
+    block = np.repeat([0, 1, 2], 20)
+    W = rng.gamma(2.0, 1.0, size=(n, n)) * np.where(block[:, None] == block[None, :], 4.0, 1.0)
+    W = np.triu(W, 1)
+    W = W + W.T  # dense (complete) weighted graph with modules in its weights
+    R = null_network(W, "strength", seed=1)
+    assert np.allclose(R, R.T) and np.all(np.diag(R) == 0)
+    assert np.max(np.abs(R.sum(1) / W.sum(1) - 1)) <= STRENGTH_RTOL
+    assert np.array_equal(R > 0, W > 0)
+    assert abs(np.corrcoef(R[np.triu_indices(n, 1)], W[np.triu_indices(n, 1)])[0, 1]) < 0.5
+    test = modularity_significance(W, "strength", n_null=10, n_runs=2, seed=2)
+    assert test.z > 5 and test.delta_low > 0
+    flat = np.triu(rng.gamma(2.0, 1.0, size=(n, n)), 1)
+    flat = flat + flat.T
+    assert modularity_significance(flat, "strength", n_null=10, n_runs=2, seed=3).p_value > 0.05
+    with pytest.raises(ValueError, match="weights that differ"):
+        null_network((W > 0).astype(float), "strength", seed=0)
+    with pytest.raises(ValueError, match="undirected"):
+        null_network(np.triu(W), "strength", seed=0)

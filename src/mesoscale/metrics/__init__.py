@@ -4,7 +4,7 @@ Community structure
     :func:`modularity`, :func:`louvain_partitions`, :func:`best_partition`,
     :func:`consensus_communities`, :func:`relabel`
 Null models (:mod:`~mesoscale.metrics.nulls`) and significance (:mod:`~mesoscale.metrics.significance`)
-    :func:`null_network` (``"degree"``, ``"density"``, ``"spatial"``),
+    :func:`null_network` (``"degree"``, ``"density"``, ``"spatial"``, ``"strength"``),
     :func:`degree_preserving_swaps`,
     :func:`modularity_significance` -> :class:`ModularityTest` (z, ΔQ with its interval,
     empirical p-value, fragmentation of the network)
@@ -41,7 +41,7 @@ Everything at once
 from .community import best_partition, consensus_communities, louvain_partitions, modularity, relabel
 from .energy import KS_COLUMNS, ks_energy, ks_statistic, network_statistics
 from .._validation import distance_matrix
-from .nulls import NULL_MODELS, degree_preserving_swaps, null_network
+from .nulls import NULL_MODELS, STRENGTH_RTOL, degree_preserving_swaps, null_network
 from .fragmentation import Fragmentation, FragmentedNetworkWarning, flag_fragmented, fragmentation
 from .significance import (
     ALTERNATIVES,
@@ -81,6 +81,7 @@ __all__ = [
     "consensus_communities",
     "relabel",
     "NULL_MODELS",
+    "STRENGTH_RTOL",
     "null_network",
     "degree_preserving_swaps",
     "ModularityTest",

@@ -17,6 +17,13 @@ Three null models, each returning one randomised network of the same shape and d
     swap ``(a-b, c-d) -> (a-d, c-b)`` is accepted only if the lengths of the two new edges
     fall in the same length bins as the two old ones, so the histogram of edge lengths over
     ``n_bins`` equal-count bins (and the range of lengths) is preserved exactly.
+``"strength"``
+    For dense weighted undirected networks (tractography), where almost every pair is an edge
+    and degree-preserving swaps change nothing: the topology is kept, the edge weights are
+    shuffled over the edges, and iterative proportional fitting (``w_ij <- w_ij sqrt(r_i r_j)``,
+    ``r`` the ratio of each node's target to current strength) restores every node's strength
+    to a relative error of at most :data:`STRENGTH_RTOL`. The modules carried by *which* pairs
+    are strong are destroyed; the strength sequence is kept.
 
 How an observed value is compared with its null values (z, ΔQ with its interval, empirical
 p) is :mod:`mesoscale.metrics.significance`; networks in pieces are flagged by
@@ -36,9 +43,12 @@ from .._validation import (
     check_network,
 )
 
-__all__ = ["NULL_MODELS", "null_network", "degree_preserving_swaps"]
+__all__ = ["NULL_MODELS", "STRENGTH_RTOL", "null_network", "degree_preserving_swaps"]
 
-NULL_MODELS = ("degree", "density", "spatial")
+NULL_MODELS = ("degree", "density", "spatial", "strength")
+
+#: Largest relative error of a node strength that the ``"strength"`` null leaves.
+STRENGTH_RTOL = 1e-6
 
 
 @njit(cache=True)
@@ -250,6 +260,28 @@ def _density_null(M, directed, rng):
     return W
 
 
+def _strength_null(M, rng, max_iter: int = 10000) -> np.ndarray:
+    iu = np.triu_indices(M.shape[0], 1)
+    w = M[iu]
+    edges = np.flatnonzero(w)
+    if np.ptp(w[edges]) == 0:
+        raise ValueError("null='strength' needs weights that differ between edges (a binary network has nothing "
+                         "to shuffle); use 'degree'")
+    target = M.sum(axis=1)
+    W = np.zeros_like(M)
+    W[iu[0][edges], iu[1][edges]] = rng.permutation(w[edges])
+    W = W + W.T
+    for _ in range(max_iter):
+        s = W.sum(axis=1)
+        ratio = np.divide(target, s, out=np.ones_like(target), where=s > 0)
+        if np.max(np.abs(ratio - 1.0)) <= STRENGTH_RTOL:
+            return W
+        f = np.sqrt(ratio)
+        W *= f[:, None] * f[None, :]
+    raise ValueError(f"null='strength': the strengths could not be matched within {STRENGTH_RTOL} "
+                     f"after {max_iter} iterations (a node's strength is not reachable on its edges)")
+
+
 def null_network(A, null: str = "degree", D=None, seed=None, *, itr: int = 10, n_bins: int = 10):
     """One randomised network under a null model.
 
@@ -260,8 +292,8 @@ def null_network(A, null: str = "degree", D=None, seed=None, *, itr: int = 10, n
         stay where they are; only the off-diagonal edges are randomised. Degree-preserving
         rewiring keeps the *binary* degrees (weights travel with their edges) and cannot
         change a complete graph: use ``"density"`` or threshold dense weight matrices first.
-    null : {"degree", "density", "spatial"}
-        See the module docstring.
+    null : {"degree", "density", "spatial", "strength"}
+        See the module docstring (``"strength"``: weighted undirected networks only).
     D : array_like, shape (n, n), optional
         Distances between nodes; required for ``"spatial"``.
     seed : None, int, SeedSequence or Generator
@@ -310,6 +342,10 @@ def null_network(A, null: str = "degree", D=None, seed=None, *, itr: int = 10, n
         R = _rewire(M, None, True, itr, n_bins, rng)
     elif null == "density":
         R = _density_null(M, directed, rng)
+    elif null == "strength":
+        if directed:
+            raise ValueError("null='strength' is for undirected weighted networks; 'A' is not symmetric")
+        R = _strength_null(M, rng)
     else:
         R = _rewire(M, Dm, directed, itr, n_bins, rng)
     np.fill_diagonal(R, loops)
