@@ -145,6 +145,23 @@ class NullCalibration:
         """The scalar fields as a plain dict (no table)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "replicates"}
 
+    @classmethod
+    def from_dict(cls, record: dict, replicates: pd.DataFrame | None = None) -> "NullCalibration":
+        """Rebuild a calibration from :meth:`as_dict` (e.g. read back from a stored run).
+
+        Examples
+        --------
+        >>> c = summarize_calibration(np.zeros(5) + 0.1, np.full(5, 0.5), n_null=50)
+        >>> NullCalibration.from_dict(c.as_dict()).as_dict() == c.as_dict()
+        True
+        """
+        names = {f.name for f in dataclasses.fields(cls)} - {"replicates"}
+        missing = sorted(names - set(record))
+        if missing:
+            raise ValueError(f"'record' lacks the calibration fields {missing}")
+        table = replicates if replicates is not None else pd.DataFrame(columns=REPLICATE_COLUMNS)
+        return cls(**{k: record[k] for k in names}, replicates=table)
+
 
 def _ideal(n_null):
     """sd of z and P(|z| > 1.96) for a Gaussian null with ``n_null`` nulls (N(0, 1) if None)."""
