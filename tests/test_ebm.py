@@ -1,5 +1,6 @@
 """Tests of mesoscale.ebm: energy, relaxation, learning rules, wiring cost, tasks, training."""
 
+import pandas as pd
 import numpy as np
 import pytest
 import torch
@@ -389,3 +390,34 @@ def test_ebm_figures_have_their_artists():
     net = make_network(4, 6, 2, seed=0)
     fig = plot_networks({"a": net, "b": net})
     assert len(fig.axes) >= 4 and fig.axes[0].get_title() == "a"
+
+
+def test_geometry_control_moves_only_the_inputs():
+    from mesoscale.ebm import GEOMETRIES, make_condition
+
+    task, net = make_condition("retina_separable", 3)
+    task2, shuffled = make_condition("retina_separable", 3, geometry="shuffled")
+    assert GEOMETRIES == ("aligned", "shuffled")
+    assert torch.equal(net.W, shuffled.W) and np.array_equal(task.x_train, task2.x_train)
+    n_in = task.n_in
+    assert np.array_equal(net.positions[n_in:], shuffled.positions[n_in:])
+    assert sorted(map(tuple, net.positions[:n_in])) == sorted(map(tuple, shuffled.positions[:n_in]))
+    assert not np.array_equal(net.positions[:n_in], shuffled.positions[:n_in])
+    with pytest.raises(ValueError, match="'geometry'"):
+        make_condition("retina_separable", 0, geometry="mirrored")
+
+
+def test_paired_contrasts_and_sign_flip_p():
+    from mesoscale.ebm import geometry_contrast, paired_differences, sign_flip_p
+
+    rows = [{"task": "t", "cost": 0.0, "rule": r, "rep": k, "geometry": g, "z": base + (2.0 if g == "aligned" else 0.0)}
+            for r, base in (("bptt", 1.0), ("eqprop", 1.5)) for k in range(6) for g in ("aligned", "shuffled")]
+    df = pd.DataFrame(rows)
+    geo = geometry_contrast(df, "z", seed=0)
+    assert set(geo["rule"]) == {"bptt", "eqprop"} and np.allclose(geo["diff"], -2.0)
+    assert np.allclose(geo["p"], 2 / 64)  # six equal differences: only the two all-equal sign patterns are as extreme
+    pr = paired_differences(df, "z", seed=0)
+    assert set(pr["geometry"]) == {"aligned", "shuffled"} and np.allclose(pr["diff"], 0.5)
+    assert sign_flip_p([]) != sign_flip_p([]) and sign_flip_p([1.0, -1.0, 1.0, -1.0]) == 1.0
+    big = np.random.default_rng(0).normal(1.0, 0.1, 40)
+    assert sign_flip_p(big, seed=0) < 0.001

@@ -20,7 +20,18 @@ True
 """
 
 from .analysis import lesion_accuracy, specialisation, weight_graph
-from .experiment import METRICS, bootstrap_ci, make_condition, paired_differences, run_condition, summarize
+from .experiment import (
+    GEOMETRIES,
+    METRICS,
+    bootstrap_ci,
+    geometry_contrast,
+    make_condition,
+    paired_differences,
+    run_condition,
+    sign_flip_p,
+    summarize,
+)
+from .findings import local_learning_findings
 from .network import EnergyNetwork, layout_positions, make_network
 from .rules import (
     LEARNING_RULES,
@@ -38,6 +49,10 @@ from .tasks import TASKS, EBMTask, load_task, retina_objects, retina_task
 from .learning import LearningConfig, LearningResult, accuracy, learn
 
 __all__ = [
+    "GEOMETRIES",
+    "geometry_contrast",
+    "sign_flip_p",
+    "local_learning_findings",
     "EnergyNetwork",
     "make_network",
     "layout_positions",

@@ -22,12 +22,13 @@ from .._validation import as_rng, check_float, check_int, spawn_rngs
 from ..metrics import structural_modularity
 from ..sweep import task_rng
 from .analysis import lesion_accuracy, specialisation, weight_graph
-from .network import make_network
+from .network import layout_positions, make_network
 from .rules import LEARNING_RULES
 from .tasks import TASKS, load_task
 from .learning import LearningConfig, learn
 
-__all__ = ["make_condition", "run_condition", "summarize", "paired_differences", "bootstrap_ci", "METRICS"]
+__all__ = ["make_condition", "run_condition", "summarize", "paired_differences", "geometry_contrast",
+           "sign_flip_p", "bootstrap_ci", "METRICS", "GEOMETRIES"]
 
 #: Columns of :func:`run_condition` that :func:`summarize` aggregates.
 METRICS = (
@@ -43,11 +44,20 @@ METRICS = (
     "wiring",
 )
 
+#: Where the input units sit: under the hidden units they belong with (``aligned``, the default layout, so that a
+#: left/right task matches the left/right halves of the sheet), or at a random permutation of the input slots
+#: (``shuffled``, the control: a wiring cost then cannot favour the task's split by geometry alone).
+GEOMETRIES = ("aligned", "shuffled")
+
+
 def make_condition(task: str, rep: int, *, base_seed: int = 0, n_hidden: int = 16, train_fraction: float = 0.75,
-                   switch_every: int = 10, n_train: int = 1000, n_test: int = 500):
+                   switch_every: int = 10, n_train: int = 1000, n_test: int = 500, geometry: str = "aligned"):
     """The task (data split) and initial network shared by every rule for one replicate.
 
-    Both depend only on ``base_seed``, ``task`` and ``rep``, never on the rule or the cost.
+    Both depend only on ``base_seed``, ``task`` and ``rep``, never on the rule or the cost. With
+    ``geometry="shuffled"`` the input units are moved to a random permutation of the input
+    positions (drawn from the replicate's own stream); weights, data and every other stream are
+    those of the aligned replicate.
 
     Returns
     -------
@@ -59,7 +69,12 @@ def make_condition(task: str, rep: int, *, base_seed: int = 0, n_hidden: int = 1
     >>> t2, net2 = make_condition("retina_and", 0)
     >>> bool((net.W == net2.W).all()), net.n_hidden
     (True, 16)
+    >>> _, shuffled = make_condition("retina_and", 0, geometry="shuffled")
+    >>> bool((shuffled.W == net.W).all()), bool((shuffled.positions != net.positions).any())
+    (True, True)
     """
+    if geometry not in GEOMETRIES:
+        raise ValueError(f"'geometry' must be one of {list(GEOMETRIES)}; got {geometry!r}")
     if task not in TASKS:
         raise ValueError(f"'task' must be one of {list(TASKS)}; got {task!r}")
     rep = check_int(rep, "rep", minimum=0)
@@ -69,7 +84,12 @@ def make_condition(task: str, rep: int, *, base_seed: int = 0, n_hidden: int = 1
     s_task, s_net = spawn_rngs(task_rng(base_seed, {"task": task, "rep": rep}), 2)
     data = load_task(task, seed=s_task, train_fraction=train_fraction, switch_every=switch_every, n_train=n_train,
                      n_test=n_test)
-    return data, make_network(data.n_in, n_hidden, data.n_out, seed=s_net)
+    pos = None
+    if geometry == "shuffled":
+        g = task_rng(base_seed, {"task": task, "rep": rep, "geometry": geometry})
+        pos = layout_positions(data.n_in, n_hidden, data.n_out)
+        pos[: data.n_in] = pos[g.permutation(data.n_in)]
+    return data, make_network(data.n_in, n_hidden, data.n_out, seed=s_net, positions=pos)
 
 
 def run_condition(params: dict, rng=None) -> dict:
@@ -85,7 +105,7 @@ def run_condition(params: dict, rng=None) -> dict:
         ``wiring_kind`` (see :class:`~mesoscale.ebm.learning.LearningConfig`), ``n_null`` (30),
         ``n_runs`` (5), ``lesion_fraction`` (0.25), ``n_lesion_draws`` (10),
         ``train_fraction`` (retina tasks, 0.75), ``switch_every`` (``retina_mvg``, 10),
-        ``n_train``/``n_test`` (two-digit tasks).
+        ``n_train``/``n_test`` (two-digit tasks), ``geometry`` (:data:`GEOMETRIES`, ``"aligned"``).
     rng : numpy Generator, int or None
         The task's own stream (training order, Louvain, nulls, lesions).
 
@@ -121,7 +141,7 @@ def run_condition(params: dict, rng=None) -> dict:
     task, net0 = make_condition(p["task"], rep, base_seed=base_seed, n_hidden=p.get("n_hidden", 16),
                                 train_fraction=p.get("train_fraction", 0.75),
                                 switch_every=p.get("switch_every", 10), n_train=p.get("n_train", 1000),
-                                n_test=p.get("n_test", 500))
+                                n_test=p.get("n_test", 500), geometry=p.get("geometry", "aligned"))
     cfg_keys = set(LearningConfig.__dataclass_fields__) - {"rule", "wiring_strength"}
     overrides = {k: p[k] for k in cfg_keys if k in p}
     res = learn(net0, task, rule=p["rule"], wiring_strength=cost, seed=rng, **overrides)
@@ -175,9 +195,10 @@ def bootstrap_ci(values, *, level: float = 0.95, n_boot: int = 2000, seed=None) 
     return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
-def summarize(df: pd.DataFrame, by=("task", "rule", "cost"), metrics=METRICS, *, seed=None) -> pd.DataFrame:
+def summarize(df: pd.DataFrame, by=None, metrics=METRICS, *, seed=None) -> pd.DataFrame:
     """Mean, 95 % bootstrap CI and replicate count of each metric per group.
 
+    ``by`` defaults to ``("task", "rule", "cost")``, plus ``"geometry"`` when ``df`` has it.
     Returns a long table: ``by`` columns, ``metric``, ``mean``, ``lo``, ``hi``, ``n``.
 
     Examples
@@ -189,7 +210,7 @@ def summarize(df: pd.DataFrame, by=("task", "rule", "cost"), metrics=METRICS, *,
     >>> s[["rule", "metric", "n"]].values.tolist(), s["mean"].round(3).tolist()
     ([['bptt', 'test_acc', 3], ['eqprop', 'test_acc', 3]], [0.733, 0.8])
     """
-    by = list(by)
+    by = list(by) if by is not None else ["task", "rule", "cost"] + (["geometry"] if "geometry" in df.columns else [])
     missing = [c for c in by + list(metrics) if c not in df.columns]
     if missing:
         raise ValueError(f"'df' lacks columns {missing}")
@@ -206,10 +227,11 @@ def summarize(df: pd.DataFrame, by=("task", "rule", "cost"), metrics=METRICS, *,
 
 
 def paired_differences(df: pd.DataFrame, metric: str, *, baseline: str = "bptt", seed=None) -> pd.DataFrame:
-    """Per (task, cost): mean difference ``rule - baseline`` of ``metric`` over paired replicates.
+    """Per (task, cost[, geometry]): mean difference ``rule - baseline`` of ``metric`` over paired replicates.
 
-    Returns ``task``, ``cost``, ``rule``, ``diff``, ``lo``, ``hi`` (95 % bootstrap CI),
-    ``n`` (pairs), ``frac_positive`` (fraction of pairs with a positive difference).
+    Returns ``task``, ``cost`` (and ``geometry`` when ``df`` has it), ``rule``, ``diff``, ``lo``,
+    ``hi`` (95 % bootstrap CI), ``n`` (pairs), ``frac_positive`` (fraction of pairs with a positive
+    difference) and ``p`` (two-sided sign-flip permutation p, :func:`sign_flip_p`).
 
     Examples
     --------
@@ -220,21 +242,78 @@ def paired_differences(df: pd.DataFrame, metric: str, *, baseline: str = "bptt",
     >>> d.rule.tolist(), round(float(d["diff"][0]), 3), int(d.n[0]), round(float(d.frac_positive[0]), 3)
     (['eqprop'], 0.067, 3, 0.667)
     """
-    for c in ("task", "cost", "rule", "rep", metric):
+    return _paired(df, metric, "rule", baseline, seed)
+
+
+def geometry_contrast(df: pd.DataFrame, metric: str, *, seed=None) -> pd.DataFrame:
+    """Per (task, cost, rule): mean difference ``shuffled - aligned`` of ``metric`` over paired replicates.
+
+    The control of the geometry: the same replicate (weights, data, streams) with its inputs at
+    shuffled positions. A structure that exists only because the task's split matches the sheet's
+    halves disappears in the shuffled networks (a negative difference of ``z`` or
+    ``specialisation``); one that the task builds by itself does not.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"task": "retina_and", "rule": "eqprop", "cost": 0.0, "rep": [0, 0, 1, 1],
+    ...                    "geometry": ["aligned", "shuffled"] * 2, "z": [4.0, 1.0, 5.0, 2.0]})
+    >>> geometry_contrast(df, "z", seed=0)[["rule", "diff", "n"]].values.tolist()
+    [['eqprop', -3.0, 2]]
+    """
+    if "geometry" not in df.columns:
+        raise ValueError("'df' lacks column 'geometry' (run the sweep over GEOMETRIES)")
+    return _paired(df, metric, "geometry", "aligned", seed, keep=("rule",))
+
+
+def _paired(df, metric, column, baseline, seed, keep=()):
+    extra = [c for c in ("geometry",) if c in df.columns and c != column]
+    index = ["task", "cost", *keep, *extra, "rep"]
+    for c in (*index, column, metric):
         if c not in df.columns:
             raise ValueError(f"'df' lacks column {c!r}")
     rng = as_rng(seed)
-    wide = df.pivot_table(index=["task", "cost", "rep"], columns="rule", values=metric)
+    wide = df.pivot_table(index=index, columns=column, values=metric)
     if baseline not in wide.columns:
-        raise ValueError(f"'baseline' {baseline!r} is not among the rules {list(wide.columns)}")
+        raise ValueError(f"'baseline' {baseline!r} is not among the {column}s {list(wide.columns)}")
+    groups = index[:-1]
     rows = []
-    for (task, cost), g in wide.groupby(level=["task", "cost"]):
-        for rule in wide.columns:
-            if rule == baseline:
+    for key, g in wide.groupby(level=groups):
+        key = key if isinstance(key, tuple) else (key,)
+        for other in wide.columns:
+            if other == baseline:
                 continue
-            d = (g[rule] - g[baseline]).to_numpy(dtype=float)
+            d = (g[other] - g[baseline]).to_numpy(dtype=float)
             d = d[np.isfinite(d)]
             lo, hi = bootstrap_ci(d, seed=rng)
-            rows.append({"task": task, "cost": cost, "rule": rule, "diff": float(d.mean()) if len(d) else np.nan,
-                         "lo": lo, "hi": hi, "n": len(d), "frac_positive": float((d > 0).mean()) if len(d) else np.nan})
-    return pd.DataFrame(rows)
+            row = dict(zip(groups, key))
+            row[column] = other
+            rows.append({**row, "diff": float(d.mean()) if len(d) else np.nan, "lo": lo, "hi": hi, "n": len(d),
+                         "frac_positive": float((d > 0).mean()) if len(d) else np.nan, "p": sign_flip_p(d, seed=rng)})
+    cols = ["task", "cost", *(["rule"] if column == "rule" else list(keep)), *extra]
+    cols += [column] if column != "rule" else []
+    out = pd.DataFrame(rows)
+    return out[[c for c in cols if c in out.columns] + ["diff", "lo", "hi", "n", "frac_positive", "p"]] if len(out) else out
+
+
+def sign_flip_p(d, *, n_flips: int = 5000, seed=None) -> float:
+    """Two-sided sign-flip permutation p-value of a mean paired difference (exact for up to 12 pairs).
+
+    Examples
+    --------
+    >>> round(sign_flip_p([0.5, 0.6, 0.4, 0.7, 0.5, 0.6]), 4)   # all 2**6 sign patterns: 2/64
+    0.0312
+    >>> sign_flip_p([0.1, -0.1])
+    1.0
+    """
+    d = np.asarray(d, float)
+    d = d[np.isfinite(d)]
+    if d.size == 0:
+        return np.nan
+    obs = abs(d.mean())
+    if d.size <= 12:
+        signs = 1 - 2 * ((np.arange(2 ** d.size)[:, None] >> np.arange(d.size)) & 1)
+        return float(np.mean(np.abs((signs * d).mean(axis=1)) >= obs - 1e-12))
+    rng = as_rng(seed)
+    signs = rng.choice([-1.0, 1.0], size=(n_flips, d.size))
+    return float((1 + np.sum(np.abs((signs * d).mean(axis=1)) >= obs - 1e-12)) / (1 + n_flips))
