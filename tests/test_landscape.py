@@ -91,8 +91,13 @@ def test_embeddings():
 def test_spatial_rule_on_a_line_is_modular_random_wiring_is_not(line_D):
     """The acceptance check of the brief: strongly spatial wiring on an elongated body gives
     significant modularity against the degree-preserving null; eta = 0 (random wiring) does not."""
-    df = L.landscape(line_D, 120, rules=["sptl"], etas=[-6.0, 0.0], n_networks=2, nulls=("degree",),
-                     n_null=8, n_runs=2, seed=1, progress=False)
+    # 20 nulls: the smallest empirical p is 1/21 < 0.05 (with 8 nulls no network could be significant); 240 edges
+    # keep the strongly spatial networks in one piece (at 120 they fall apart and count as fragmented, never significant)
+    df = L.landscape(line_D, 240, rules=["sptl"], etas=[-6.0, 0.0], n_networks=2, nulls=("degree",),
+                     n_null=20, n_runs=2, seed=1, progress=False)
+    sparse = L.landscape(line_D, 120, rules=["sptl"], etas=[-6.0], n_networks=2, nulls=("degree",), n_null=20,
+                         n_runs=2, seed=1, progress=False)
+    assert sparse["fragmented"].all() and (L.summarize(sparse, by=["rule"])["frac_sig_degree"] == 0).all()
     assert len(df) == 4 and set(df["gamma"]) == {0.0}
     spatial = df[df.eta == -6.0]
     random = df[df.eta == 0.0]
@@ -103,6 +108,22 @@ def test_spatial_rule_on_a_line_is_modular_random_wiring_is_not(line_D):
     assert summ.set_index("eta").loc[-6.0, "frac_sig_degree"] == 1.0
     assert summ.set_index("eta").loc[0.0, "frac_sig_degree"] == 0.0
     assert (summ["n_networks"] == 2).all()
+    assert (df["delta_low_degree"] > 0).sum() >= 2 and (df["p_degree"] >= 1 / 21).all()
+
+
+def test_significance_is_corrected_over_the_sweep_and_never_counts_pieces():
+    df = pd.DataFrame({"p_degree": [0.01, 0.02, 0.03, 0.5], "p_spatial": [0.01, 0.01, 0.6, 0.01],
+                       "fragmented": [False, True, False, False]})
+    out = L.significance(df, alpha=0.05, pvalues="empirical")
+    assert out["sig_degree"].tolist() == [True, False, True, False]  # BH: 0.03 * 4 / 3 = 0.04 < 0.05
+    assert out["sig_all"].tolist() == [True, False, False, False]
+    holm = L.significance(df, alpha=0.05, method="holm", pvalues="empirical")
+    assert holm["sig_degree"].tolist() == [True, False, False, False]
+    # p from z: z = 5 with 20 nulls is far beyond chance, z = 1 is not
+    zt = pd.DataFrame({"z_degree": [5.0, 5.0, 1.0, 5.0], "n_null": 20, "fragmented": [False, True, False, False],
+                       "rule": "a"})
+    summ = L.summarize(zt, by=["rule"])
+    assert summ.loc[0, "frac_fragmented"] == 0.25 and summ.loc[0, "frac_sig_all"] == 0.5
 
 
 def test_landscape_grid_seeds_and_store(tmp_path, line_D):

@@ -452,6 +452,8 @@ class Run:
 
 
 def _json_default(x):
+    if hasattr(x, "tolist") and getattr(x, "ndim", 0) > 0:  # arrays (before .item(), which only takes size 1)
+        return x.tolist()
     if hasattr(x, "item"):
         return x.item()
     if hasattr(x, "tolist"):

@@ -109,6 +109,8 @@ def fits_to_frames(fitted: dict, *, ks_points: int = 2) -> dict[str, pd.DataFram
 
 
 def _jsonable(x):
+    if hasattr(x, "tolist") and getattr(x, "ndim", 0) > 0:  # arrays (before .item(), which only takes size 1)
+        return x.tolist()
     if hasattr(x, "item"):
         return x.item()
     if hasattr(x, "tolist"):

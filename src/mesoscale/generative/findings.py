@@ -1,4 +1,4 @@
-"""Chapter 04's findings, written from its tables: every number in them comes from a run, none is typed.
+"""Findings of the generative chapters (01 and 04), written from their tables: every number comes from a run.
 
 :func:`phase2_findings` turns the outputs of the phase-2 driver (:mod:`~mesoscale.generative.study`,
 :mod:`~mesoscale.generative.stages`) into a numbered Markdown list. Each finding gives an effect
@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["phase2_findings", "HUMAN_DATASETS"]
+__all__ = ["phase1_findings", "phase2_findings", "HUMAN_DATASETS"]
 
 #: The human parcellations, where the literature reports homophily (matching) as the best rule.
 HUMAN_DATASETS = ("human_dk68", "human_hagmann66")
@@ -208,3 +208,76 @@ def phase2_findings(fitted: dict, *, checks: dict | None = None, compared: dict 
              _seeded_finding(seeded), _group_finding(group)]
     parts = [p for p in parts if p]
     return "\n".join(f"{i}. {p}" for i, p in enumerate(parts, 1))
+
+
+def phase1_findings(land_summary: pd.DataFrame, land: pd.DataFrame, *, cond_summary: pd.DataFrame | None = None,
+                    dev_summary: pd.DataFrame | None = None, real: dict | None = None, nulls=("degree", "spatial"),
+                    alpha: float = 0.05) -> str:
+    """Chapter 01's numbered findings from its sweeps (landscape, conditions, development).
+
+    Significance is that of :func:`~mesoscale.generative.landscape.significance` (p from z and
+    the null count, Benjamini–Hochberg over the sweep, fragmented networks never significant).
+    The calibration finding uses the landscape's γ = 0 networks of every rule: they all follow
+    the spatial rule's law, so against the spatial null (degrees and edge lengths kept) they
+    are close to known-null replicates whose z should spread like a Gaussian null's.
+
+    Examples
+    --------
+    >>> land = pd.DataFrame({"rule": ["sptl", "matching"], "eta": -2.0, "gamma": [0.0, 0.0], "Q": 0.5,
+    ...                      "z_degree": [9.0, 8.5], "z_spatial": [0.4, -0.8], "n_null": 20, "fragmented": False})
+    >>> from mesoscale.generative.landscape import summarize
+    >>> print(phase1_findings(summarize(land), land).splitlines()[0][:44])
+    1. **Where wiring rules build modules.** Sha
+    """
+    from ..metrics import summarize_calibration
+    from .landscape import best_by
+
+    z_cols = [f"z_{n}" for n in nulls if f"z_{n}" in land.columns]
+    sig = land_summary.groupby("rule")["frac_sig_all"].mean()
+    frag = land_summary.groupby("rule")["frac_fragmented"].mean() if "frac_fragmented" in land_summary else None
+    n_null = int(land["n_null"].iloc[0])
+    lines = [f"**Where wiring rules build modules.** Share of the (η, γ) networks significantly modular against every "
+             f"null ({', '.join(nulls)}; {n_null} nulls each, p from z, Benjamini–Hochberg over the "
+             f"{len(land)} networks at {alpha}, fragmented networks excluded): "
+             + ", ".join(f"`{r}` {v:.0%}" for r, v in sig.items())
+             + ("" if frag is None else "; fragmented (largest component below 90 % of the nodes): "
+                + ", ".join(f"`{r}` {v:.0%}" for r, v in frag.items())) + "."]
+    if "z_spatial" in land.columns:
+        zero = land[(land["gamma"].fillna(0.0) == 0.0)]
+        if len(zero) >= 3:
+            cal = summarize_calibration(zero["z_spatial"].to_numpy(float), np.full(len(zero), 0.5), n_null=n_null)
+            lines.append(f"**Is z calibrated?** The {len(zero)} networks at γ = 0 (the spatial rule's law, whatever the "
+                         f"rule) against the spatial null: z has mean {_f(cal.mean_z, 2)} and sd {_f(cal.sd_z, 2)} (a "
+                         f"Gaussian null with {n_null} nulls gives sd {_f(cal.sd_z_ideal, 2)}), |z| > 1.96 in "
+                         f"{cal.frac_z_beyond:.0%} (ideal {cal.frac_z_beyond_ideal:.0%}); by η, mean z "
+                         + ", ".join(f"{e:g}: {_f(g.mean(), 1)}" for e, g in zero.groupby("eta")["z_spatial"])
+                         + ". A mean that moves with η means the spatial null does not fully capture the rule's "
+                         "geometry there.")
+    if z_cols and "sptl" in set(land_summary["rule"]):
+        sp = best_by(land_summary, z_cols[0], rule="sptl")
+        lines.append(f"**The spatial rule.** `{sp.rule}` is most modular against the {nulls[0]} null at η = {sp.eta:g}: "
+                     f"Q = {_f(sp.Q, 2)}, ΔQ = {_f(sp.get(f'delta_{nulls[0]}', np.nan), 3)}, z = {_f(sp[z_cols[0]], 1)}"
+                     + (f", and z = {_f(sp[z_cols[-1]], 1)} against the {nulls[-1]} null" if len(z_cols) > 1 else "")
+                     + ".")
+    if cond_summary is not None and len(cond_summary) and z_cols:
+        rule0 = cond_summary["rule"].iloc[0]
+        parts = []
+        for f in ("embedding", "density", "n"):
+            b = best_by(cond_summary, z_cols[0], by=f, factor=f, rule=rule0)
+            parts.append(f"{f}: " + ", ".join(f"{k} {_f(v, 1)}" if f == "embedding" else f"{k:g} {_f(v, 1)}"
+                                              for k, v in b.items()))
+        lines.append(f"**Necessary conditions.** Best z of `{rule0}` against the {nulls[0]} null by " + "; by ".join(parts)
+                     + ". z grows with size and density at a fixed effect, so the conditions are read from where z "
+                     "leaves the band, not from its height.")
+    if dev_summary is not None and len(dev_summary):
+        dv = best_by(dev_summary, "nmi_ganglia")
+        text = (f"**Growing a worm.** The local growth exponent of links against neurons born has median "
+                f"{_f(dev_summary['exponent_early'].median(), 2)} in the first half of development and "
+                f"{_f(dev_summary['exponent_late'].median(), 2)} in the second (Nicosia et al. 2013: ≈ 2 embryonic, ≈ 1 "
+                f"after hatching); the grown modules match the ganglia best at elongation {dv.elongation:g}, range "
+                f"{dv.length_scale:g} (NMI {_f(dv.nmi_ganglia, 2)}, z = {_f(dv.nmi_ganglia_z, 1)} against random "
+                "relabellings)")
+        if real is not None:
+            text += f"; the real adult connectome's modules reach NMI {_f(real['nmi_ganglia'], 2)}"
+        lines.append(text + ".")
+    return "\n".join(f"{i}. {x}" for i, x in enumerate(lines, 1))

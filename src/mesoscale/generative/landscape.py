@@ -59,6 +59,7 @@ __all__ = [
     "embedding_positions",
     "landscape",
     "conditions",
+    "significance",
     "summarize",
     "rule_verdicts",
     "best_by",
@@ -137,7 +138,10 @@ def network_summary(
     -------
     dict
         ``n_nodes, n_edges, edge_density, Q`` and, per null ``X``: ``Q_null_X`` (mean null Q),
-        ``z_X``, ``percentile_X``; ``n_null, n_runs``; ``n_modules`` (all modules),
+        ``z_X``, ``percentile_X``, ``delta_X`` (ΔQ) with ``delta_low_X``/``delta_high_X`` (its 95 %
+        interval) and ``p_X`` (empirical p); ``n_null, n_runs``; ``n_components``,
+        ``largest_component`` (share of nodes) and ``fragmented`` (:func:`mesoscale.metrics.fragmentation`:
+        the Q of a network in pieces mostly counts pieces); ``n_modules`` (all modules),
         ``n_modules_2plus`` (modules of at least two nodes), ``largest_module`` (fraction of
         nodes in the largest module), ``module_size_mean`` (mean size of modules of two
         or more nodes), ``participation`` (mean participation coefficient of non-isolated
@@ -168,13 +172,19 @@ def network_summary(
     out: dict = {"n_nodes": n, "n_edges": m, "edge_density": m / (n * (n - 1) / 2)}
     partition = None
     for null in nulls:
-        t = modularity_significance(M, null, n_null, Dm, ss, n_runs=n_runs)
+        t = modularity_significance(M, null, n_null, Dm, ss, n_runs=n_runs, on_fragmented="ignore")
         if partition is None:
             partition = t.partition
             out["Q"] = t.q
+            out.update(n_components=t.n_components, largest_component=t.largest_component,
+                       fragmented=bool(t.fragmented))
         out[f"Q_null_{null}"] = t.null_mean
         out[f"z_{null}"] = t.z
         out[f"percentile_{null}"] = t.percentile
+        out[f"delta_{null}"] = t.delta
+        out[f"delta_low_{null}"] = t.delta_low
+        out[f"delta_high_{null}"] = t.delta_high
+        out[f"p_{null}"] = t.p_value
     out["n_null"] = n_null
     out["n_runs"] = n_runs
     sizes = np.bincount(partition)
@@ -498,8 +508,63 @@ def conditions(
     return run_grid(task, grid, store, seed, n_jobs, client, progress)
 
 
-def summarize(df: pd.DataFrame, by: Sequence[str] = ("rule", "eta", "gamma"), *, z_threshold: float = 2.0):
+def significance(df: pd.DataFrame, *, alpha: float = 0.05, method: str = "bh", pvalues: str = "t") -> pd.DataFrame:
+    """Flag each network of a sweep as significantly modular per null, corrected over the whole sweep.
+
+    For every null ``X`` with a z column ``z_X``, ``sig_X`` is true when the network's p-value,
+    adjusted over all networks of ``df`` (:func:`mesoscale.metrics.adjust_pvalues`,
+    Benjamini–Hochberg by default), is below ``alpha`` **and** the network is not fragmented
+    (its Q would mostly count its pieces); ``sig_all`` when it holds for every null.
+
+    ``pvalues="t"`` (default) reads p from z: with ``n`` Gaussian null values z is
+    ``sqrt(1 + 1/n)`` times a Student t with ``n - 1`` degrees of freedom (see
+    :mod:`mesoscale.metrics.calibration`, which checks it on known-null replicates), so
+    ``p = P(t > z / sqrt(1 + 1/n))``. ``pvalues="empirical"`` uses the exact empirical ``p_X``
+    columns, which cannot go below ``1 / (1 + n)``: with tens of nulls and a correction over a
+    whole sweep, no network can pass. Rows without the needed columns add nothing.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"z_degree": [8.0, 8.0, 0.5], "n_null": 20, "fragmented": [False, True, False]})
+    >>> significance(df)[["sig_degree", "sig_all"]].values.tolist()
+    [[True, True], [False, False], [False, False]]
+    >>> e = pd.DataFrame({"p_degree": [0.01, 0.01, 0.4], "fragmented": False})
+    >>> significance(e, pvalues="empirical")["sig_degree"].tolist()
+    [True, True, False]
+    """
+    from scipy import stats
+
+    from ..metrics import adjust_pvalues
+
+    alpha = check_float(alpha, "alpha", minimum=0.0, maximum=1.0)
+    pvalues = check_choice(pvalues, "pvalues", ("t", "empirical"))
+    out = df.copy()
+    if pvalues == "t":
+        if "n_null" not in out:
+            return out
+        n = out["n_null"].to_numpy(float)
+        p = {c[2:]: stats.t.sf(out[c].to_numpy(float) / np.sqrt(1 + 1 / n), n - 1)
+             for c in out.columns if c.startswith("z_")}
+    else:
+        p = {c[2:]: out[c].to_numpy(float) for c in out.columns
+             if c.startswith("p_") and pd.api.types.is_numeric_dtype(out[c])}
+    if not p:
+        return out
+    whole = out["fragmented"].astype(bool).to_numpy() if "fragmented" in out else np.zeros(len(out), bool)
+    for null, values in p.items():
+        values = np.where(np.isfinite(values), values, 1.0)
+        out[f"sig_{null}"] = (adjust_pvalues(values, method) < alpha) & ~whole
+    out["sig_all"] = out[[f"sig_{null}" for null in p]].all(axis=1)
+    return out
+
+
+def summarize(df: pd.DataFrame, by: Sequence[str] = ("rule", "eta", "gamma"), *, z_threshold: float = 2.0,
+              alpha: float = 0.05):
     """Average the per-network rows of a sweep per cell, with significance fractions.
+
+    Significance is that of :func:`significance` (p from z and the null count, adjusted over
+    the whole sweep, fragmented networks never significant) when the rows give ``n_null``;
+    for tables without it, ``z_X > z_threshold``.
 
     Parameters
     ----------
@@ -514,8 +579,9 @@ def summarize(df: pd.DataFrame, by: Sequence[str] = ("rule", "eta", "gamma"), *,
     -------
     pandas.DataFrame
         Per cell: ``n_networks``, ``n_null``, the mean of every numeric summary column, and
-        for each null ``X`` present ``frac_sig_X`` (fraction of networks with ``z_X >
-        z_threshold``) and ``frac_sig_all`` (significant against every null at once).
+        for each null ``X`` present ``frac_sig_X`` (fraction of networks significant against
+        it) and ``frac_sig_all`` (significant against every null at once); ``frac_fragmented``
+        when the rows say which networks are fragmented.
 
     Examples
     --------
@@ -532,11 +598,17 @@ def summarize(df: pd.DataFrame, by: Sequence[str] = ("rule", "eta", "gamma"), *,
         raise ValueError(f"'by' names columns not in 'df': {missing}; columns are {list(df.columns)}")
     z_threshold = check_float(z_threshold, "z_threshold")
     zcols = [c for c in df.columns if c.startswith("z_")]
-    work = df.copy()
-    for c in zcols:
-        work[f"frac_sig_{c[2:]}"] = (work[c] > z_threshold).astype(float)
-    if zcols:
-        work["frac_sig_all"] = (work[zcols] > z_threshold).all(axis=1).astype(float)
+    work = significance(df, alpha=alpha)
+    if "sig_all" in work:
+        for c in [c for c in work.columns if c.startswith("sig_")]:
+            work[f"frac_{c}"] = work.pop(c).astype(float)
+    else:
+        for c in zcols:
+            work[f"frac_sig_{c[2:]}"] = (work[c] > z_threshold).astype(float)
+        if zcols:
+            work["frac_sig_all"] = (work[zcols] > z_threshold).all(axis=1).astype(float)
+    if "fragmented" in work:
+        work["frac_fragmented"] = work.pop("fragmented").astype(float)
     skip = set(by) | {"rep", "seed"}
     num = [c for c in work.columns if c not in skip and pd.api.types.is_numeric_dtype(work[c])
            and not pd.api.types.is_bool_dtype(work[c])]
