@@ -141,3 +141,16 @@ def test_the_hygiene_checks_can_fail(tmp_path):
     assert code_lines(nb) == 4
     assert private_imports(nb) == ["from mesoscale.metrics._x import y", "from mesoscale.sweep import _task_rng",
                                    "import mesoscale._validation as v"]
+
+
+def test_primer_findings_need_no_replicates_for_their_calibration():
+    import pandas as pd
+
+    from mesoscale.metrics.primer import primer_findings
+
+    er = pd.DataFrame({"n": [50], "c": [6], "q": [0.4], "null_mean": [0.4], "z": [0.1], "delta": [0.0],
+                       "delta_low": [-0.01], "delta_high": [0.01], "p_value": [0.5]})
+    sbm = pd.DataFrame({"mu": [0.1], "q": [0.6], "null_mean": [0.3], "z": [9.0], "delta": [0.3], "delta_low": [0.2],
+                        "delta_high": [0.4], "p_value": [0.25], "nmi": [1.0]})
+    text = primer_findings(er, sbm, mu_star=0.4, n_null=3)
+    assert "z on graphs without modules" not in text and text.startswith("1. **Random graphs")

@@ -24,12 +24,14 @@ from .landscape import network_summary
 __all__ = [
     "WORM_DATASET",
     "worm_development_inputs",
+    "SCHEDULES",
     "development_schedule",
     "development_curve",
     "development_network",
     "ganglion_agreement",
     "development",
     "growth_curves",
+    "schedule_exponents",
     "real_worm_summary",
 ]
 
@@ -83,20 +85,40 @@ def worm_development_inputs(dataset: str = WORM_DATASET, *, seed=None) -> dict:
     }
 
 
+#: How the number of links grows over the stages (:func:`development_schedule`).
+SCHEDULES = ("contacts", "hazard")
+
+
 def development_schedule(positions, birth_order, *, m_final: int, n_stages: int = 40, elongation: float = 4.0,
-                         length_scale: float = 0.1, axis: int = 1):
+                         length_scale: float = 0.1, axis: int = 1, schedule: str = "contacts"):
     """Stages, distances and edge counts of a growing, elongating body (Nicosia et al. 2013).
 
-    Neurons are born in ``birth_order``, split into ``n_stages`` equal groups. The body's
-    length along ``axis`` grows linearly with the stage from ``1 / elongation`` of the
-    adult length to the adult length. The number of links at each stage is not imposed
-    but follows from the geometry: it is proportional to the number of pairs of born
-    neurons in contact, ``K(s) = sum_{i<j born} exp(-d_ij(s) / (length_scale * L))``
-    (``L`` the adult body length; its running maximum, as links are never removed), scaled so
-    the last stage has ``m_final`` edges. When
-    every neuron is within reach of every other, ``K`` grows like the square of the number
-    of neurons (accelerating growth); once the body is much longer than the contact range
-    it grows linearly.
+    Neurons are born in ``birth_order``, split into ``n_stages`` equal groups of equal
+    duration. The body's length along ``axis`` grows linearly with the stage from
+    ``1 / elongation`` of the adult length to the adult length. How many links exist at each
+    stage follows from the geometry in one of two ways (``schedule``):
+
+    ``"contacts"``
+        Proportional to the number of pairs of born neurons in contact now,
+        ``K(s) = sum_{i<j born} exp(-d_ij(s) / (length_scale * L))`` (``L`` the adult body
+        length; its running maximum, as links are never removed), scaled so that the last
+        stage has ``m_final`` edges. The link count *is* the contact count: its growth
+        exponent is put in by the schedule.
+    ``"hazard"``
+        Every pair of born neurons forms its link as a Poisson event whose rate is
+        proportional to their contact, ``c exp(-d_ij(s) / (length_scale * L))``, with one
+        rate constant ``c`` for the whole development, set so that ``m_final`` links are
+        expected at the end; the count at stage ``s`` is the expected number of pairs linked
+        by then, ``sum_ij 1 - exp(-c sum_{t <= s} exp(-d_ij(t) / (length_scale L)))``. Only the
+        total budget is fixed; how fast links accumulate against neurons — the growth
+        exponent — is a prediction of the contact process (a pair in contact for longer is
+        more likely to be linked, and contacts saturate).
+
+    When every neuron is within reach of every other, contacts grow like the square of the
+    number of neurons (accelerating growth); once the body is much longer than the contact
+    range they grow linearly. No packaged source holds the neurons' real birth times (the
+    lineage in wormneuroatlas gives names, not times), so stages are equal groups of a birth
+    *order*.
 
     Parameters
     ----------
@@ -115,13 +137,16 @@ def development_schedule(positions, birth_order, *, m_final: int, n_stages: int 
         values make long links expensive).
     axis : int
         Body axis in ``positions``.
+    schedule : {"contacts", "hazard"}
+        How the link count follows from the geometry (see above).
 
     Returns
     -------
     dict
         ``birth_stage`` (n,), ``scale`` (S,), ``D`` (S, n, n), ``m`` (S,) non-decreasing edge
-        counts, ``n_born`` (S,), ``contacts`` (S,) the values ``K(s)`` and ``range`` (the
-        contact range in position units).
+        counts, ``n_born`` (S,), ``contacts`` (S,) the values ``K(s)``, ``range`` (the
+        contact range in position units), ``schedule`` and ``rate`` (the hazard's ``c``; NaN
+        for ``"contacts"``).
 
     Examples
     --------
@@ -129,7 +154,13 @@ def development_schedule(positions, birth_order, *, m_final: int, n_stages: int 
     >>> s = development_schedule(P, np.arange(40), m_final=60, n_stages=8, elongation=4.0, axis=0)
     >>> int(s["m"][-1]), len(s["m"]), bool(np.all(np.diff(s["m"]) >= 0))
     (60, 8, True)
+    >>> h = development_schedule(P, np.arange(40), m_final=60, n_stages=8, elongation=4.0, axis=0, schedule="hazard")
+    >>> int(h["m"][-1]), bool(np.all(np.diff(h["m"]) >= 0)), bool(h["rate"] > 0)
+    (60, True, True)
     """
+    from .._validation import check_choice
+
+    schedule = check_choice(schedule, "schedule", SCHEDULES)
     P = check_matrix(positions, "positions", square=False)
     n = P.shape[0]
     order = np.asarray(birth_order)
@@ -151,19 +182,40 @@ def development_schedule(positions, birth_order, *, m_final: int, n_stages: int 
     contacts = np.empty(n_stages)
     n_born = np.empty(n_stages, np.int64)
     iu = np.triu_indices(n, 1)
+    exposure = np.zeros((n_stages, iu[0].size))  # cumulative contact of every pair up to each stage
+    acc = np.zeros(iu[0].size)
     for s in range(n_stages):
         alive = birth_stage <= s
         n_born[s] = alive.sum()
         both = alive[iu[0]] & alive[iu[1]]
-        contacts[s] = np.exp(-D[s][iu][both] / rng_len).sum()
-    # links are never removed: when stretching lowers the contact count, no links are added
-    reach = np.maximum.accumulate(contacts)
-    m = np.round(m_final * reach / reach[-1]).astype(np.int64)
+        k = np.where(both, np.exp(-D[s][iu] / rng_len), 0.0)
+        contacts[s] = k.sum()
+        acc = acc + k
+        exposure[s] = acc
+    rate = np.nan
+    if schedule == "contacts":
+        # links are never removed: when stretching lowers the contact count, no links are added
+        reach = np.maximum.accumulate(contacts)
+        m = np.round(m_final * reach / reach[-1]).astype(np.int64)
+    else:
+        from scipy.optimize import brentq
+
+        final = exposure[-1]
+        if m_final >= np.count_nonzero(final):
+            raise ValueError(f"'m_final' ({m_final}) needs more pairs than ever come into contact "
+                             f"({np.count_nonzero(final)}); raise 'length_scale'")
+        expected = lambda c: float(np.sum(-np.expm1(-c * final))) - m_final  # noqa: E731
+        hi = 1.0
+        while expected(hi) < 0:
+            hi *= 2.0
+        rate = brentq(expected, 0.0, hi, xtol=1e-14, rtol=1e-12)
+        m = np.round(np.sum(-np.expm1(-rate * exposure), axis=1)).astype(np.int64)
+        m = np.maximum.accumulate(m)
     cap = n_born * (n_born - 1) // 2
     m = np.minimum(m, cap)
     m[-1] = m_final
     return {"birth_stage": birth_stage, "scale": scale, "D": D, "m": m, "n_born": n_born,
-            "contacts": contacts, "range": rng_len}
+            "contacts": contacts, "range": rng_len, "schedule": schedule, "rate": rate}
 
 
 def development_curve(schedule: dict) -> pd.DataFrame:
@@ -238,7 +290,7 @@ def ganglion_agreement(partition, ganglia, *, n_perm: int = 200, seed=None) -> d
 
 
 def development_network(inputs: dict, elongation: float, length_scale: float, *, m_final: int | None = None,
-                        n_stages: int = 40, seed=None):
+                        n_stages: int = 40, schedule: str = "contacts", seed=None):
     """Grow one network with the developmental model of :func:`development`.
 
     Parameters
@@ -246,7 +298,7 @@ def development_network(inputs: dict, elongation: float, length_scale: float, *,
     inputs : dict
         From :func:`worm_development_inputs` (keys ``positions``, ``birth_order``, ``axis``,
         and ``adult`` when ``m_final`` is not given).
-    elongation, length_scale, n_stages
+    elongation, length_scale, n_stages, schedule
         See :func:`development_schedule`.
     m_final : int, optional
         Edges of the grown network (default: those of ``inputs["adult"]``).
@@ -275,7 +327,8 @@ def development_network(inputs: dict, elongation: float, length_scale: float, *,
             raise ValueError("'m_final' is needed when 'inputs' has no 'adult' network")
         m_final = int(np.triu(np.asarray(inputs["adult"]) != 0, 1).sum())
     sch = development_schedule(inputs["positions"], inputs["birth_order"], m_final=m_final, n_stages=n_stages,
-                               elongation=elongation, length_scale=length_scale, axis=inputs["axis"])
+                               elongation=elongation, length_scale=length_scale, axis=inputs["axis"],
+                               schedule=schedule)
     S = len(sch["m"])
     A = grow(sch["D"], sch["m"], "sptl", -1.0 / sch["range"], model_var="exponential",
              birth_times=sch["birth_stage"].astype(float), stage_times=np.arange(S, dtype=float), seed=seed)[0]
@@ -283,8 +336,9 @@ def development_network(inputs: dict, elongation: float, length_scale: float, *,
 
 
 class _DevelopmentTask:
-    def __init__(self, inputs, m_final, n_stages, nulls, n_null, n_runs, n_perm, keep_partition=False):
-        self.inputs, self.m_final, self.n_stages = inputs, m_final, n_stages
+    def __init__(self, inputs, m_final, n_stages, nulls, n_null, n_runs, n_perm, keep_partition=False,
+                 schedule="contacts"):
+        self.inputs, self.m_final, self.n_stages, self.schedule = inputs, m_final, n_stages, schedule
         self.keep_partition = keep_partition
         self.nulls, self.n_null, self.n_runs, self.n_perm = nulls, n_null, n_runs, n_perm
 
@@ -292,7 +346,7 @@ class _DevelopmentTask:
         g_rng, s_rng, p_rng = rng.spawn(3)
         inp = self.inputs
         A, sch = development_network(inp, params["elongation"], params["length_scale"], m_final=self.m_final,
-                                     n_stages=self.n_stages, seed=g_rng)
+                                     n_stages=self.n_stages, schedule=self.schedule, seed=g_rng)
         rec = network_summary(A, sch["D"][-1], nulls=self.nulls, n_null=self.n_null, n_runs=self.n_runs, seed=s_rng)
         part = rec.pop("partition")
         agree = ganglion_agreement(np.asarray(part), inp["ganglion"], n_perm=self.n_perm, seed=p_rng)
@@ -325,6 +379,7 @@ def development(
     client=None,
     progress: bool = True,
     keep_partition: bool = False,
+    schedule: str = "contacts",
 ) -> pd.DataFrame:
     """Grow worm-like networks over an (elongation x contact range) grid and test their modules.
 
@@ -355,6 +410,9 @@ def development(
         Random relabellings for the NMI null.
     keep_partition : bool
         Keep each grown network's module labels in a ``partition`` column.
+    schedule : {"contacts", "hazard"}
+        How the link count grows (:func:`development_schedule`; ``"hazard"`` fixes only the
+        total, so the growth exponent is a prediction).
 
     Returns
     -------
@@ -394,17 +452,20 @@ def development(
     n_null = check_int(n_null, "n_null", minimum=2)
     n_runs = check_int(n_runs, "n_runs", minimum=1)
     n_perm = check_int(n_perm, "n_perm", minimum=2)
+    from .._validation import check_choice
+
+    schedule = check_choice(schedule, "schedule", SCHEDULES)
     setup = fingerprint([np.asarray(inputs["positions"], float), np.asarray(inputs["birth_order"], float),
                           list(map(str, inputs["ganglion"])), m_final, n_stages, list(nulls), n_null, n_runs,
-                          n_perm])
+                          n_perm] + ([schedule] if schedule != "contacts" else []))
     grid = [{"elongation": e, "length_scale": s, "rep": r, "setup": setup}
             for e in elongations for s in length_scales for r in range(n_networks)]
-    task = _DevelopmentTask(inputs, m_final, n_stages, nulls, n_null, n_runs, n_perm, keep_partition)
+    task = _DevelopmentTask(inputs, m_final, n_stages, nulls, n_null, n_runs, n_perm, keep_partition, schedule)
     return run_grid(task, grid, store, seed, n_jobs, client, progress)
 
 
 def growth_curves(inputs: dict, elongations: Sequence[float], length_scales: Sequence[float], *, m_final: int,
-                  n_stages: int = 40) -> dict:
+                  n_stages: int = 40, schedule: str = "contacts") -> dict:
     """:func:`development_curve` for every (elongation, contact range), keyed ``"elongation E, range R"``.
 
     Examples
@@ -419,7 +480,7 @@ def growth_curves(inputs: dict, elongations: Sequence[float], length_scales: Seq
     for el in check_float_list(elongations, "elongations", minimum=1.0):
         for ls in check_float_list(length_scales, "length_scales"):
             sch = development_schedule(inputs["positions"], inputs["birth_order"], m_final=m_final, n_stages=n_stages,
-                                       elongation=el, length_scale=ls, axis=inputs["axis"])
+                                       elongation=el, length_scale=ls, axis=inputs["axis"], schedule=schedule)
             out[f"elongation {el:g}, range {ls:g}"] = development_curve(sch)
     return out
 
@@ -451,3 +512,31 @@ def real_worm_summary(inputs: dict, nulls: Sequence[str] = ("degree", "spatial")
     return {"Q": tests[nulls[0]].q, **{f"z_{k}": t.z for k, t in tests.items()},
             "n_modules_2plus": int((np.bincount(part) > 1).sum()), "nmi_ganglia": agree["nmi"],
             "nmi_ganglia_z": agree["nmi_z"], "ari_ganglia": agree["ari"], "partition": part}
+
+
+def schedule_exponents(inputs: dict, elongations: Sequence[float], length_scales: Sequence[float], *, m_final: int,
+                       n_stages: int = 40, schedules: Sequence[str] = SCHEDULES) -> pd.DataFrame:
+    """Median growth exponents of the first and second half of development, for every schedule and cell.
+
+    The ``"contacts"`` schedule puts the link count in (it is the contact count); under
+    ``"hazard"`` only the total is fixed, so its exponents are predictions of the contact
+    process (:func:`development_schedule`).
+
+    Examples
+    --------
+    >>> P = np.c_[np.linspace(0, 10, 30), np.zeros(30), np.zeros(30)]
+    >>> t = schedule_exponents({"positions": P, "birth_order": np.arange(30), "axis": 0}, [2.0], [0.1], m_final=40,
+    ...                        n_stages=6)
+    >>> t["schedule"].tolist()
+    ['contacts', 'hazard']
+    """
+    rows = []
+    for sched in schedules:
+        curves = growth_curves(inputs, elongations, length_scales, m_final=m_final, n_stages=n_stages,
+                               schedule=sched)
+        for (el, ls), d in zip([(e, s) for e in elongations for s in length_scales], curves.values()):
+            half = len(d) // 2
+            rows.append({"schedule": sched, "elongation": float(el), "length_scale": float(ls),
+                         "exponent_early": float(d["exponent"].iloc[1:half].median()),
+                         "exponent_late": float(d["exponent"].iloc[half:].median())})
+    return pd.DataFrame(rows)

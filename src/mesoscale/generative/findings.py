@@ -212,7 +212,7 @@ def phase2_findings(fitted: dict, *, checks: dict | None = None, compared: dict 
 
 def phase1_findings(land_summary: pd.DataFrame, land: pd.DataFrame, *, cond_summary: pd.DataFrame | None = None,
                     dev_summary: pd.DataFrame | None = None, real: dict | None = None, nulls=("degree", "spatial"),
-                    alpha: float = 0.05) -> str:
+                    exponents: pd.DataFrame | None = None, alpha: float = 0.05) -> str:
     """Chapter 01's numbered findings from its sweeps (landscape, conditions, development).
 
     Significance is that of :func:`~mesoscale.generative.landscape.significance` (p from z and
@@ -280,4 +280,19 @@ def phase1_findings(land_summary: pd.DataFrame, land: pd.DataFrame, *, cond_summ
         if real is not None:
             text += f"; the real adult connectome's modules reach NMI {_f(real['nmi_ganglia'], 2)}"
         lines.append(text + ".")
+    if exponents is not None and len(exponents):
+        g = exponents.groupby("schedule")[["exponent_early", "exponent_late"]].agg(["min", "max"])
+        parts = [f"{s}: early {_f(r[('exponent_early', 'min')], 2)}–{_f(r[('exponent_early', 'max')], 2)}, late "
+                 f"{_f(r[('exponent_late', 'min')], 2)}–{_f(r[('exponent_late', 'max')], 2)}" for s, r in g.iterrows()]
+        text = ("**Is the growth exponent a prediction?** Median exponents over every (elongation, range) cell — "
+                + "; ".join(parts) + ".")
+        if "hazard" in g.index:
+            late = g.loc["hazard", ("exponent_late", "max")]
+            text += (" With only the total fixed, the contact process predicts growth that stays accelerating "
+                     "(the late exponent never falls to 1): the crossover to linear growth of Nicosia et al. (2013) is "
+                     "not a consequence of contacts accumulating over time in an elongating body; under the "
+                     "`contacts` schedule it appears because the link count is set to the current contact count."
+                     if late > 1.5 else " With only the total fixed, the contact process itself produces the "
+                     "slowdown of growth late in development.")
+        lines.append(text)
     return "\n".join(f"{i}. {x}" for i, x in enumerate(lines, 1))

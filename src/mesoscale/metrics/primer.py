@@ -45,7 +45,8 @@ def primer_findings(er: pd.DataFrame, sbm: pd.DataFrame, *, mu_star: float, n_nu
     >>> print(primer_findings(er, sbm, mu_star=0.5, n_null=20).splitlines()[0][:58])
     1. **Random graphs have high Q.** Over 2 Erdős–Rényi graph
     """
-    cal = summarize_calibration(er["z"].to_numpy(float), er["p_value"].to_numpy(float), n_null=n_null)
+    cal = (summarize_calibration(er["z"].to_numpy(float), er["p_value"].to_numpy(float), n_null=n_null)
+           if len(er) >= 2 else None)
     by_c = er.groupby("c")["q"].mean()
     trend = "falling" if by_c.is_monotonic_decreasing else ("rising" if by_c.is_monotonic_increasing else "not monotonic")
     lines = [f"**Random graphs have high Q.** Over {len(er)} Erdős–Rényi graphs ({er['n'].nunique()} sizes × "
@@ -53,11 +54,12 @@ def primer_findings(er: pd.DataFrame, sbm: pd.DataFrame, *, mu_star: float, n_nu
              f"({trend} with the mean degree), while its excess over {n_null} degree-preserving nulls, ΔQ, has "
              f"mean {_f(er['delta'].mean())} (range {_f(er['delta'].min())} to {_f(er['delta'].max())}): the optimiser "
              "finds the same Q in the rewired graphs."]
-    lines.append(f"**z on graphs without modules.** Their z has mean {_f(cal.mean_z, 2)} and sd {_f(cal.sd_z, 2)} "
-                 f"(for {n_null} Gaussian nulls the ideal sd is {_f(cal.sd_z_ideal, 2)}), |z| > 1.96 in "
-                 f"{cal.frac_z_beyond:.0%} of them (ideal {cal.frac_z_beyond_ideal:.0%}), and the empirical p-values "
-                 f"are {'consistent with' if cal.ks_p_pvalue >= alpha else 'not'} uniform (KS p = "
-                 f"{_f(cal.ks_p_pvalue, 2)}); {int((er['p_value'] < alpha).sum())} of {len(er)} reach p < {alpha}.")
+    if cal is not None:
+        lines.append(f"**z on graphs without modules.** Their z has mean {_f(cal.mean_z, 2)} and sd {_f(cal.sd_z, 2)} "
+                     f"(for {n_null} Gaussian nulls the ideal sd is {_f(cal.sd_z_ideal, 2)}), |z| > 1.96 in "
+                     f"{cal.frac_z_beyond:.0%} of them (ideal {cal.frac_z_beyond_ideal:.0%}), and the empirical "
+                     f"p-values are {'consistent with' if cal.ks_p_pvalue >= alpha else 'not'} uniform (KS p = "
+                     f"{_f(cal.ks_p_pvalue, 2)}); {int((er['p_value'] < alpha).sum())} of {len(er)} reach p < {alpha}.")
     g = sbm.groupby("mu").agg(q=("q", "mean"), delta=("delta", "mean"), low=("delta_low", "mean"),
                               p=("p_value", "max"), nmi=("nmi", "mean"), n=("q", "size"))
     sig = g[g["p"] < alpha]
