@@ -176,7 +176,7 @@ def _resolve_H(H, n, n_stages):
     if Hs.ndim != 3 or Hs.shape[1:] != (n, n):
         raise ValueError(f"'H' must have shape (S, {n}, {n}) (one matrix per stage); got {Hs.shape}")
     if not np.all(np.isfinite(Hs)) or np.any(Hs < 0):
-        s = int(np.flatnonzero(~(np.isfinite(Hs) & (Hs >= 0)).any(axis=(1, 2)))[0])
+        s = int(np.flatnonzero((~(np.isfinite(Hs) & (Hs >= 0))).any(axis=(1, 2)))[0])
         raise ValueError(f"'H' must be finite and non-negative; stage {s} is not")
     if not np.allclose(Hs, np.swapaxes(Hs, 1, 2)):
         s = int(np.flatnonzero(~np.isclose(Hs, np.swapaxes(Hs, 1, 2)).all(axis=(1, 2)))[0])
@@ -421,6 +421,11 @@ class HeterochronousModel:
         r = self.lam_range
         if np.ndim(r) != 1 or len(r) != 2 or not check_float(r[0], "lam_range") < check_float(r[1], "lam_range"):
             raise ValueError(f"'lam_range' must be a pair (low, high) with low < high; got {r!r}")
+
+    def __repr__(self):
+        S, n = self.H.shape[:2]
+        return (f"HeterochronousModel(H=<{S} stages x {n} nodes>, h_var={self.h_var!r}, lam_range={self.lam_range!r}, "
+                f"stage_edges={'even' if self.stage_edges is None else list(self.stage_edges)})")
 
     @property
     def extra_ranges(self) -> dict:

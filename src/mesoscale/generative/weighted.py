@@ -374,7 +374,8 @@ def grow_weights(order, D, seed_network=None, *, loss: str = "distance_communica
         ``(lower, upper)`` the weights are clipped to after every step; ``lower >= 0``, ``upper``
         may be ``inf``.
     device : str or torch.device, optional
-        Where the tensors live (default the CPU); float64 throughout.
+        Where the tensors live (default the CPU, on one torch thread: parallelise over networks
+        instead); float64 throughout.
     progress : bool, optional
         Progress bar over binary steps (default: only for long replays).
 
@@ -424,18 +425,25 @@ def grow_weights(order, D, seed_network=None, *, loss: str = "distance_communica
         if np.unique(key).size != T or A0[O[b, :, 0], O[b, :, 1]].any():
             raise ValueError(f"'order'[{b}] adds a pair twice or a pair of the seed network")
     needs_d = loss in ("weighted_distance", "distance_communicability")
-    if loss in ("weight", "weighted_distance"):
-        return _elementwise(O, A0, Dm, loss, alpha, omega, n_updates, lo, hi, normalised, device)
-    chunk = max(1, int(REPLAY_MEMORY // (16 * 8 * n * n)))
-    if progress is None:
-        progress = B * T * n**3 > 1e11
-    out = np.empty((B, n, n))
-    with tqdm(total=B * T, desc=f"weights ({loss})", unit="step", disable=not progress, leave=False) as bar:
-        for lo_b in range(0, B, chunk):
-            sl = slice(lo_b, min(B, lo_b + chunk))
-            out[sl] = _replay(O[sl], A0, Dm if needs_d else None, loss, alpha[sl], omega[sl], n_updates, lo, hi,
-                              normalised, device, bar)
-    return out
+    torch = _torch()
+    threads = torch.get_num_threads()
+    if str(device) == "cpu":  # small matrices: torch's own threads only contend (measured: 2 threads, 10x slower)
+        torch.set_num_threads(1)
+    try:
+        if loss in ("weight", "weighted_distance"):
+            return _elementwise(O, A0, Dm, loss, alpha, omega, n_updates, lo, hi, normalised, device)
+        chunk = max(1, int(REPLAY_MEMORY // (16 * 8 * n * n)))
+        if progress is None:
+            progress = B * T * n**3 > 1e11
+        out = np.empty((B, n, n))
+        with tqdm(total=B * T, desc=f"weights ({loss})", unit="step", disable=not progress, leave=False) as bar:
+            for lo_b in range(0, B, chunk):
+                sl = slice(lo_b, min(B, lo_b + chunk))
+                out[sl] = _replay(O[sl], A0, Dm if needs_d else None, loss, alpha[sl], omega[sl], n_updates, lo, hi,
+                                  normalised, device, bar)
+        return out
+    finally:
+        torch.set_num_threads(threads)
 
 
 def generate_weighted(
