@@ -297,7 +297,7 @@ def generate_heterochronous(
     etas, gammas = check_params(eta, gamma, rule)
     lams = np.atleast_1d(np.asarray(lam, dtype=float))
     if lams.ndim != 1 or not np.all(np.isfinite(lams)):
-        raise ValueError(f"'lam' must be a finite scalar or 1-D array; got {lam!r}")
+        raise ValueError(f"'lam' must be finite: a scalar or a 1-D array; got {lam!r}")
     P = max(etas.size, lams.size)
     for name, v in (("eta", etas), ("gamma", gammas), ("lam", lams)):
         if v.size not in (1, P):
