@@ -170,7 +170,7 @@ class Criterion:
     >>> D = np.abs(np.subtract.outer(np.arange(20.0), np.arange(20.0)))
     >>> crit = Criterion(["ks", "correlation"], A, D, combine="mean")
     >>> crit.columns[-3:], crit(A).shape, float(crit(A)[0, -1])
-    (('energy_ks', 'energy_correlation', 'energy'), (1, 12), 0.0)
+    (('energy_ks', 'energy_correlation', 'energy'), (1, 11), 0.0)
     """
 
     def __init__(self, parts, target, D, *, combine: str = "max"):
