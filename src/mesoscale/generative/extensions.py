@@ -182,14 +182,15 @@ def _boot_ci(x, y, n_boot, rng):
 def compare_extension(target, D, rule: str, model, *, label: str, criterion="ks", binary_criterion=None, report=(),
                       combine: str = "max", n_draws: int = 40,
                       levels: int = 3, n_networks: int = 2, top_k: int = 5, n_holdout: int = 20, n_boot: int = 2000,
-                      eta_range=(-7.0, 0.0), gamma_range=(-7.5, 7.5), seed=0, store=None, progress=False):
+                      eta_range=(-7.0, 0.0), gamma_range=(-7.5, 7.5), seed=0, store=None, n_jobs: int | None = 1,
+                      progress=False):
     """Binary fit against extended fit on the same budget, judged on held-out networks.
 
     The extended fit searches with ``criterion`` (criteria combined by ``combine``), the binary fit
     with ``binary_criterion`` (default: the same; a weighted criterion cannot guide a model without
     weights, so the weighted comparisons fit the binary model on ``"ks"``, as chapter 4 does). Both
     fits' held-out networks are scored on ``criterion`` (binary networks with all-ones weights)
-    and on each of ``report``.
+    and on each of ``report``. ``n_jobs`` threads grow the networks (and replay the weights).
 
     Returns
     -------
@@ -213,7 +214,7 @@ def compare_extension(target, D, rule: str, model, *, label: str, criterion="ks"
     from scipy.stats import mannwhitneyu
 
     kw = dict(rules=[rule], n_draws=n_draws, levels=levels, n_networks=n_networks, top_k=top_k, progress=progress,
-              combine=combine, eta_range=eta_range, gamma_range=gamma_range, nesting="ignore")
+              combine=combine, eta_range=eta_range, gamma_range=gamma_range, nesting="ignore", n_jobs=n_jobs)
     sub = (lambda part: None) if store is None else (lambda part: store_path(f"{store}/{part}"))
     binary = fit(target, D, n_gamma0=0, seed=stream_seed(seed, "fit", label), store=sub("binary"),
                  criterion=criterion if binary_criterion is None else binary_criterion, **kw)
@@ -367,7 +368,7 @@ def extension_findings(summary: pd.DataFrame) -> str:
                            "cost, not the model's limit)",
                  "no difference": f"the extra term does not earn its {word}"}[r["verdict"]]
         crit = f"`{r['criterion']}`" + ("" if r["binary_criterion"] == r["criterion"] else
-                                        f" (binary model fitted on `{r['binary_criterion']}`)")
+                                        f"; binary model fitted on `{r['binary_criterion']}`")
         text = (f"- **{r['comparison']}** (+{r['extra']}; energy {crit}): best point of the search "
                 f"{r['search_model']:.3f} against {r['search_binary']:.3f} for the binary fit; on "
                 f"{int(r['n_holdout'])} held-out networks each {r['holdout_model']:.3f} against "

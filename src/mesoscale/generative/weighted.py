@@ -32,11 +32,10 @@ changed, only clipped (they stay exactly 1 when ``lower <= 1 <= upper``). A non-
 at any update raises ``ValueError`` naming the loss, the parameters and the binary step: no
 NaN weight is ever returned.
 
-Cost: the unnormalised ``"weight"`` and ``"weighted_distance"`` losses act on each weight
-separately, so every edge's trajectory is computed directly (``n_updates * (T - t)`` updates
-for the edge added at step ``t``) with the same arithmetic as the step-by-step replay, bit for
-bit; the others replay the growth step by step, networks batched in torch tensors (one batched
-``eigh`` per update for the communicability losses: ``O(T n^3)`` per network).
+Cost: ``"weight"`` and ``"weighted_distance"`` act on each weight (coupled only by the
+normalisation), so they run on the edge list: the edge added at step ``t`` takes ``n_updates * (T - t)``
+updates, with the replay's arithmetic (unnormalised: bit for bit). The communicability losses
+replay the growth with one batched ``eigh`` per update (``O(T n^3)`` per network).
 """
 
 from __future__ import annotations
@@ -48,6 +47,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .._validation import SeedLike, check_choice, check_distance, check_float, check_int
+from ._kernels import WIRING_RULES
 
 __all__ = ["WEIGHT_LOSSES", "weight_loss", "weight_gradient", "grow_weights", "generate_weighted",
            "WeightedModel"]
@@ -68,10 +68,13 @@ def _torch():
 
 
 def _check_loss(loss, omega, normalised):
+    """The loss name, a scalar omega > 0 (None: not checked here) and the normalised flag, validated."""
     loss = check_choice(loss, "loss", WEIGHT_LOSSES)
     if not isinstance(normalised, (bool, np.bool_)):
         raise TypeError(f"'normalised' must be True or False; got {normalised!r}")
-    return loss, bool(normalised)
+    if omega is not None and check_float(omega, "omega") <= 0:
+        raise ValueError(f"'omega' must be > 0; got {omega}")
+    return loss, bool(normalised), None if omega is None else float(omega)
 
 
 def _as_tensor(x, device):
@@ -167,10 +170,7 @@ def weight_loss(W, D=None, loss: str = "distance_communicability", omega: float 
     True
     """
     torch = _torch()
-    loss, normalised = _check_loss(loss, omega, normalised)
-    omega = check_float(omega, "omega")
-    if omega <= 0:
-        raise ValueError(f"'omega' must be > 0; got {omega}")
+    loss, normalised, omega = _check_loss(loss, omega, normalised)
     Wa = np.asarray(W, dtype=np.float64)
     Wa = Wa[None] if Wa.ndim == 2 else Wa
     Wt = _as_tensor(Wa, "cpu")
@@ -178,16 +178,14 @@ def weight_loss(W, D=None, loss: str = "distance_communicability", omega: float 
     Wt = 0.5 * (Wt + Wt.transpose(1, 2)) * (1 - torch.eye(n, dtype=torch.float64))
     needs_d = loss in ("weighted_distance", "distance_communicability")
     Dt = _as_tensor(check_distance(D, n), "cpu") if needs_d else None
-    if loss in ("weight", "weighted_distance"):
-        X = Wt if Dt is None else Wt * Dt
-        f = torch.where(X > 0, X.clamp_min(1e-300).pow(omega), torch.zeros_like(X))
-    else:
+    X = Wt
+    if "communicability" in loss:
         s = Wt.sum(-1)
         r = torch.where(s > 0, s.clamp_min(1e-300).rsqrt(), torch.zeros_like(s))
         C = torch.linalg.matrix_exp(Wt * r[:, :, None] * r[:, None, :])
-        C = torch.where(C > COMMUNICABILITY_FLOOR * C.abs().amax(dim=(1, 2), keepdim=True), C, torch.zeros_like(C))
-        X = C if Dt is None else C * Dt
-        f = torch.where(X > 0, X.clamp_min(1e-300).pow(omega), torch.zeros_like(X))
+        X = torch.where(C > COMMUNICABILITY_FLOOR * C.abs().amax(dim=(1, 2), keepdim=True), C, torch.zeros_like(C))
+    X = X if Dt is None else X * Dt
+    f = torch.where(X > 0, X.clamp_min(1e-300).pow(omega), torch.zeros_like(X))
     total = f.sum(dim=(1, 2))
     if normalised:
         total = total / f.amax(dim=(1, 2))
@@ -214,10 +212,7 @@ def weight_gradient(W, D=None, loss: str = "distance_communicability", omega: fl
     [[[0.0, 4.0], [4.0, 0.0]]]
     """
     torch = _torch()
-    loss, normalised = _check_loss(loss, omega, normalised)
-    omega = check_float(omega, "omega")
-    if omega <= 0:
-        raise ValueError(f"'omega' must be > 0; got {omega}")
+    loss, normalised, omega = _check_loss(loss, omega, normalised)
     from ..metrics.weighted import check_weights
 
     Wa = check_weights(W, "W")
@@ -269,7 +264,7 @@ def _fail(loss, alpha, omega, b, t, u):
     )
 
 
-def _elementwise(order, A0, Dn, loss, alpha, omega, n_updates, lo, hi, normalised, device):
+def _elementwise(order, A0, Dn, loss, alpha, omega, n_updates, lo, hi, normalised, device, offset=0):
     """The elementwise losses on the edge list: after binary step t the seed and edges 0..t are updated.
 
     Unnormalised, every weight follows its own map (the same arithmetic as :func:`_replay`, bit for
@@ -304,7 +299,7 @@ def _elementwise(order, A0, Dn, loss, alpha, omega, n_updates, lo, hi, normalise
             new = (ws - torch.where(al > 0, al * g, torch.zeros_like(ws))).clamp(lo, hi)
             if not bool(torch.isfinite(new).all()):
                 b = int(torch.nonzero(~torch.isfinite(new).flatten(1).all(dim=1))[0])
-                _fail(loss, float(alpha[b]), float(omega[b]), b, t, u)
+                _fail(loss, float(alpha[b]), float(omega[b]), b + offset, t, u)
             w[:, :, :p] = new
     out = np.zeros((B,) + A0.shape)
     wn = w[:, 0].cpu().numpy()
@@ -314,7 +309,7 @@ def _elementwise(order, A0, Dn, loss, alpha, omega, n_updates, lo, hi, normalise
     return out
 
 
-def _replay(order, A0, Dn, loss, alpha, omega, n_updates, lo, hi, normalised, device, bar):
+def _replay(order, A0, Dn, loss, alpha, omega, n_updates, lo, hi, normalised, device, bar, offset=0):
     """Step-by-step replay of the growth with every update on the whole batch (B, n, n)."""
     torch = _torch()
     B, T = order.shape[:2]
@@ -339,7 +334,7 @@ def _replay(order, A0, Dn, loss, alpha, omega, n_updates, lo, hi, normalised, de
             bad = ~torch.isfinite(new).flatten(1).all(dim=1)
             if bool(bad.any()):
                 b = int(torch.nonzero(bad)[0])
-                _fail(loss, float(alpha[b]), float(omega[b]), b, t, u)
+                _fail(loss, float(alpha[b]), float(omega[b]), b + offset, t, u)
             W = new
         if bar is not None:
             bar.update(B)
@@ -348,7 +343,8 @@ def _replay(order, A0, Dn, loss, alpha, omega, n_updates, lo, hi, normalised, de
 
 def grow_weights(order, D, seed_network=None, *, loss: str = "distance_communicability", alpha=0.01,
                  omega=1.0, normalised: bool = False, n_updates: int = 1,
-                 bounds: tuple[float, float] = (0.0, np.inf), device=None, progress: bool | None = None):
+                 bounds: tuple[float, float] = (0.0, np.inf), device=None, n_jobs: int | None = 1,
+                 progress: bool | None = None):
     """Replay binary growth orders and evolve the weights on their support (the weighted GNM).
 
     Parameters
@@ -374,8 +370,11 @@ def grow_weights(order, D, seed_network=None, *, loss: str = "distance_communica
         ``(lower, upper)`` the weights are clipped to after every step; ``lower >= 0``, ``upper``
         may be ``inf``.
     device : str or torch.device, optional
-        Where the tensors live (default the CPU, on one torch thread: parallelise over networks
-        instead); float64 throughout.
+        Where the tensors live (default the CPU, on one torch thread per network group); float64
+        throughout.
+    n_jobs : int
+        Threads, each replaying its own share of the networks on the CPU (``-1``: every core);
+        the result does not depend on it.
     progress : bool, optional
         Progress bar over binary steps (default: only for long replays).
 
@@ -397,7 +396,7 @@ def grow_weights(order, D, seed_network=None, *, loss: str = "distance_communica
     """
     from tqdm.auto import tqdm
 
-    loss, normalised = _check_loss(loss, omega, normalised)
+    loss, normalised, _ = _check_loss(loss, None, normalised)
     Dm = _symmetric(check_distance(D, name="D"))
     n = Dm.shape[0]
     O = np.asarray(order)
@@ -429,20 +428,38 @@ def grow_weights(order, D, seed_network=None, *, loss: str = "distance_communica
     threads = torch.get_num_threads()
     if str(device) == "cpu":  # small matrices: torch's own threads only contend (measured: 2 threads, 10x slower)
         torch.set_num_threads(1)
+    from ._engine import resolve_n_jobs
+
+    jobs = 1 if str(device) != "cpu" else min(resolve_n_jobs(n_jobs), B)
+    elementwise = loss in ("weight", "weighted_distance")
+    chunk = -(-B // jobs) if elementwise else max(1, min(-(-B // jobs), int(REPLAY_MEMORY // (16 * 8 * n * n))))
+    if progress is None:
+        progress = not elementwise and B * T * n**3 > 1e11
+    out = np.empty((B, n, n))
+    bar = tqdm(total=B * T, desc=f"weights ({loss})", unit="step", disable=not progress, leave=False)
+
+    def work(lo_b):
+        sl = slice(lo_b, min(B, lo_b + chunk))
+        if elementwise:
+            out[sl] = _elementwise(O[sl], A0, Dm, loss, alpha[sl], omega[sl], n_updates, lo, hi, normalised, device,
+                                   lo_b)
+            bar.update(O[sl].shape[0] * T)
+        else:
+            out[sl] = _replay(O[sl], A0, Dm if needs_d else None, loss, alpha[sl], omega[sl], n_updates, lo, hi,
+                              normalised, device, bar, lo_b)
+
     try:
-        if loss in ("weight", "weighted_distance"):
-            return _elementwise(O, A0, Dm, loss, alpha, omega, n_updates, lo, hi, normalised, device)
-        chunk = max(1, int(REPLAY_MEMORY // (16 * 8 * n * n)))
-        if progress is None:
-            progress = B * T * n**3 > 1e11
-        out = np.empty((B, n, n))
-        with tqdm(total=B * T, desc=f"weights ({loss})", unit="step", disable=not progress, leave=False) as bar:
+        if jobs == 1:
             for lo_b in range(0, B, chunk):
-                sl = slice(lo_b, min(B, lo_b + chunk))
-                out[sl] = _replay(O[sl], A0, Dm if needs_d else None, loss, alpha[sl], omega[sl], n_updates, lo, hi,
-                                  normalised, device, bar)
+                work(lo_b)
+        else:  # torch releases the GIL inside its kernels: the threads run in parallel
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(jobs) as pool:
+                list(pool.map(work, range(0, B, chunk)))
         return out
     finally:
+        bar.close()
         torch.set_num_threads(threads)
 
 
@@ -474,7 +491,7 @@ def generate_weighted(
     ----------
     D, m, rule, eta, gamma, model_var, seed_network, epsilon, n_networks, seed, n_jobs
         As in :func:`~mesoscale.generative.generate` (the binary growth, which the weights never
-        influence; network ``b`` has the stream it has there).
+        influence; network ``b`` has the stream it has there); ``n_jobs`` threads replay the weights too.
     alpha, omega : float or array_like
         Learning rate (``>= 0``) and loss exponent (``> 0``): scalars or one value per parameter
         point, broadcast with ``eta`` and ``gamma``.
@@ -499,7 +516,7 @@ def generate_weighted(
     from ._engine import check_params
     from .models import generate
 
-    etas, gammas = check_params(eta, gamma, check_choice(rule, "rule", _rules()))
+    etas, gammas = check_params(eta, gamma, check_choice(rule, "rule", WIRING_RULES))
     P = max(etas.size, np.atleast_1d(alpha).size, np.atleast_1d(omega).size)
     for name, v in (("eta", etas), ("gamma", gammas)):
         if v.size not in (1, P):
@@ -511,14 +528,8 @@ def generate_weighted(
                            n_networks, seed, True, n_jobs=n_jobs, progress=progress)
     W = grow_weights(order, D, seed_network, loss=loss, alpha=np.repeat(alphas, n_networks),
                      omega=np.repeat(omegas, n_networks), normalised=normalised, n_updates=n_updates, bounds=bounds,
-                     device=device, progress=progress)
+                     device=device, n_jobs=n_jobs, progress=progress)
     return nets, W
-
-
-def _rules():
-    from ._kernels import WIRING_RULES
-
-    return WIRING_RULES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -552,18 +563,14 @@ class WeightedModel:
     device: str | None = None
 
     def __post_init__(self):
-        _check_loss(self.loss, self.omega, self.normalised)
+        _check_loss(self.loss, self.omega, self.normalised)  # (a scalar omega > 0)
         check_int(self.n_updates, "n_updates", minimum=1)
         _check_bounds(self.bounds)
-        for name in ("alpha_range", "omega_range"):
+        for name, low in (("alpha_range", 0.0), ("omega_range", 1e-300)):
             r = getattr(self, name)
-            if r is None and name == "omega_range":
-                continue
-            if np.ndim(r) != 1 or len(r) != 2 or not check_float(r[0], name) < check_float(r[1], name):
-                raise ValueError(f"'{name}' must be a pair (low, high) with low < high; got {r!r}")
-        if self.alpha_range[0] < 0 or (self.omega_range is not None and self.omega_range[0] <= 0):
-            raise ValueError("'alpha_range' must lie in [0, inf) and 'omega_range' in (0, inf)")
-        _check_weight_params(0.0, self.omega, 1)
+            if (r is not None or name == "alpha_range") and (np.ndim(r) != 1 or len(r) != 2 or not low <= check_float(
+                    r[0], name) < check_float(r[1], name)):
+                raise ValueError(f"'{name}' must be a pair (low, high) with {low:g} <= low < high; got {r!r}")
 
     @property
     def extra_ranges(self) -> dict:
@@ -583,13 +590,12 @@ class WeightedModel:
         from ._engine import distance_feature, run_engine
 
         A0 = seed_network
-        steps = m - int(A0.sum()) // 2
-        kexp = model_var[1] == "exponential"
         nets, order = run_engine(A0, distance_feature(D, model_var[0])[None], np.zeros(1, np.int64),
                                  np.array([m], np.int64), np.zeros(A0.shape[0], np.int64), rule, etas, gammas,
-                                 epsilon, kexp, streams, steps, n_jobs, False, "")
+                                 epsilon, model_var[1] == "exponential", streams, m - int(A0.sum()) // 2, n_jobs,
+                                 False, "")
         omega = extras.get("omega", np.full(etas.size, self.omega))
         W = grow_weights(order, D, A0, loss=self.loss, alpha=extras["alpha"], omega=omega,
                          normalised=self.normalised, n_updates=self.n_updates, bounds=self.bounds,
-                         device=self.device, progress=False)
+                         device=self.device, n_jobs=n_jobs, progress=False)
         return nets, W

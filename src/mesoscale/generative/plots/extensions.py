@@ -47,7 +47,6 @@ def plot_holdout(holdout: pd.DataFrame, *, ncols: int = 3):
         ax.set_ylabel("held-out energy")
     for ax in list(axes.flat)[len(comps):]:
         ax.set_visible(False)
-    fig.tight_layout()
     return fig
 
 
@@ -71,7 +70,6 @@ def plot_wiring_fronts(fronts: dict, *, axis_label: str = "position along the bo
     ax.set_ylabel(axis_label)
     ax.set_ylim(0, 1)
     ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
     return fig
 
 
@@ -107,5 +105,4 @@ def plot_weight_distributions(targets: dict, models: dict):
         ax.set_ylabel("share of edges")
         ax.set_title(label, fontsize=9)
         ax.legend(fontsize=8, frameon=False)
-    fig.tight_layout()
     return fig
