@@ -367,10 +367,11 @@ def extension_findings(summary: pd.DataFrame) -> str:
                            f"its extra {word} did not pay (it contains the binary model, so this is the search's "
                            "cost, not the model's limit)",
                  "no difference": f"the extra term does not earn its {word}"}[r["verdict"]]
-        crit = f"`{r['criterion']}`" + ("" if r["binary_criterion"] == r["criterion"] else
-                                        f"; binary model fitted on `{r['binary_criterion']}`")
-        text = (f"- **{r['comparison']}** (+{r['extra']}; energy {crit}): best point of the search "
-                f"{r['search_model']:.3f} against {r['search_binary']:.3f} for the binary fit; on "
+        same = r["binary_criterion"] == r["criterion"]
+        crit = f"`{r['criterion']}`" + ("" if same else f"; binary model fitted on `{r['binary_criterion']}`")
+        search = (f"{r['search_model']:.3f} against {r['search_binary']:.3f} for the binary fit" if same else
+                  f"{r['search_model']:.3f} (the binary fit's, on its own energy: {r['search_binary']:.3f})")
+        text = (f"- **{r['comparison']}** (+{r['extra']}; energy {crit}): best point of the search {search}; on "
                 f"{int(r['n_holdout'])} held-out networks each {r['holdout_model']:.3f} against "
                 f"{r['holdout_binary']:.3f} (difference 95 % CI [{r['diff_ci_low']:+.3f}, {r['diff_ci_high']:+.3f}], "
                 f"one-sided Mann-Whitney p = {r['p_value']:.2g}): {judge}.")
