@@ -12,7 +12,11 @@ Modules
 -------
 ``models``       :func:`generate`, :func:`generate_batches` (streamed), :data:`WIRING_RULES`, :data:`MODEL_VARS`
 ``growth``       :func:`grow`, :func:`birth_stages`, :func:`elongating_distances`, :func:`spatial_edge_schedule`
-``fitting``      :func:`fit`, :class:`FitResult`, :func:`recorded_seed`
+``weighted``     weighted GNMs (Akarca et al. 2023): :func:`generate_weighted`, :func:`grow_weights`,
+                 :func:`weight_loss`, :func:`weight_gradient`, :data:`WEIGHT_LOSSES`, :class:`WeightedModel`
+``heterochronous`` a developmental term ``H(t) ** lam``: :func:`generate_heterochronous`,
+                 :func:`wave_gradient`, :func:`birth_gradient`, :func:`wiring_front`, :class:`HeterochronousModel`
+``fitting``      :func:`fit` (``criterion=``, ``model=``), :class:`FitResult`, :func:`recorded_seed`
 ``search``       :func:`voronoi_draw` (the Voronoi refinement and grids of the search)
 ``ranking``      :func:`best_points` (the one top-k), :func:`topk_energies`, :func:`rule_ranking`,
                  :func:`nesting_table` (no rule worse than sptl, its gamma = 0 case), :class:`NestingWarning`,
@@ -56,6 +60,15 @@ from .forecast import (
     precision_at_k,
 )
 from .growth import birth_stages, elongating_distances, grow, spatial_edge_schedule
+from .heterochronous import (
+    HeterochronousModel,
+    birth_gradient,
+    generate_heterochronous,
+    stage_schedule,
+    wave_gradient,
+    wiring_front,
+)
+from .weighted import WEIGHT_LOSSES, WeightedModel, generate_weighted, grow_weights, weight_gradient, weight_loss
 from .models import MODEL_VARS, WIRING_RULES, count_edges, generate, generate_batches
 from .uncertainty import pool_searches, search_ranking, search_uncertainty
 from .ranking import (
@@ -80,6 +93,18 @@ __all__ = [
     "birth_stages",
     "elongating_distances",
     "spatial_edge_schedule",
+    "WEIGHT_LOSSES",
+    "generate_weighted",
+    "grow_weights",
+    "weight_loss",
+    "weight_gradient",
+    "WeightedModel",
+    "generate_heterochronous",
+    "wave_gradient",
+    "birth_gradient",
+    "stage_schedule",
+    "wiring_front",
+    "HeterochronousModel",
     "fit",
     "FitResult",
     "voronoi_draw",

@@ -42,6 +42,14 @@ point's random stream depends only on ``seed`` and the point itself (rule, level
 index, eta, gamma), exactly as in :func:`mesoscale.sweep.run_sweep`, so the in-process
 path and a Dask sweep give the same table.
 
+Other criteria and models
+    ``criterion`` scores networks with any of :data:`mesoscale.metrics.CRITERIA` (or a ``max`` /
+    ``mean`` combination) instead of the KS energy; ``model`` (a
+    :class:`~mesoscale.generative.WeightedModel` or
+    :class:`~mesoscale.generative.HeterochronousModel`) grows weighted or heterochronous networks
+    and adds its parameters (``alpha``, ``omega``; ``lam``) to the search box, refined by the same
+    Voronoi rounds in the higher-dimensional box. Extended models search no ``gamma = 0`` line.
+
 After the search, :func:`~mesoscale.generative.nesting_table` checks every rule against
 its ``gamma = 0`` line and sptl (``FitResult.nesting``); ``nesting="warn"`` (default)
 issues a :class:`~mesoscale.generative.NestingWarning` naming the violating rules,
@@ -71,11 +79,11 @@ from .._validation import (
     check_int,
     seed_sequence,
 )
-from ..metrics import KS_COLUMNS, ks_energy
+from ..metrics import KS_COLUMNS, Criterion, ks_energy
 from . import _kernels
 from ._engine import check_model_var, check_seed_network, distance_feature, run_engine
 from ._kernels import WIRING_RULES
-from .search import unit_grid, unit_voronoi_draw
+from .search import grid_size, unit_grid, unit_voronoi_draw
 from .ranking import NestingError, NestingWarning, best_parameters, best_points, nesting_message, nesting_table
 
 __all__ = ["fit", "FitResult", "recorded_seed"]
@@ -139,33 +147,36 @@ def _fit_chunk(n, device=None):
     return FIT_CHUNK_SMALL if n <= 100 else FIT_CHUNK_LARGE
 
 
-def _evaluate_point(params, rng, *, target, D, m, model_var, seed_network, epsilon, n_networks, device=None):
-    """Sweep task: grow ``n_networks`` networks at one point, chunk by chunk, and return their energies."""
+def _evaluate_point(params, rng, *, target, D, m, model_var, seed_network, epsilon, n_networks, device=None,
+                    criterion=None, model=None):
+    """Sweep task: grow ``n_networks`` networks at one point, chunk by chunk, and return their scores."""
     from .models import generate_batches
 
+    cols = KS_COLUMNS if criterion is None else criterion.columns
     gamma = None if params["rule"] == "sptl" else params["gamma"]
-    batches = generate_batches(
-        D,
-        m,
-        params["rule"],
-        params["eta"],
-        gamma,
-        model_var=model_var,
-        seed_network=seed_network,
-        epsilon=epsilon,
-        n_networks=n_networks,
-        seed=rng,
-        batch_size=_fit_chunk(np.shape(D)[0], device),
-        device=device,
-    )
-    E = np.concatenate([ks_energy(nets, target, D, device=device) for nets in batches])
-    return pd.DataFrame({"repeat": np.arange(n_networks), **{c: E[:, i] for i, c in enumerate(KS_COLUMNS)}})
+    if model is not None:
+        A0 = np.zeros(np.shape(D), np.uint8) if seed_network is None else seed_network.astype(np.uint8)
+        B = n_networks
+        extras = {k: np.full(B, params[k]) for k in model.extra_ranges}
+        nets, W = model.grow(D, m, params["rule"], np.full(B, params["eta"]), np.full(B, 0.0 if gamma is None
+                             else gamma), extras, seed_sequence(rng).spawn(B), model_var=model_var,
+                             seed_network=A0, epsilon=epsilon)
+        E = criterion(nets, W)
+    else:
+        batches = generate_batches(D, m, params["rule"], params["eta"], gamma, model_var=model_var,
+                                   seed_network=seed_network, epsilon=epsilon, n_networks=n_networks, seed=rng,
+                                   batch_size=_fit_chunk(np.shape(D)[0], device), device=device)
+        score = (lambda nets: ks_energy(nets, target, D, device=device)) if criterion is None else criterion
+        E = np.concatenate([score(nets) for nets in batches])
+    return pd.DataFrame({"repeat": np.arange(n_networks), **{c: E[:, i] for i, c in enumerate(cols)}})
 
 
-def _point_params(rule, level, pts):
+def _point_params(rule, level, pts, extras=()):
+    """Grid rows of the points ``pts`` (columns eta, gamma, then the extra parameters)."""
     return [
-        {"rule": rule, "level": level, "point": int(i), "eta": float(e), "gamma": float(g)}
-        for i, (e, g) in enumerate(pts)
+        {"rule": rule, "level": level, "point": int(i), "eta": float(p[0]), "gamma": float(p[1]),
+         **{k: float(p[2 + q]) for q, k in enumerate(extras)}}
+        for i, p in enumerate(pts)
     ]
 
 
@@ -195,6 +206,8 @@ def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
     steps = ctx["m"] - int(A0.sum()) // 2
     etas = np.repeat([p["eta"] for p in grid], n_networks)
     gammas = np.repeat([p["gamma"] for p in grid], n_networks)
+    model, criterion = ctx.get("model"), ctx.get("criterion")
+    extras = {k: np.repeat([p[k] for p in grid], n_networks) for k in ([] if model is None else model.extra_ranges)}
     total = etas.size
     streams = _network_streams(grid, root, n_networks)
     bounds = [(lo, min(total, lo + chunk)) for lo in range(0, total, chunk)]
@@ -203,54 +216,41 @@ def _evaluate_inprocess(grid, root, ctx, n_jobs, chunk, bar):
 
     def grow(lohi):
         lo, hi = lohi
+        if model is not None:  # weighted or heterochronous: the model grows (networks, weights or None)
+            return model.grow(ctx["D"], ctx["m"], grid[0]["rule"], etas[lo:hi], gammas[lo:hi],
+                              {k: v[lo:hi] for k, v in extras.items()}, list(itertools.islice(streams, hi - lo)),
+                              model_var=ctx["model_var"], seed_network=A0, epsilon=ctx["epsilon"], n_jobs=n_jobs)
         if device is not None:  # the torch engine: the same per-network streams, the same law
             from ._torch_engine import run_torch_engine
 
             nets, _ = run_torch_engine(A0, ctx["X"][0], grid[0]["rule"], etas[lo:hi], gammas[lo:hi], ctx["epsilon"],
                                        ctx["kexp"], list(itertools.islice(streams, hi - lo)), steps, device, False,
                                        "fit")
-            return nets
-        nets, _ = run_engine(
-            A0,
-            ctx["X"],
-            np.zeros(1, np.int64),
-            np.array([ctx["m"]], np.int64),
-            np.zeros(A0.shape[0], np.int64),
-            grid[0]["rule"],
-            etas[lo:hi],
-            gammas[lo:hi],
-            ctx["epsilon"],
-            ctx["kexp"],
-            list(itertools.islice(streams, hi - lo)),
-            steps,
-            n_jobs,
-            False,
-            "",
-        )
-        return nets
+            return nets, None
+        nets, _ = run_engine(A0, ctx["X"], np.zeros(1, np.int64), np.array([ctx["m"]], np.int64),
+                             np.zeros(A0.shape[0], np.int64), grid[0]["rule"], etas[lo:hi], gammas[lo:hi],
+                             ctx["epsilon"], ctx["kexp"], list(itertools.islice(streams, hi - lo)), steps, n_jobs,
+                             False, "")
+        return nets, None
 
-    E = np.empty((total, len(KS_COLUMNS)))
+    cols = KS_COLUMNS if criterion is None else criterion.columns
+    E = np.empty((total, len(cols)))
     with ThreadPoolExecutor(1) as pool:
         future = pool.submit(grow, bounds[0])
         for c, (lo, hi) in enumerate(bounds):
-            nets = future.result()
+            nets, W = future.result()
             if c + 1 < len(bounds):  # chunks are grown one after the other: streams are drawn in order
                 future = pool.submit(grow, bounds[c + 1])
-            E[lo:hi] = ks_energy(nets, ctx["target"], ctx["D"], n_jobs=n_jobs, device=device)
-            del nets
+            if criterion is None:
+                E[lo:hi] = ks_energy(nets, ctx["target"], ctx["D"], n_jobs=n_jobs, device=device)
+            else:
+                E[lo:hi] = criterion(nets, W, n_jobs=n_jobs)
+            del nets, W
             bar.update(hi - lo)
     point = np.repeat([p["point"] for p in grid], n_networks)
-    return pd.DataFrame(
-        {
-            "rule": grid[0]["rule"],
-            "level": grid[0]["level"],
-            "point": point,
-            "eta": etas,
-            "gamma": gammas,
-            "repeat": np.tile(np.arange(n_networks), len(grid)),
-            **{col: E[:, i] for i, col in enumerate(KS_COLUMNS)},
-        }
-    )
+    return pd.DataFrame({"rule": grid[0]["rule"], "level": grid[0]["level"], "point": point, "eta": etas,
+                         "gamma": gammas, **extras, "repeat": np.tile(np.arange(n_networks), len(grid)),
+                         **{col: E[:, i] for i, col in enumerate(cols)}})
 
 
 def recorded_seed(store) -> int | None:
@@ -306,13 +306,17 @@ def fit(
     n_jobs: int | None = 1,
     device=None,
     progress: bool = True,
+    criterion: str | Sequence[str] | None = None,
+    combine: str = "max",
+    model=None,
 ) -> FitResult:
     """Fit wiring rules to a target network by (adaptive) search of ``(eta, gamma)``.
 
     Parameters
     ----------
     target : array_like, shape (n, n)
-        The observed network (non-zero entries are edges).
+        The observed network (non-zero entries are edges; their values are the weights the
+        weighted criteria compare with).
     D : array_like, shape (n, n)
         Distances between its nodes.
     rules : str or sequence of str
@@ -370,6 +374,17 @@ def fit(
         too little free memory for a single network, raises ``ValueError`` before any work.
     progress : bool
         Show a progress bar.
+    criterion : str or sequence of str, optional
+        How networks are scored (:data:`mesoscale.metrics.CRITERIA`; several are combined by
+        ``combine``, see :class:`mesoscale.metrics.Criterion`). ``None`` (default) is the KS
+        energy, exactly as before; with a weighted ``model`` it is ``"weighted_ks"``. The table's
+        score columns are the criterion's; ``energy`` is always the one ranked.
+    combine : {"max", "mean"}
+        How several criteria make one energy.
+    model : WeightedModel or HeterochronousModel, optional
+        Grow weighted or heterochronous networks; the model's parameters (``extra_ranges``) join
+        ``eta`` and ``gamma`` in the search (``alpha``/``omega`` or ``lam`` columns; no ``gamma = 0``
+        line). Not with ``device``.
 
     Returns
     -------
@@ -393,6 +408,7 @@ def fit(
     from tqdm.auto import tqdm
 
     T = check_adjacency(target, "target", binary=True)
+    Wt = check_adjacency(target, "target") * T  # the weights on the edges (zero diagonal)
     n = T.shape[0]
     Dm = check_distance(D, n, name="D")
     if isinstance(rules, str):
@@ -424,6 +440,14 @@ def fit(
     A0 = check_seed_network(seed_network, n)
     if m < int(A0.sum()) // 2 or m > n * (n - 1) // 2:
         raise ValueError(f"'m' must lie between the seed's edges and the {n * (n - 1) // 2} pairs; got {m}")
+    if model is not None and not all(hasattr(model, a) for a in ("extra_ranges", "grow", "weighted")):
+        raise TypeError(f"'model' must be a WeightedModel or HeterochronousModel; got {type(model).__name__}")
+    if model is not None and device is not None:
+        raise ValueError("'device' is not supported with 'model' (a WeightedModel takes its own device)")
+    extras = {} if model is None else dict(model.extra_ranges)
+    if criterion is None and model is not None and model.weighted:
+        criterion = "weighted_ks"
+    crit = None if criterion is None else Criterion(criterion, Wt, Dm, combine=combine)
     if device is not None:  # checked before any work: nothing is written to a store for a bad device
         from .._validation import check_torch_device
         from ._torch_engine import chunk_size as engine_chunk
@@ -449,6 +473,9 @@ def fit(
         kexp=top_var == "exponential",
         n_networks=n_networks,
         device=device,
+        model=model,
+        criterion=crit,
+        model_var=(dist_var, top_var),
     )
     task = functools.partial(
         _evaluate_point,
@@ -460,19 +487,22 @@ def fit(
         epsilon=eps,
         n_networks=n_networks,
         device=None if device is None else str(device),
+        criterion=crit,
+        model=model,
     )
-    lo = np.array([box[0][0], box[1][0]])
-    hi = np.array([box[0][1], box[1][1]])
+    lo = np.array([box[0][0], box[1][0]] + [r[0] for r in extras.values()])
+    hi = np.array([box[0][1], box[1][1]] + [r[1] for r in extras.values()])
     grid_side = max(1, int(round(np.sqrt(n_draws))))  # as in unit_grid
     grid_gammas = lo[1] + unit_grid(n_draws, 2)[:, 1] * (hi[1] - lo[1])
-    if not (box[1][0] <= 0.0 <= box[1][1]):
-        n_line = 0  # gamma = 0 lies outside the box: no nesting to check inside it
+    if not (box[1][0] <= 0.0 <= box[1][1]) or extras:
+        n_line = 0  # gamma = 0 lies outside the box (no nesting to check inside it), or an extended model
     elif search == "grid":
         n_line = 0 if (n_gamma0 == 0 or np.any(grid_gammas == 0.0)) else grid_side
     else:
         n_line = n_gamma0
-    per_level = [n_draws if r == "sptl" else (n_draws if search == "voronoi" else grid_side**2) + n_line
-                 for r in rules]
+    dims = {r: [0] + ([] if r == "sptl" else [1]) + list(range(2, 2 + len(extras))) for r in rules}
+    per_level = [n_draws if search == "voronoi" else grid_size(n_draws, len(dims[r])) for r in rules]
+    per_level = [p + (n_line if r != "sptl" else 0) for p, r in zip(per_level, rules)]
     total = sum(per_level) * levels * n_networks
     bar = tqdm(total=total, desc="fit", unit="net", disable=not progress)
     tables = []
@@ -487,17 +517,19 @@ def fit(
         bar.update(len(df))
         return df
 
-    def refine(tabs, d, n_new, rng):
+    names = ["eta", "gamma", *extras]
+
+    def refine(tabs, dim, n_new, rng):
         prev = pd.concat(tabs, ignore_index=True)
         pts = prev.groupby(["level", "point"], sort=True).agg(
-            eta=("eta", "first"), gamma=("gamma", "first"), energy=("energy", "mean")
-        )
-        P = (pts[["eta", "gamma"]].to_numpy()[:, :d] - lo[:d]) / (hi[:d] - lo[:d])
+            **{k: (k, "first") for k in names}, energy=("energy", "mean"))
+        P = (pts[names].to_numpy()[:, dim] - lo[dim]) / (hi[dim] - lo[dim])
         return unit_voronoi_draw(P, pts["energy"].to_numpy(), n_new, power, rng)
 
     try:
         for rule in rules:
-            d = 1 if rule == "sptl" else 2
+            dim = dims[rule]
+            d = len(dim)
             level_rng = np.random.default_rng([root, _kernels.RULE_CODE[rule]])
             # the gamma = 0 line's own generator: the 2-D draws are those of a fit without the line
             line_rng = np.random.default_rng([root, _kernels.RULE_CODE[rule], 1])
@@ -509,11 +541,10 @@ def fit(
                 elif level == 0:
                     U = level_rng.random((n_draws, d))
                 else:
-                    U = refine(rule_tabs, d, n_draws, level_rng)
-                pts = lo[:d] + U * (hi[:d] - lo[:d])
-                if d == 1:
-                    pts = np.column_stack([pts[:, 0], np.zeros(len(pts))])
-                grid = _point_params(rule, level, pts)
+                    U = refine(rule_tabs, dim, n_draws, level_rng)
+                pts = np.zeros((len(U), len(names)))
+                pts[:, dim] = lo[dim] + U * (hi[dim] - lo[dim])
+                grid = _point_params(rule, level, pts, extras)
                 line_grid = []
                 if line:
                     if search == "grid":
@@ -521,7 +552,7 @@ def fit(
                     elif level == 0:
                         V = line_rng.random(line)
                     else:
-                        V = refine(line_tabs, 1, line, line_rng)[:, 0]
+                        V = refine(line_tabs, [0], line, line_rng)[:, 0]
                     etas = lo[0] + V * (hi[0] - lo[0])
                     line_grid = _point_params(rule, level, np.column_stack([etas, np.zeros(line)]))
                     for p in line_grid:
@@ -542,27 +573,15 @@ def fit(
     finally:
         bar.close()
     table = pd.concat(tables, ignore_index=True)
-    cols = ["rule", "level", "point", "eta", "gamma", "repeat"]
-    table = table[cols + list(KS_COLUMNS)]
+    cols = ["rule", "level", "point", "eta", "gamma", *extras, "repeat"]
+    table = table[cols + list(KS_COLUMNS if crit is None else crit.columns)]
     table.loc[table["rule"] == "sptl", "gamma"] = np.nan
-    best = best_parameters(table, top_k)
-    settings = dict(
-        rules=list(rules),
-        search=search,
-        n_draws=n_draws,
-        levels=levels,
-        eta_range=box[0],
-        gamma_range=box[1],
-        n_networks=n_networks,
-        m=m,
-        model_var=(dist_var, top_var),
-        epsilon=eps,
-        power=power,
-        top_k=top_k,
-        n_gamma0=n_line,
-        nesting=nesting,
-        seed=root,
-    )
+    best = best_parameters(table, top_k, tuple(extras))
+    settings = dict(rules=list(rules), search=search, n_draws=n_draws, levels=levels, eta_range=box[0],
+                    gamma_range=box[1], n_networks=n_networks, m=m, model_var=(dist_var, top_var), epsilon=eps,
+                    power=power, top_k=top_k, n_gamma0=n_line, nesting=nesting, seed=root,
+                    criterion=None if crit is None else list(crit.parts), combine=combine,
+                    model=None if model is None else repr(model), extra_ranges=extras)
     check = nesting_table(table, top_k, gamma_range=box[1])
     result = FitResult(table=table, best=best, settings=settings, nesting=check)
     message = nesting_message(check)

@@ -165,35 +165,54 @@ def topk_energies(table, top_k: int = 10) -> pd.DataFrame:
     return out[cols].reset_index(drop=True)
 
 
-def best_parameters(table, top_k: int = 10) -> pd.DataFrame:
+def best_parameters(table, top_k: int = 10, extras=()) -> pd.DataFrame:
     """Each rule's fitted parameters: the mean over its ``top_k`` points (``FitResult.best``).
+
+    Parameters
+    ----------
+    table : FitResult or DataFrame
+        A fit or its ``.table``.
+    top_k : int
+        Points per rule.
+    extras : sequence of str
+        Further parameter columns of an extended model (``alpha``, ``omega``, ``lam``), averaged
+        like ``eta`` and ``gamma``.
 
     Returns
     -------
     DataFrame
-        One row per rule, sorted by ``energy``: ``eta``/``gamma`` the mean over the top-k
-        points of lowest mean energy, ``eta_sd``/``gamma_sd`` their standard deviation,
-        ``energy`` the lowest mean energy of a point, ``energy_topk`` and ``energy_topk_sd``
-        the mean and standard deviation over the top-k points, ``top_k`` and ``n_networks``
-        (networks evaluated for the rule).
+        One row per rule, sorted by ``energy``: ``eta``/``gamma`` (and each of ``extras``) the
+        mean over the top-k points of lowest mean energy, ``eta_sd``/``gamma_sd`` (``<extra>_sd``)
+        their standard deviation, ``energy`` the lowest mean energy of a point, ``energy_topk`` and
+        ``energy_topk_sd`` the mean and standard deviation over the top-k points, ``top_k`` and
+        ``n_networks`` (networks evaluated for the rule).
 
     Examples
     --------
     >>> t = pd.DataFrame({"rule": ["a"] * 4, "level": 0, "point": [0, 0, 1, 1],
-    ...                   "eta": [-1.0, -1.0, -2.0, -2.0], "gamma": 0.0,
+    ...                   "eta": [-1.0, -1.0, -2.0, -2.0], "gamma": 0.0, "lam": [1.0, 1.0, 3.0, 3.0],
     ...                   "repeat": [0, 1, 0, 1], "energy": [0.5, 0.3, 0.2, 0.2]})
     >>> best_parameters(t, 1)[["rule", "eta", "energy", "n_networks"]].to_numpy().tolist()
     [['a', -2.0, 0.2, 4]]
+    >>> best_parameters(t, 1, ["lam"])[["lam", "lam_sd"]].to_numpy().tolist()
+    [[3.0, 0.0]]
     """
     df = fit_table(table)
+    extras = list(extras)
     out = []
     top_all = best_points(df, top_k)
+    if extras:
+        keys = ["rule", *point_keys(df)]
+        top_all = top_all.merge(df.groupby(keys, sort=False)[extras].first().reset_index(), on=keys, how="left")
     for rule, g in df.groupby("rule", sort=False):
         top = top_all[top_all["rule"] == rule]
-        out.append({"rule": rule, "eta": top["eta"].mean(), "gamma": top["gamma"].mean(),
-                    "eta_sd": top["eta"].std(ddof=0), "gamma_sd": top["gamma"].std(ddof=0),
-                    "energy": top["point_energy"].min(), "energy_topk": top["point_energy"].mean(),
+        row = {"rule": rule, "eta": top["eta"].mean(), "gamma": top["gamma"].mean(),
+               "eta_sd": top["eta"].std(ddof=0), "gamma_sd": top["gamma"].std(ddof=0)}
+        for k in extras:
+            row[k], row[f"{k}_sd"] = top[k].mean(), top[k].std(ddof=0)
+        row.update({"energy": top["point_energy"].min(), "energy_topk": top["point_energy"].mean(),
                     "energy_topk_sd": top["point_energy"].std(ddof=0), "top_k": len(top), "n_networks": len(g)})
+        out.append(row)
     return pd.DataFrame(out).sort_values("energy", kind="stable").reset_index(drop=True)
 
 

@@ -17,7 +17,7 @@ __all__ = ["voronoi_draw", "unit_voronoi_draw", "unit_grid", "grid_size"]
 
 
 def unit_voronoi_draw(points, energy, n_draws, power, rng):
-    """Voronoi-refined draws in the unit box (points in [0, 1]^d, d = 1 or 2); no validation.
+    """Voronoi-refined draws in the unit box (points in [0, 1]^d, any d >= 1); no validation.
 
     The engine of :func:`voronoi_draw` (which validates and rescales to any box).
 
@@ -46,21 +46,30 @@ def unit_voronoi_draw(points, energy, n_draws, power, rng):
             r = rank[c]
             out[t, 0] = rng.uniform(mids[r], mids[r + 1])
         return out
-    # Mirror the points across the four sides: the Voronoi cells of the originals are then
-    # exactly their cells clipped to the unit square, and all bounded.
+    # Mirror the points across the 2d faces: the Voronoi cells of the originals are then
+    # exactly their cells clipped to the unit box, and all bounded.
     mirrored = [points]
-    for dim in range(2):
+    for dim in range(d):
         for edge in (0.0, 1.0):
             q = points.copy()
             q[:, dim] = 2 * edge - q[:, dim]
             mirrored.append(q)
-    vor = Voronoi(np.concatenate(mirrored), qhull_options="Qbb Qc Qz")
+    vor = None
+    if d <= 2 or N > d + 1:  # (d <= 2: as always; qhull needs d + 2 points in higher dimensions)
+        from scipy.spatial import QhullError
+
+        try:
+            vor = Voronoi(np.concatenate(mirrored), qhull_options="Qbb Qc Qz" + (" Qx" if d > 4 else ""))
+        except QhullError:  # degenerate point sets: rejection sampling over the whole box below
+            vor = None
     tree = cKDTree(points)
     for t, c in enumerate(cells):
-        region = vor.regions[vor.point_region[c]]
-        verts = vor.vertices[[v for v in region if v >= 0]]
-        lo = np.clip(verts.min(axis=0), 0.0, 1.0)
-        hi = np.clip(verts.max(axis=0), 0.0, 1.0)
+        lo, hi = np.zeros(d), np.ones(d)
+        if vor is not None:
+            region = vor.regions[vor.point_region[c]]
+            verts = vor.vertices[[v for v in region if v >= 0]]
+            lo = np.clip(verts.min(axis=0), 0.0, 1.0)
+            hi = np.clip(verts.max(axis=0), 0.0, 1.0)
         for _ in range(1000):
             cand = rng.uniform(lo, hi)
             if tree.query(cand)[1] == c:
@@ -77,7 +86,8 @@ def voronoi_draw(points, energy, n_draws, lo, hi, *, power=2.0, seed=None):
     Parameters
     ----------
     points : array_like, shape (N, d)
-        Parameter points evaluated so far (d = 1 or 2).
+        Parameter points evaluated so far (any dimension d; the extended models of ``fit`` search
+        3 or 4).
     energy : array_like, shape (N,)
         Their (mean) energies; lower energy makes a cell more likely to be refined.
     n_draws : int
@@ -101,8 +111,8 @@ def voronoi_draw(points, energy, n_draws, lo, hi, *, power=2.0, seed=None):
     (4, 2)
     """
     P = np.asarray(points, float)
-    if P.ndim != 2 or P.shape[1] not in (1, 2):
-        raise ValueError(f"'points' must have shape (N, 1) or (N, 2); got {P.shape}")
+    if P.ndim != 2 or P.shape[1] < 1:
+        raise ValueError(f"'points' must have shape (N, d); got {P.shape}")
     E = np.asarray(energy, float)
     if E.shape != (P.shape[0],) or not np.all(np.isfinite(E)):
         raise ValueError(f"'energy' must hold one finite value per point; got shape {E.shape}")
@@ -130,16 +140,17 @@ def grid_size(n_draws: int, d: int) -> int:
 
 
 def unit_grid(n_draws: int, d: int) -> np.ndarray:
-    """A regular grid of about ``n_draws`` points in the unit box ``[0, 1]^d`` (d = 1 or 2).
+    """A regular grid of :func:`grid_size` points in the unit box ``[0, 1]^d``.
 
     Examples
     --------
     >>> unit_grid(4, 2).tolist()
     [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
+    >>> unit_grid(8, 3).shape
+    (8, 3)
     """
     if d == 1:
         return np.linspace(0.0, 1.0, n_draws)[:, None]
-    side = max(1, int(round(np.sqrt(n_draws))))
+    side = max(1, int(round(n_draws ** (1.0 / d))))
     g = np.linspace(0.0, 1.0, side)
-    E, G = np.meshgrid(g, g, indexing="ij")
-    return np.column_stack([E.ravel(), G.ravel()])
+    return np.stack(np.meshgrid(*([g] * d), indexing="ij"), axis=-1).reshape(-1, d)

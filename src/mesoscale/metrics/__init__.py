@@ -28,6 +28,11 @@ Feedforwardness of directed networks (:mod:`~mesoscale.metrics.hierarchy`)
 Generative-model energy
     :func:`ks_energy` (columns :data:`KS_COLUMNS`), :func:`network_statistics`,
     :func:`ks_statistic`
+Weighted networks and fit criteria (:mod:`~mesoscale.metrics.weighted`, :mod:`~mesoscale.metrics.criteria`)
+    :func:`weighted_ks_energy` (columns :data:`WEIGHTED_KS_COLUMNS`), :func:`weighted_statistics`,
+    :func:`weighted_ks_statistic`; :class:`Criterion` (:data:`CRITERIA`: KS, weighted KS,
+    node-aligned correlations, topological fingerprint; ``max``/``mean`` combinations),
+    :func:`nodal_measures`, :func:`topological_fingerprint`
 Structure of weight matrices
     :func:`structural_modularity`, :func:`keep_strongest`, :func:`wiring_cost`,
     :func:`distance_matrix`
@@ -40,6 +45,8 @@ Everything at once
 
 from .community import best_partition, consensus_communities, louvain_partitions, modularity, relabel
 from .energy import KS_COLUMNS, ks_energy, ks_statistic, network_statistics
+from .weighted import WEIGHTED_KS_COLUMNS, weighted_ks_energy, weighted_ks_statistic, weighted_statistics
+from .criteria import COMBINATIONS, CRITERIA, Criterion, nodal_measures, topological_fingerprint
 from .._validation import distance_matrix
 from .nulls import NULL_MODELS, STRENGTH_RTOL, degree_preserving_swaps, null_network
 from .fragmentation import Fragmentation, FragmentedNetworkWarning, flag_fragmented, fragmentation
@@ -123,5 +130,14 @@ __all__ = [
     "ks_energy",
     "ks_statistic",
     "network_statistics",
+    "WEIGHTED_KS_COLUMNS",
+    "weighted_ks_energy",
+    "weighted_ks_statistic",
+    "weighted_statistics",
+    "CRITERIA",
+    "COMBINATIONS",
+    "Criterion",
+    "nodal_measures",
+    "topological_fingerprint",
     "summary",
 ]

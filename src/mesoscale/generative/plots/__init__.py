@@ -2,7 +2,9 @@
 
 ``plots.landscape``: phase diagrams, galleries, conditions and development of the wiring
 rules (chapter 1); ``plots.fits``: energy landscapes, rule rankings, mesoscale
-comparisons, growth forecasts, development and species panels of the fits (chapter 4).
+comparisons, growth forecasts, development and species panels of the fits (chapter 4);
+``plots.extensions``: held-out energies, wiring fronts and weight distributions of the weighted
+and heterochronous models (chapter 8).
 Each function returns a :class:`matplotlib.figure.Figure`.
 
 Examples
@@ -23,6 +25,7 @@ from .fits import (
     plot_trajectories,
 )
 from .stages import plot_stage_structure, style_z_table
+from .extensions import plot_holdout, plot_weight_distributions, plot_wiring_fronts
 from .landscape import (
     METRIC_LABELS,
     plot_conditions,
@@ -51,4 +54,7 @@ __all__ = [
     "plot_trajectories",
     "plot_development_trajectories",
     "plot_species_panel",
+    "plot_holdout",
+    "plot_wiring_fronts",
+    "plot_weight_distributions",
 ]

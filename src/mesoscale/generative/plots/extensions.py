@@ -1,0 +1,108 @@
+"""Figures of the chapter on weighted and heterochronous models.
+
+Inputs are the tables of :mod:`~mesoscale.generative.extensions` and
+:func:`~mesoscale.generative.wiring_front`. Every function returns a :class:`matplotlib.figure.Figure`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..._validation import check_frame
+
+__all__ = ["plot_holdout", "plot_wiring_fronts", "plot_weight_distributions"]
+
+_ORDER = ("binary", "model", "shuffled")
+_LABELS = {"binary": "binary fit", "model": "extended fit", "shuffled": "weights\nshuffled"}
+
+
+def plot_holdout(holdout: pd.DataFrame, *, ncols: int = 3):
+    """Held-out energies of the binary and the extended fit (and shuffled weights), one panel per comparison.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"comparison": "x", "network": ["binary"] * 3 + ["model"] * 3,
+    ...                   "energy": [0.3, 0.32, 0.31, 0.25, 0.27, 0.26]})
+    >>> plot_holdout(h).axes[0].get_title()
+    'x'
+    """
+    import matplotlib.pyplot as plt
+
+    check_frame(holdout, ["comparison", "network", "energy"], "holdout")
+    comps = list(dict.fromkeys(holdout["comparison"]))
+    ncols = max(1, min(ncols, len(comps)))
+    nrows = int(np.ceil(len(comps) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.2 * ncols, 2.7 * nrows), squeeze=False)
+    rng = np.random.default_rng(0)  # horizontal jitter of the dots only
+    for ax, comp in zip(axes.flat, comps):
+        g = holdout[holdout["comparison"] == comp]
+        kinds = [k for k in _ORDER if k in set(g["network"])]
+        data = [g.loc[g["network"] == k, "energy"].to_numpy() for k in kinds]
+        ax.boxplot(data, widths=0.5, showfliers=False)
+        for x, d in enumerate(data, start=1):
+            ax.scatter(x + rng.uniform(-0.12, 0.12, d.size), d, s=8, color=f"C{x - 1}", alpha=0.7, zorder=3)
+        ax.set_xticks(range(1, len(kinds) + 1), [_LABELS[k] for k in kinds], fontsize=8)
+        ax.set_title(comp, fontsize=9)
+        ax.set_ylabel("held-out energy")
+    for ax in list(axes.flat)[len(comps):]:
+        ax.set_visible(False)
+    return fig
+
+
+def plot_wiring_fronts(fronts: dict, *, axis_label: str = "position along the body axis (head = 0)"):
+    """Mean position of the edges added in each phase of the growth, one line per model.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"phase": [0.25, 0.75], "position": [0.2, 0.8], "sd": [0.01, 0.02], "n_networks": 3})
+    >>> plot_wiring_fronts({"wave": f}).axes[0].get_xlabel()
+    'phase of the growth (share of edges placed)'
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.2, 3.0))
+    for i, (label, df) in enumerate(fronts.items()):
+        check_frame(df, ["phase", "position", "sd"], f"fronts[{label!r}]")
+        ax.errorbar(df["phase"], df["position"], yerr=df["sd"], marker="o", ms=3, capsize=2, color=f"C{i}",
+                    label=label)
+    ax.set_xlabel("phase of the growth (share of edges placed)")
+    ax.set_ylabel(axis_label)
+    ax.set_ylim(0, 1)
+    ax.legend(fontsize=8, frameon=False)
+    return fig
+
+
+def plot_weight_distributions(targets: dict, models: dict):
+    """Distribution functions of the weights over the largest weight: data against the fitted model.
+
+    ``targets`` maps a label to the real weight matrix, ``models`` the same labels to model weights
+    ``(B, n, n)`` (all networks pooled). Logarithmic weight axis.
+
+    Examples
+    --------
+    >>> W = np.array([[0, 2.0, 1.0], [2.0, 0, 0], [1.0, 0, 0]])
+    >>> plot_weight_distributions({"toy": W}, {"toy": W[None] * 0.5}).axes[0].get_title()
+    'toy'
+    """
+    import matplotlib.pyplot as plt
+
+    labels = [k for k in targets if k in models]
+    fig, axes = plt.subplots(1, max(1, len(labels)), figsize=(3.3 * max(1, len(labels)), 2.8), squeeze=False)
+    for ax, label in zip(axes.flat, labels):
+        for i, (name, M) in enumerate((("data", np.asarray(targets[label], float)[None]),
+                                       ("model", np.asarray(models[label], float)))):
+            vals = []
+            for W in M:
+                w = W[np.triu_indices(W.shape[0], 1)]
+                w = w[w > 0]
+                if w.size:
+                    vals.append(w / w.max())
+            v = np.sort(np.concatenate(vals)) if vals else np.array([1.0])
+            ax.step(v, np.arange(1, v.size + 1) / v.size, where="post", color=f"C{i}", label=name)
+        ax.set_xscale("log")
+        ax.set_xlabel("weight / largest weight")
+        ax.set_ylabel("share of edges")
+        ax.set_title(label, fontsize=9)
+        ax.legend(fontsize=8, frameon=False)
+    return fig
