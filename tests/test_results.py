@@ -140,7 +140,7 @@ def test_promotion_refuses_a_corrupt_run_and_the_budget(tmp_path, monkeypatch):
     assert not (tmp_path / "results" / "ch").exists()
     run2 = open_run("ch", {"n": 4}, root=tmp_path)
     run2.frame("t", lambda: pd.DataFrame({"a": np.arange(1000)}))
-    monkeypatch.setattr(results, "RESULTS_BUDGET_BYTES", 100)
+    monkeypatch.setattr(results.stored, "RESULTS_BUDGET_BYTES", 100)
     with pytest.raises(ValueError, match="budget"):
         promote_run("ch", run2.fingerprint, root=tmp_path)
     with pytest.raises(FileNotFoundError):

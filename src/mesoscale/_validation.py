@@ -533,3 +533,21 @@ def check_torch_device(device, types: Sequence[str] = ("cpu", "cuda", "mps")):
     elif dev.type == "mps" and not torch.backends.mps.is_available():
         raise ValueError(f"'device' is {device!r} but the MPS backend is not available here")
     return dev
+
+
+def jsonable(x):
+    """A JSON-friendly form of numpy values for ``json.dumps(default=...)``: arrays as lists, scalars as numbers.
+
+    Examples
+    --------
+    >>> import json
+    >>> json.dumps({"a": np.arange(3), "b": np.float32(0.5), "c": np.int64(2)}, default=jsonable)
+    '{"a": [0, 1, 2], "b": 0.5, "c": 2}'
+    """
+    if hasattr(x, "tolist") and getattr(x, "ndim", 0) > 0:  # arrays (before .item(), which only takes size 1)
+        return x.tolist()
+    if hasattr(x, "item"):
+        return x.item()
+    if hasattr(x, "tolist"):
+        return x.tolist()
+    return str(x)

@@ -31,7 +31,8 @@ Modules
 ``study``        the phase-2 driver: :func:`fit_connectomes`, :func:`fit_checks`, :func:`compare_fits`
 ``stages``       the worm from birth to adult: :func:`development_study`, :func:`stage_structure` (common neurons;
                  binary, weighted, directed), :func:`stage_trends` (trend tests against the two adults)
-``landscape``    :func:`network_summary`, :func:`landscape`, :func:`conditions`, :func:`summarize`
+``landscape``    :func:`network_summary`, :func:`landscape`, :func:`conditions`
+``summaries``    per-cell summaries of the sweeps: :func:`significance` (BH, fragmentation), :func:`summarize`
 ``development``  the worm-growth model of Nicosia et al. (2013): :func:`development`, ...
 ``explorer``     interactive widgets; ``plots`` every figure; ``_engine``/``_kernels`` internals.
 

@@ -29,7 +29,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from .._validation import check_int
+from .._validation import check_int, jsonable
 from ..metrics import KS_COLUMNS
 from .ranking import best_parameters, best_points, nesting_table, point_keys
 
@@ -93,7 +93,7 @@ def fits_to_frames(fitted: dict, *, ks_points: int = 2) -> dict[str, pd.DataFram
             for col in ("eta", "gamma", *KS_COLUMNS):
                 t[col] = t[col].astype(np.float32)
             nets.append(t.assign(dataset=name, search=s))
-            settings.append({"dataset": name, "search": s, "settings": json.dumps(f.settings, default=_jsonable)})
+            settings.append({"dataset": name, "search": s, "settings": json.dumps(f.settings, default=jsonable)})
     networks = pd.concat(nets, ignore_index=True)
     for col in ("dataset", "rule"):
         networks[col] = networks[col].astype("category")
@@ -106,16 +106,6 @@ def fits_to_frames(fitted: dict, *, ks_points: int = 2) -> dict[str, pd.DataFram
         out[part] = fitted[part].reset_index(drop=True)
     out["best"] = fitted["best"]
     return out
-
-
-def _jsonable(x):
-    if hasattr(x, "tolist") and getattr(x, "ndim", 0) > 0:  # arrays (before .item(), which only takes size 1)
-        return x.tolist()
-    if hasattr(x, "item"):
-        return x.item()
-    if hasattr(x, "tolist"):
-        return x.tolist()
-    return str(x)
 
 
 def fits_from_frames(frames: dict, data: dict) -> dict:
@@ -218,7 +208,7 @@ def study_to_frames(result: dict) -> dict[str, pd.DataFrame]:
         elif isinstance(value, pd.Series):
             out[key] = value.to_frame()
         elif isinstance(value, (list, tuple)):
-            out[f"list:{key}"] = pd.DataFrame({"value": [json.dumps(v, default=_jsonable) for v in value]})
+            out[f"list:{key}"] = pd.DataFrame({"value": [json.dumps(v, default=jsonable) for v in value]})
         else:
             raise TypeError(f"{key!r}: only DataFrames, Series and lists can be stored; got {type(value).__name__}")
     return out

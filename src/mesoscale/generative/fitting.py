@@ -84,7 +84,7 @@ from . import _kernels
 from ._engine import check_model_var, check_seed_network, distance_feature, run_engine
 from ._kernels import WIRING_RULES
 from .search import grid_size, unit_grid, unit_voronoi_draw
-from .ranking import NestingError, NestingWarning, best_parameters, best_points, nesting_message, nesting_table
+from .ranking import NestingError, NestingWarning, best_parameters, nesting_message, nesting_table
 
 __all__ = ["fit", "FitResult", "recorded_seed"]
 

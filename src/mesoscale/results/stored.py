@@ -1,0 +1,168 @@
+"""The stored runs in ``results/``: listing, promoting a computed run, checking them against the notebooks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from ._common import (MANIFEST, RESULTS_BUDGET_BYTES, parameter_fingerprint, project_dir, read_manifest,
+                      result_parameters, results_dir, scratch_dir, sha256_of)
+
+__all__ = ["stored_runs", "promote_run", "check_stored_runs"]
+
+
+def stored_runs(root=None) -> pd.DataFrame:
+    """One row per stored run in ``results/``: chapter, fingerprint, profile, commit, files, size, compute.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> stored_runs(tempfile.mkdtemp()).columns.tolist()[:3]
+    ['chapter', 'fingerprint', 'profile']
+    """
+    rows = []
+    base = results_dir(root)
+    for folder in sorted(p for p in base.glob("*") if p.is_dir()) if base.is_dir() else []:
+        m = read_manifest(folder)
+        if m is None:
+            continue
+        size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+        rows.append({"chapter": folder.name, "fingerprint": m.get("fingerprint"), "profile": m.get("profile"),
+                     "complete": bool(m.get("complete")),
+                     "commit": str(m.get("commit") or "")[:7], "created": m.get("created"),
+                     "tables": len(m.get("tables", {})), "MB": round(size / 2**20, 2),
+                     "cpu_h": round(float(m.get("cpu_s") or 0) / 3600, 3),
+                     "wall_h": round(float(m.get("wall_s") or 0) / 3600, 3)})
+    cols = ["chapter", "fingerprint", "profile", "complete", "commit", "created", "tables", "MB", "cpu_h", "wall_h"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def promote_run(chapter: str, fingerprint: str | None = None, *, root=None) -> Path:
+    """Store a computed run: copy ``stores/runs/<chapter>-<fingerprint>`` to ``results/<chapter>``.
+
+    Without ``fingerprint``, the most recently written scratch run of the chapter is taken.
+    The stored run is replaced atomically (a crash leaves the old one or the new one), its
+    files are checked against the manifest's SHA-256, and the promotion is refused when all
+    of ``results/`` would exceed :data:`RESULTS_BUDGET_BYTES`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> promote_run("nothing", root=tempfile.mkdtemp())
+    Traceback (most recent call last):
+        ...
+    FileNotFoundError: no computed run of chapter 'nothing' in .../stores/runs
+    """
+    scratch = scratch_dir(root)
+    if fingerprint is None:
+        candidates = sorted(scratch.glob(f"{chapter}-*/{MANIFEST}"), key=lambda p: p.stat().st_mtime)
+        if not candidates:
+            raise FileNotFoundError(f"no computed run of chapter {chapter!r} in {scratch}")
+        source = candidates[-1].parent
+    else:
+        source = scratch / f"{chapter}-{fingerprint}"
+        if not (source / MANIFEST).is_file():
+            raise FileNotFoundError(f"no computed run {source}")
+    manifest = read_manifest(source)
+    dest = results_dir(root) / chapter
+    old = read_manifest(dest)
+    files = {t["file"]: t for t in manifest.get("tables", {}).values()}
+    parts = {f: sha for t in manifest.get("tables", {}).values() for f, sha in t.get("parts", {}).items()}
+    if old and old.get("fingerprint") == manifest.get("fingerprint"):
+        # the same run, completed: keep stored tables the scratch run did not recompute
+        for name, t in old.get("tables", {}).items():
+            if t["file"] not in files and (dest / t["file"]).is_file():
+                manifest["tables"][name] = t
+                files[t["file"]] = t
+                parts.update(t.get("parts", {}))
+    expected = {**{f: t["sha256"] for f, t in files.items()}, **parts}
+    for fname, sha in expected.items():
+        src = source / fname if (source / fname).is_file() else dest / fname
+        if not src.is_file() or sha256_of(src) != sha:
+            raise ValueError(f"{src} does not match its manifest checksum; rerun the chapter")
+    new_bytes = sum(t["bytes"] for t in files.values())
+    base = results_dir(root)
+    others = sum(p.stat().st_size for p in base.rglob("*") if p.is_file() and dest not in p.parents) if base.is_dir() else 0
+    if others + new_bytes > RESULTS_BUDGET_BYTES:
+        raise ValueError(f"storing {chapter!r} ({new_bytes / 2**20:.1f} MB) would bring results/ to "
+                         f"{(others + new_bytes) / 2**20:.1f} MB, over the {RESULTS_BUDGET_BYTES / 2**20:.0f} MB budget")
+    if old and old.get("fingerprint") == manifest.get("fingerprint") and old.get("complete"):
+        manifest["complete"] = True  # a completed stored run stays complete when tables are added to it
+    manifest["wall_s"] = round(sum(t.get("wall_s", 0) for t in manifest["tables"].values()), 1)
+    manifest["cpu_s"] = round(sum(t.get("cpu_s", 0) for t in manifest["tables"].values()), 1)
+    staging = Path(tempfile.mkdtemp(prefix=f".{chapter}.", dir=base if base.is_dir() else _mk(base)))
+    try:
+        for fname in expected:
+            src = source / fname if (source / fname).is_file() else dest / fname
+            shutil.copy2(src, staging / fname)
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+        trash = None
+        if dest.exists():
+            trash = base / f".{chapter}.old-{os.getpid()}"
+            os.replace(dest, trash)
+        os.replace(staging, dest)
+        if trash is not None:
+            shutil.rmtree(trash)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return dest
+
+
+def _mk(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def check_stored_runs(root=None) -> list[str]:
+    """Problems of the stored runs: fingerprints that no longer match the notebooks, bad checksums.
+
+    For each ``results/<chapter>``: the notebook must exist; the manifest's parameters,
+    completed with the defaults of parameters the notebook has gained since, must give the
+    manifest's fingerprint (else the notebook would not find its stored run); every stored
+    parameter must still be declared; every file must match its checksum.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> check_stored_runs(tempfile.mkdtemp())
+    []
+    """
+    from ..runner import discover, notebook_parameters
+
+    root_path = project_dir(root)
+    problems = []
+    base = results_dir(root_path)
+    notebooks = {p.stem: p for p in discover(root_path)} if (root_path / "notebooks").is_dir() else {}
+    for folder in sorted(p for p in base.glob("*") if p.is_dir()) if base.is_dir() else []:
+        m = read_manifest(folder)
+        if m is None:
+            problems.append(f"{folder.name}: no manifest.json")
+            continue
+        if folder.name not in notebooks:
+            problems.append(f"{folder.name}: no notebook notebooks/{folder.name}.ipynb")
+            continue
+        declared = notebook_parameters(notebooks[folder.name])
+        stored = m.get("parameters", {})
+        gone = sorted(set(stored) - set(declared))
+        if gone:
+            problems.append(f"{folder.name}: the notebook no longer declares {gone}")
+        full = {k: v["default"] for k, v in declared.items()}
+        full.update(stored)
+        if parameter_fingerprint(full) != m.get("fingerprint"):
+            new = sorted(set(result_parameters(full)) - set(stored))
+            problems.append(f"{folder.name}: fingerprint no longer matches the notebook's parameters"
+                            + (f" (new parameters {new})" if new else ""))
+        for name, t in m.get("tables", {}).items():
+            for fname, sha in {t["file"]: t["sha256"], **t.get("parts", {})}.items():
+                path = folder / fname
+                if not path.is_file():
+                    problems.append(f"{folder.name}: table {name!r} is missing ({fname})")
+                elif sha256_of(path) != sha:
+                    problems.append(f"{folder.name}: {fname} does not match its checksum")
+    return problems
