@@ -142,3 +142,16 @@ def test_page_renders_in_browser(server, browser, page_path):
     unexpected = [m for m in console if not any(k in m for k in KNOWN_CONSOLE)]
     assert not unexpected, f"console errors on {page_path}: {unexpected}"
     assert not failed, f"failed requests on {page_path}: {failed}"
+
+
+def test_intro_summarises_every_chapters_findings_and_parameters_are_collapsed(smoke_book, built_book):
+    summary = (smoke_book / "book" / "_findings_summary.md").read_text()
+    for src in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(src.read_text())
+        if any("findings" in c["metadata"].get("tags", []) for c in nb["cells"]):
+            assert f"`{src.stem}`" in summary, f"{src.stem}'s findings are missing from the intro summary"
+    intro = (built_book / "book" / "intro.html").read_text()
+    assert "What this book finds" in intro and "No chapter has been executed" not in intro
+    for page in _chapters():
+        html = (built_book / f"{page}.html").read_text()
+        assert "tag_parameters" in html and "tag_hide-cell" in html, f"{page}: parameters cell not collapsed"

@@ -51,6 +51,9 @@ __all__ = [
     "parse_overrides",
     "use_parameters",
     "plan",
+    "FINDINGS_SUMMARY",
+    "findings_summary",
+    "write_findings_summary",
     "run_notebooks",
 ]
 
@@ -429,6 +432,74 @@ def plan(
     return runs
 
 
+#: The generated one-screen summary of every chapter's findings, included by ``book/intro.md``.
+FINDINGS_SUMMARY = "_findings_summary.md"
+
+
+def _findings_of(nb) -> str | None:
+    for cell in nb.cells:
+        if cell.get("cell_type") == "code" and "findings" in cell.get("metadata", {}).get("tags", []):
+            for out in cell.get("outputs", []):
+                text = out.get("data", {}).get("text/markdown")
+                if text:
+                    return "".join(text) if isinstance(text, list) else text
+    return None
+
+
+def findings_summary(book_dir: str | os.PathLike) -> str:
+    """One screen of the book's findings: per executed chapter, the opening sentence of each numbered finding.
+
+    Reads the output of the cell tagged ``findings`` of every executed notebook in ``book_dir``
+    (the chapters' findings, generated from their runs) and links each chapter.
+
+    Examples
+    --------
+    >>> import tempfile, nbformat
+    >>> d = Path(tempfile.mkdtemp())
+    >>> cell = nbformat.v4.new_code_cell("x", metadata={"tags": ["findings"]})
+    >>> cell.outputs = [nbformat.v4.new_output("display_data", data={"text/markdown": "1. **A.** Q is 0.3. More."})]
+    >>> nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Title"), cell]), d / "01_x.ipynb")
+    >>> print(findings_summary(d))
+    - **Title** ({doc}`01_x`): A. Q is 0.3.
+    """
+    import re
+
+    import nbformat
+
+    lines = []
+    for path in sorted(Path(book_dir).glob("[0-9][0-9]_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        text = _findings_of(nb)
+        if not text:
+            continue
+        title = next((c.source.lstrip("# ").splitlines()[0] for c in nb.cells
+                      if c.cell_type == "markdown" and c.source.startswith("# ")), path.stem)
+        items = re.findall(r"^\d+\.\s+(.*)$", text, flags=re.M)
+        if not items:  # findings written as bold-led paragraphs
+            items = [f"**{a}** {b.strip()}" for a, b in re.findall(r"\*\*(.+?)\*\*\s*(.+?)(?=\*\*|$)", text, flags=re.S)]
+        heads = []
+        for item in items:
+            item = item.replace("**", "")
+            first = re.split(r"(?<=[.!?])\s+(?=[A-Z(`])", item)
+            heads.append(" ".join(first[:2]) if len(first[0]) < 40 else first[0])
+        lines.append(f"- **{title}** ({{doc}}`{path.stem}`): " + " ".join(heads))
+    return "\n".join(lines) if lines else "*No chapter has been executed yet: run `make book`.*"
+
+
+def write_findings_summary(book_dir: str | os.PathLike) -> Path:
+    """Write :func:`findings_summary` to ``book_dir/_findings_summary.md`` (generated; included by the intro).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> write_findings_summary(tempfile.mkdtemp()).read_text().startswith("*No chapter")
+    True
+    """
+    path = Path(book_dir) / FINDINGS_SUMMARY
+    path.write_text(findings_summary(book_dir) + "\n")
+    return path
+
+
 def _failure_details(exc: Exception) -> tuple[int | None, str, str]:
     cell = getattr(exc, "cell_index", None)
     ename = getattr(exc, "ename", type(exc).__name__)
@@ -604,4 +675,5 @@ def run_notebooks(
         os.replace(tmp, run.output)
         if log:
             log(f"{run.name}: {run.runtime_s:.1f} s -> {run.output}")
+    write_findings_summary(out_dir)
     return runs
