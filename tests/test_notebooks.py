@@ -154,3 +154,22 @@ def test_primer_findings_need_no_replicates_for_their_calibration():
                         "delta_high": [0.4], "p_value": [0.25], "nmi": [1.0]})
     text = primer_findings(er, sbm, mu_star=0.4, n_null=3)
     assert "z on graphs without modules" not in text and text.startswith("1. **Random graphs")
+
+
+@pytest.mark.slow
+def test_plain_papermill_parses_a_list_given_with_p_or_says_to_use_y(tmp_path):
+    """papermill -p passes strings: a list given that way is parsed, or the chapter stops saying to use -y."""
+    import subprocess
+    import sys
+    from pathlib import Path as _P
+
+    exe = _P(sys.executable).with_name("papermill")
+    src = str(ROOT / "notebooks" / "00_modularity_primer.ipynb")
+    common = ["--cwd", str(tmp_path), "-p", "sbm_n", "60", "-p", "n_seeds", "2", "-p", "n_null", "3", "-p", "n_runs", "1",
+              "-y", "{mean_degrees: [6], mu_values: [0.1]}"]
+    ok = subprocess.run([str(exe), src, str(tmp_path / "ok.ipynb"), "-p", "n_nodes", "[50]", *common],
+                        capture_output=True, text=True, timeout=600)
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    bad = subprocess.run([str(exe), src, str(tmp_path / "bad.ipynb"), "-p", "n_nodes", "fifty", *common],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode != 0 and "-y" in bad.stderr and "n_nodes" in bad.stderr
