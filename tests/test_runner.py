@@ -105,7 +105,8 @@ def test_run_writes_executed_notebook_with_provenance(project):
         "".join(o.get("text", "")) for c in nb["cells"] if c["cell_type"] == "code" for o in c["outputs"]
     )
     assert "2.0 a [1, 2] 9" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["01_tiny.ipynb"]  # no temporary files left
+    # no temporary files left; the book's generated findings summary sits beside the page
+    assert sorted(p.name for p in out.iterdir()) == ["01_tiny.ipynb", runner.FINDINGS_SUMMARY]
 
 
 @pytest.mark.slow
@@ -118,7 +119,9 @@ def test_failing_notebook_leaves_no_page(project):
                              output_dir=out, progress=False, log=None)
     assert err.value.notebook == "01_tiny" and err.value.ename == "AssertionError"
     assert "asked to fail" in str(err.value) and err.value.cell_index is not None
-    assert list(out.iterdir()) == []  # the stale page is gone, nothing half-written
+    # the stale page is gone, nothing half-written, and the summary no longer quotes it
+    assert [p.name for p in out.iterdir()] == [runner.FINDINGS_SUMMARY]
+    assert "01_tiny" not in (out / runner.FINDINGS_SUMMARY).read_text()
     assert err.value.failed_copy.exists()
 
 

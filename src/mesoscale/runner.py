@@ -668,6 +668,7 @@ def run_notebooks(
                 os.replace(tmp, failed_copy)
             if run.output.exists():
                 run.output.unlink()  # never leave a stale page that looks complete
+            write_findings_summary(out_dir)  # nor a summary quoting it
             raise NotebookFailed(run.name, cell, ename, evalue, failed_copy) from exc
         finally:
             run.runtime_s = time.perf_counter() - t0
