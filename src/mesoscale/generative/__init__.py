@@ -11,6 +11,8 @@ low an energy can go at all.
 Modules
 -------
 ``models``       :func:`generate`, :func:`generate_batches` (streamed), :data:`WIRING_RULES`, :data:`MODEL_VARS`
+``sparse``       :func:`sptl_edges` (the exact sptl law on large point sets, no dense matrix),
+                 :func:`edges_to_sparse`
 ``growth``       :func:`grow`, :func:`birth_stages`, :func:`elongating_distances`, :func:`spatial_edge_schedule`
 ``fitting``      :func:`fit`, :class:`FitResult`, :func:`recorded_seed`
 ``search``       :func:`voronoi_draw` (the Voronoi refinement and grids of the search)
@@ -51,6 +53,7 @@ from .forecast import (
     honest_baseline_scores,
     precision_at_k,
 )
+from .sparse import edges_to_sparse, sptl_edges
 from .growth import birth_stages, elongating_distances, grow, spatial_edge_schedule
 from .models import MODEL_VARS, WIRING_RULES, count_edges, generate, generate_batches
 from .ranking import (
@@ -69,6 +72,8 @@ __all__ = [
     "generate",
     "generate_batches",
     "count_edges",
+    "sptl_edges",
+    "edges_to_sparse",
     "grow",
     "birth_stages",
     "elongating_distances",

@@ -16,6 +16,9 @@ Multiple comparisons
 Calibration of nulls (:mod:`~mesoscale.metrics.calibration`)
     :func:`calibrate_null`, :func:`calibrate_erdos_renyi`, :func:`summarize_calibration`
     -> :class:`NullCalibration`; :func:`erdos_renyi` (G(n, m) replicates)
+Large sparse networks (:mod:`~mesoscale.metrics.sparse`)
+    :func:`sparse_modularity`, :func:`sparse_best_partition` (networkx Louvain),
+    :func:`sparse_degree_swaps`, :func:`sparse_modularity_significance`, :func:`as_sparse_network`
 Node roles
     :func:`participation_coefficient`, :func:`within_module_degree_zscore`
 Topology
@@ -59,6 +62,13 @@ from .calibration import (
     erdos_renyi,
     summarize_calibration,
 )
+from .sparse import (
+    as_sparse_network,
+    sparse_best_partition,
+    sparse_degree_swaps,
+    sparse_modularity,
+    sparse_modularity_significance,
+)
 from .hierarchy import layer_feedforwardness, trophic_coherence, trophic_incoherence, trophic_levels
 from .roles import participation_coefficient, within_module_degree_zscore
 from .overview import summary
@@ -75,6 +85,11 @@ from .topology import (
 )
 
 __all__ = [
+    "as_sparse_network",
+    "sparse_modularity",
+    "sparse_best_partition",
+    "sparse_degree_swaps",
+    "sparse_modularity_significance",
     "modularity",
     "louvain_partitions",
     "best_partition",

@@ -6,6 +6,8 @@
                  probabilities, the effective block model of a cell grid, its expected Q and SBM
 ``conditions``   predicted modules and ΔQ over the null, the slab closed form, the necessary
                  condition and its phase diagram
+``continuum``    the conditions as inequalities in (xi, c, dim, aspect): Kesten--Stigum range,
+                 modularity range, geometric bound, the intensive predictions of a box
 ``spectral``     Bethe-Hessian community detection (reaches the threshold) and the overlap
 ``plots``        figures of scans, susceptibilities and finite-size scaling
 ``transitions``  scan an order parameter over a control parameter and sizes, locate the
@@ -35,9 +37,21 @@ from .conditions import (
     EmergencePrediction,
     modularity_condition,
     phase_diagram,
+    predict_from_pairs,
     predict_modules,
     slab_modularity,
     slab_optimum,
+)
+from .continuum import (
+    box_predictions,
+    box_sides,
+    condition_boundaries,
+    kernel_characteristic,
+    ks_range,
+    ks_snr,
+    minimum_range_ratio,
+    modularity_range,
+    spectral_snr,
 )
 from .spectral import bethe_hessian, bethe_hessian_partition, overlap
 from .plots import plot_fss, plot_order_parameter, plot_scans, plot_significance, plot_susceptibility, plot_transition
@@ -76,8 +90,18 @@ __all__ = [
     "domain_points",
     "EmergencePrediction",
     "predict_modules",
+    "predict_from_pairs",
     "slab_modularity",
     "slab_optimum",
     "modularity_condition",
     "phase_diagram",
+    "box_sides",
+    "kernel_characteristic",
+    "ks_snr",
+    "ks_range",
+    "modularity_range",
+    "minimum_range_ratio",
+    "spectral_snr",
+    "condition_boundaries",
+    "box_predictions",
 ]

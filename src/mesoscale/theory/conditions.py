@@ -38,6 +38,7 @@ from .sbm import expected_modularity_random
 __all__ = [
     "EmergencePrediction",
     "predict_modules",
+    "predict_from_pairs",
     "slab_modularity",
     "slab_optimum",
     "modularity_condition",
@@ -172,16 +173,45 @@ def predict_modules(D, m: int, eta: float, positions, model_var: str = "powerlaw
     (True, True)
     """
     D, m, eta = check_kernel_args(D, m, eta, model_var)
+    vec, iu = pair_vector(D, m, eta, model_var)
+    return predict_from_pairs(D, square(vec, iu, D.shape[0]), positions, max_cells=max_cells, eta=eta,
+                              model_var=model_var)
+
+
+def predict_from_pairs(D, P, positions, *, max_cells: int | None = None, eta: float = float("nan"),
+                       model_var: str = "powerlaw") -> EmergencePrediction:
+    """:func:`predict_modules` for any matrix of pair probabilities (e.g. a mean-field kernel).
+
+    The best grid, ``ΔQ``, spread and effective SBM of the inhomogeneous random graph with
+    independent pairs of probabilities ``P`` (``m`` = the expected number of edges, rounded). Used
+    by :mod:`~mesoscale.theory.homophily` for the two-parameter rules; ``eta`` and ``model_var``
+    only label the kernel in the controls (the half-range of an exponential kernel).
+
+    Examples
+    --------
+    >>> from mesoscale.metrics import distance_matrix
+    >>> from mesoscale.theory import pair_probabilities
+    >>> xy = domain_points(120, dim=2)
+    >>> D = distance_matrix(xy)
+    >>> a = predict_from_pairs(D, pair_probabilities(D, 360, -6.0), xy)
+    >>> a.q_cells == predict_modules(D, 360, -6.0, xy).q_cells
+    True
+    """
+    D = check_kernel_args(D, 1, 0.0, "powerlaw")[0]
+    n = D.shape[0]
+    P = np.asarray(P, dtype=float)
+    if P.shape != D.shape or not np.all(np.isfinite(P)) or P.min() < 0 or P.max() > 1 or not np.allclose(P, P.T):
+        raise ValueError(f"'P' must be a symmetric matrix of probabilities of shape {D.shape}")
     X = np.asarray(positions, dtype=float)
     sides = box_geometry(X)
-    n = D.shape[0]
     if X.shape[0] != n:
         raise ValueError(f"'positions' must have one row per node ({n}); got {X.shape[0]}")
     if max_cells is None:
         max_cells = max(1, min(64, n // 3))
     max_cells = check_int(max_cells, "max_cells", minimum=1)
-    vec, iu = pair_vector(D, m, eta, model_var)
-    P = square(vec, iu, n)
+    iu = np.triu_indices(n, 1)
+    vec = P[iu]
+    m = max(1, int(round(vec.sum())))
     ctrl = controls(D, m, eta, model_var, sides, vec, iu)
     extent = (X.max(axis=0) - X.min(axis=0)) > 0
     dim = X.shape[1]

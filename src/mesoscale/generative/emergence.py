@@ -1,0 +1,233 @@
+"""Simulations that test the emergence theory of :mod:`mesoscale.theory` (spatial modules of ``sptl``).
+
+Networks are grown by the spatial rule with the exponential kernel ``exp(-d / xi)`` on ``n``
+uniform random points of a box of unit volume (:func:`~mesoscale.theory.domain_points`), exactly
+and without dense matrices (:func:`~mesoscale.generative.sptl_edges`), so sizes up to a few
+times ``10**4`` are cheap. Every network is measured with *intensive* order parameters, those
+the theory predicts and that have a limit as ``n -> inf`` at fixed ``(xi, c)``:
+
+``overlap``
+    Bethe-Hessian bisection (:func:`~mesoscale.theory.bethe_hessian_partition`) against the two
+    halves of the box along its long side -- detectability of the positions (condition C1 of
+    :mod:`~mesoscale.theory.continuum`).
+``q_grid``
+    Modularity of the theory's predicted grid of cells (:func:`~mesoscale.theory.box_predictions`);
+    its expectation is the theory's ``q_cells``.
+``q``, ``q_null``, ``delta_q``
+    Maximum modularity (best of ``n_runs`` Louvain runs, :func:`~mesoscale.metrics.sparse_best_partition`),
+    the same for ``n_null`` degree-preserving rewirings of the network, and their difference.
+``nmi_grid``
+    Normalised mutual information between the Louvain modules and the predicted grid.
+``largest_component``, ``n_components``
+    Fragmentation of the network.
+
+:func:`emergence_scan` runs a ``(size x xi x seed)`` grid through :func:`mesoscale.theory.scan`
+(a resumable :mod:`mesoscale.sweep` store; one task per size and seed, the same points and the
+same exponential race at every ``xi``, so a replicate traces a coupled curve);
+:func:`summarize_emergence` reduces the seeds to means with 95 % intervals, ``delta_q`` pooled
+over the seeds (``mean q - mean q_null`` with a Welch interval).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .._validation import check_float, check_float_list, check_frame, check_int
+from .sparse import edges_to_sparse, sptl_edges
+
+__all__ = ["box_order_parameters", "emergence_scan", "summarize_emergence"]
+
+
+def _nmi(a, b):
+    from sklearn.metrics import normalized_mutual_info_score
+
+    return float(normalized_mutual_info_score(a, b))
+
+
+def box_order_parameters(xi: float, n: int, seed=None, *, c: float = 6.0, dim: int = 2, aspect: float = 1.0,
+                         cells=None, n_null: int = 1, n_runs: int = 1, louvain_max_xi: float = math.inf) -> dict:
+    """Grow one ``sptl`` network of range ``xi`` on ``n`` random points of the box and measure it.
+
+    Parameters
+    ----------
+    xi : float
+        Kernel range in units of the box (``eta = -1 / xi``, exponential kernel).
+    n : int
+        Nodes.
+    seed : None, int, SeedSequence or Generator
+        Points, network, Louvain and null draws all derive from it (same seed, same numbers at
+        every ``xi``: the points and the exponential race are shared).
+    c : float
+        Mean degree (``m = round(c n / 2)``).
+    dim, aspect
+        The box (:func:`~mesoscale.theory.domain_points`).
+    cells : sequence of int, optional
+        The predicted grid (cells per axis) for ``q_grid`` and ``nmi_grid``; NaN without it.
+    n_null : int
+        Degree-preserving nulls per network for ``q_null`` (0 skips Louvain altogether).
+    n_runs : int
+        Louvain runs per network.
+    louvain_max_xi : float
+        Skip Louvain (NaN) above this range (where the theory predicts no modules, to save time).
+
+    Returns
+    -------
+    dict
+        ``overlap, q_grid, q, q_null, delta_q, nmi_grid, n_components, largest_component, ell``
+        (mean edge length in box units).
+
+    Examples
+    --------
+    >>> r = box_order_parameters(0.05, 300, 0, c=6.0, aspect=2.0, cells=(3, 1))
+    >>> bool(r["q"] > r["q_null"]), bool(0 <= r["overlap"] <= 1), bool(r["q_grid"] > 0.5)
+    (True, True, True)
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    from .._validation import seed_sequence
+    from ..metrics import sparse_best_partition, sparse_degree_swaps
+    from ..theory import bethe_hessian_partition, domain_points, grid_labels, overlap
+
+    xi = check_float(xi, "xi", minimum=0.0)
+    if xi <= 0:
+        raise ValueError(f"'xi' must be > 0; got {xi}")
+    n = check_int(n, "n", minimum=8)
+    c = check_float(c, "c", minimum=0.0)
+    n_null = check_int(n_null, "n_null", minimum=0)
+    n_runs = check_int(n_runs, "n_runs", minimum=1)
+    s_pos, s_net, s_bh, s_lv, s_null = seed_sequence(seed).spawn(5)
+    X = domain_points(n, dim, aspect, layout="random", seed=s_pos)
+    m = max(1, min(int(round(c * n / 2)), n * (n - 1) // 2))
+    E = sptl_edges(X, m, -1.0 / xi, "exponential", seed=s_net)[0]
+    A = edges_to_sparse(E, n)
+    halves = grid_labels(X, [2] + [1] * (dim - 1))
+    out = {"overlap": overlap(halves, bethe_hessian_partition(A, 2, seed=s_bh))}
+    n_comp, comp = connected_components(A, directed=False)
+    out["n_components"] = float(n_comp)
+    out["largest_component"] = float(np.bincount(comp).max() / n)
+    out["ell"] = float(np.mean(np.linalg.norm(X[E[:, 0]] - X[E[:, 1]], axis=1)))
+    grid = None if cells is None else grid_labels(X, list(cells))
+    if grid is not None:
+        from ..metrics import sparse_modularity
+
+        out["q_grid"] = sparse_modularity(A, grid)
+    else:
+        out["q_grid"] = np.nan
+    out.update(q=np.nan, q_null=np.nan, delta_q=np.nan, nmi_grid=np.nan)
+    if n_null > 0 and xi <= louvain_max_xi:
+        part, q = sparse_best_partition(A, n_runs, np.random.default_rng(s_lv))
+        nulls = []
+        for ss in s_null.spawn(n_null):
+            rng = np.random.default_rng(ss)
+            nulls.append(sparse_best_partition(sparse_degree_swaps(A, 10, rng), n_runs, rng)[1])
+        out.update(q=q, q_null=float(np.mean(nulls)), delta_q=q - float(np.mean(nulls)))
+        if grid is not None:
+            out["nmi_grid"] = _nmi(grid, part)
+    return out
+
+
+class _BoxOrder:
+    """Picklable order parameter for :func:`mesoscale.theory.scan`."""
+
+    def __init__(self, cells, **kw):
+        self.cells = cells
+        self.kw = kw
+
+    def __call__(self, xi, n, seed):
+        return box_order_parameters(xi, n, seed, cells=self.cells.get(float(xi)), **self.kw)
+
+
+def emergence_scan(xis, sizes, n_seeds: int, *, c: float = 6.0, dim: int = 2, aspect: float = 1.0,
+                   cells: dict | None = None, n_null: int = 1, n_runs: int = 1, louvain_max_xi: float = math.inf,
+                   seed=None, store=None, progress: bool = True, **sweep_kwargs) -> pd.DataFrame:
+    """:func:`box_order_parameters` over ``sizes x xis x n_seeds`` as a resumable scan.
+
+    Parameters
+    ----------
+    xis, sizes, n_seeds
+        Kernel ranges (box units), numbers of nodes, replicates per point.
+    cells : dict, optional
+        ``{xi: cells}`` the predicted grids (e.g. from :func:`mesoscale.theory.box_predictions`).
+    c, dim, aspect, n_null, n_runs, louvain_max_xi
+        As in :func:`box_order_parameters`.
+    seed, store, progress, **sweep_kwargs
+        As in :func:`mesoscale.theory.scan` (``client``, ``n_jobs``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``size, control (= xi), replicate`` and the columns of :func:`box_order_parameters`.
+
+    Examples
+    --------
+    >>> df = emergence_scan([0.05, 0.4], [100], 2, aspect=2.0, cells={0.05: (3, 1), 0.4: (2, 1)}, seed=0,
+    ...                     progress=False)
+    >>> df.shape[0], sorted(df.control.unique().tolist())
+    (4, [0.05, 0.4])
+    """
+    from ..theory import scan
+
+    xs = check_float_list(xis, "xis", minimum=0.0)
+    cells = {} if cells is None else {float(k): tuple(int(v) for v in val) for k, val in dict(cells).items()}
+    task = _BoxOrder(cells, c=c, dim=dim, aspect=aspect, n_null=n_null, n_runs=n_runs,
+                     louvain_max_xi=louvain_max_xi)
+    return scan(task, xs, sizes, n_seeds, seed=seed, store=store, progress=progress, **sweep_kwargs)
+
+
+def summarize_emergence(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
+    """Means over seeds with ``confidence`` intervals, per size and range.
+
+    ``delta_q`` is pooled: ``mean(q) - mean(q_null)`` over the seeds of a point, with a Welch
+    t interval from the spread of both (every network has its own nulls; with one null per
+    network the nulls of the seeds together estimate the null's mean). ``z_pooled`` is the
+    Welch statistic. Other columns: ``<name>`` (mean) and ``<name>_lo``/``<name>_hi`` for
+    ``overlap``, ``q_grid``, ``nmi_grid``, ``q``, ``q_null``; ``binder`` (of ``overlap``),
+    ``susceptibility`` (``size * Var(overlap)``), ``n_seeds``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"size": [10] * 4, "control": [0.1] * 4, "replicate": range(4),
+    ...                    "q": [0.5, 0.52, 0.48, 0.5], "q_null": [0.4, 0.41, 0.39, 0.4],
+    ...                    "overlap": [0.9, 0.8, 0.85, 0.95], "q_grid": [0.4] * 4, "nmi_grid": [0.5] * 4})
+    >>> s = summarize_emergence(df)
+    >>> round(float(s.delta_q.iloc[0]), 3), bool(s.delta_q_lo.iloc[0] > 0), int(s.n_seeds.iloc[0])
+    (0.1, True, 4)
+    """
+    df = check_frame(df, ("size", "control", "overlap"), made_by="emergence_scan")
+    confidence = check_float(confidence, "confidence", minimum=0.0, maximum=1.0)
+    rows = []
+    for (n, x), g in df.groupby(["size", "control"], sort=True):
+        row = {"size": int(n), "control": float(x), "n_seeds": int(len(g))}
+        for col in ("overlap", "q_grid", "nmi_grid", "q", "q_null"):
+            if col not in g:
+                continue
+            v = g[col].to_numpy(dtype=float)
+            v = v[np.isfinite(v)]
+            row[col] = float(v.mean()) if v.size else np.nan
+            half = (float(stats.t.ppf(0.5 + confidence / 2, v.size - 1) * v.std(ddof=1) / math.sqrt(v.size))
+                    if v.size > 1 else np.nan)
+            row[f"{col}_lo"], row[f"{col}_hi"] = row[col] - half, row[col] + half
+        if "q" in g and "q_null" in g:
+            a = g["q"].to_numpy(dtype=float)
+            b = g["q_null"].to_numpy(dtype=float)
+            a, b = a[np.isfinite(a)], b[np.isfinite(b)]
+            if a.size > 1 and b.size > 1:
+                va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+                se = math.sqrt(va + vb)
+                dof = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1)) if se > 0 else np.inf
+                d = float(a.mean() - b.mean())
+                half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * se if se > 0 else 0.0
+                row.update(delta_q=d, delta_q_lo=d - half, delta_q_hi=d + half,
+                           z_pooled=d / se if se > 0 else np.inf * np.sign(d))
+            else:
+                row.update(delta_q=np.nan, delta_q_lo=np.nan, delta_q_hi=np.nan, z_pooled=np.nan)
+        o = g["overlap"].to_numpy(dtype=float)
+        m2, m4 = np.mean(o**2), np.mean(o**4)
+        row["binder"] = 1.0 - m4 / (3.0 * m2**2) if m2 > 0 else np.nan
+        row["susceptibility"] = float(n) * float(o.var(ddof=1)) if o.size > 1 else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
