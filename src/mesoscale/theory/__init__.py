@@ -8,6 +8,8 @@
                  condition and its phase diagram
 ``continuum``    the conditions as inequalities in (xi, c, dim, aspect): Kesten--Stigum range,
                  modularity range, geometric bound, the intensive predictions of a box
+``homophily``    the mean-field rate equation of the two-parameter rules (gamma != 0), its closures
+``growth``       the staged rate equation of growth with births and elongation, modularity per stage
 ``spectral``     Bethe-Hessian community detection (reaches the threshold) and the overlap
 ``plots``        figures of scans, susceptibilities and finite-size scaling
 ``transitions``  scan an order parameter over a control parameter and sizes, locate the
@@ -35,6 +37,7 @@ from .emergence import (
 )
 from .conditions import (
     EmergencePrediction,
+    kernel_for_length,
     modularity_condition,
     phase_diagram,
     predict_from_pairs,
@@ -53,9 +56,11 @@ from .continuum import (
     modularity_range,
     spectral_snr,
 )
+from .homophily import CLOSURES, MEAN_FIELD_RULES, MeanField, mean_field_pairs, predict_modules_homophily
+from .growth import growth_pair_probabilities, growth_predictions
 from .spectral import bethe_hessian, bethe_hessian_partition, overlap
 from .plots import plot_fss, plot_order_parameter, plot_scans, plot_significance, plot_susceptibility, plot_transition
-from .scaling import FSSResult, finite_size_scaling, fss_table
+from .scaling import CollapseResult, FSSResult, data_collapse, finite_size_scaling, fss_table
 from .transitions import locate_transition, scan, summarize
 
 __all__ = [
@@ -77,6 +82,8 @@ __all__ = [
     "locate_transition",
     "finite_size_scaling",
     "FSSResult",
+    "data_collapse",
+    "CollapseResult",
     "plot_order_parameter",
     "plot_susceptibility",
     "plot_fss",
@@ -94,6 +101,7 @@ __all__ = [
     "slab_modularity",
     "slab_optimum",
     "modularity_condition",
+    "kernel_for_length",
     "phase_diagram",
     "box_sides",
     "kernel_characteristic",
@@ -104,4 +112,11 @@ __all__ = [
     "spectral_snr",
     "condition_boundaries",
     "box_predictions",
+    "MEAN_FIELD_RULES",
+    "CLOSURES",
+    "MeanField",
+    "mean_field_pairs",
+    "predict_modules_homophily",
+    "growth_pair_probabilities",
+    "growth_predictions",
 ]

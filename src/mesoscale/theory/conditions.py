@@ -42,6 +42,7 @@ __all__ = [
     "slab_modularity",
     "slab_optimum",
     "modularity_condition",
+    "kernel_for_length",
     "phase_diagram",
 ]
 
@@ -363,6 +364,41 @@ def _eta_for_range(D, m, model_var, sides, target):
             f"(from the steepest kernel to no distance dependence); got {target}"
         )
     return float(brentq(lambda e: ratio(e) - target, steep, 0.0, xtol=1e-9))
+
+
+def kernel_for_length(D, m: int, length: float, model_var: str = "exponential") -> float:
+    """The kernel parameter ``eta <= 0`` whose predicted mean edge length is ``length`` (units of ``D``).
+
+    Inverts ``ell(eta) = sum p D / sum p`` of :func:`~mesoscale.theory.pair_probabilities` (monotone
+    in ``eta``); used to give a real network's geometry the range of its observed wiring.
+
+    Examples
+    --------
+    >>> from mesoscale.metrics import distance_matrix
+    >>> from mesoscale.theory import pair_probabilities
+    >>> X = domain_points(100, 2); D = distance_matrix(X)
+    >>> eta = kernel_for_length(D, 300, 0.12)
+    >>> P = pair_probabilities(D, 300, eta, "exponential")
+    >>> round(float((P * D).sum() / P.sum()), 4)
+    0.12
+    """
+    D, m, _ = check_kernel_args(D, m, 0.0, model_var)
+    length = check_float(length, "length", minimum=0.0)
+    n = D.shape[0]
+    iu = np.triu_indices(n, 1)
+    d = D[iu]
+
+    def ell(eta):
+        vec, _ = pair_vector(D, m, eta, model_var)
+        return float(np.dot(vec, d) / vec.sum())
+
+    off = D + np.diag(np.full(n, np.inf))
+    nn = float(np.median(off.min(axis=1)))
+    steep = -30.0 if model_var == "powerlaw" else -200.0 / max(nn, 1e-12)
+    lo, hi = ell(steep), ell(0.0)
+    if not lo < length < hi:
+        raise ValueError(f"'length' must lie in ({lo:.4g}, {hi:.4g}) for these distances and m={m}; got {length}")
+    return float(brentq(lambda e: ell(e) - length, steep, 0.0, xtol=1e-10))
 
 
 def modularity_condition(n: int, c: float, range_ratio: float, dim: int = 2, aspect: float = 1.0, *,
