@@ -59,7 +59,19 @@ from .continuum import (
 from .homophily import CLOSURES, MEAN_FIELD_RULES, MeanField, mean_field_pairs, predict_modules_homophily
 from .growth import growth_pair_probabilities, growth_predictions
 from .spectral import bethe_hessian, bethe_hessian_partition, overlap
-from .plots import plot_fss, plot_order_parameter, plot_scans, plot_significance, plot_susceptibility, plot_transition
+from .plots import (
+    plot_collapse,
+    plot_emergence,
+    plot_fss,
+    plot_growth,
+    plot_homophily,
+    plot_order_parameter,
+    plot_phase_diagram,
+    plot_scans,
+    plot_significance,
+    plot_susceptibility,
+    plot_transition,
+)
 from .scaling import CollapseResult, FSSResult, data_collapse, finite_size_scaling, fss_table
 from .transitions import locate_transition, scan, summarize
 
@@ -88,6 +100,11 @@ __all__ = [
     "plot_susceptibility",
     "plot_fss",
     "plot_transition",
+    "plot_phase_diagram",
+    "plot_emergence",
+    "plot_collapse",
+    "plot_homophily",
+    "plot_growth",
     "pair_probabilities",
     "grid_labels",
     "effective_blocks",

@@ -13,7 +13,8 @@ the expected growth is the *rate equation*
 with ``ḡ_ij(p)`` the topological factor of the pair evaluated on the current probabilities
 (:func:`mean_field_pairs`). In the clock ``dτ = dt / sum (1 - p) w ḡ`` it reads
 ``dp/dτ = (1 - p) w ḡ``, which is integrated exactly over each of ``n_steps`` slices of
-edges with ``ḡ`` from a predictor--corrector (trapezoid in ``log ḡ``):
+edges (quadratically growing slices: ``t_k = m (k / n_steps)**2``, as ``ḡ`` changes fastest in the first
+edges) with ``ḡ`` from a predictor--corrector (trapezoid in ``log ḡ``):
 ``p <- 1 - (1 - p) exp(-Δτ w ḡ)`` with ``Δτ`` such that the slice adds its edges.
 
 Known case: for ``sptl`` (or ``gamma = 0``) ``ḡ`` is constant and the solution is
@@ -176,9 +177,10 @@ def _node_values(P, rule, closure):
             return k, None, None
         kmax = int(math.ceil(k.max() + 6.0 * math.sqrt(k.max()) + 6.0))
         grid = np.arange(kmax + 1, dtype=float)
-        with np.errstate(divide="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore"):
             lp = -k[:, None] + grid[None, :] * np.log(k[:, None]) - gammaln(grid + 1)[None, :]
         lp[:, 0] = -k
+        lp[k <= 0, 1:] = -np.inf
         H = np.exp(lp)
         return None, grid, H / H.sum(axis=1, keepdims=True)
     tri = np.einsum("ij,ji->i", P @ P, P)  # (P^3)_ii: twice the expected triangles
@@ -289,7 +291,8 @@ def mean_field_pairs(D, m: int, rule: str, eta: float, gamma: float | None = Non
     topological = rule != "sptl"
     p = np.zeros_like(logw)
     active = 0.0
-    edges = np.linspace(0.0, float(m), n_steps + 1) if topological else np.array([0.0, float(m)])
+    # slices grow quadratically: the topological factor changes fastest in the first few edges
+    edges = float(m) * np.linspace(0.0, 1.0, n_steps + 1) ** 2 if topological else np.array([0.0, float(m)])
     g0 = float(_log_g(np.zeros(1), gamma, epsilon, topo)[0])
     for k in range(1, edges.size):
         step = edges[k] - edges[k - 1]
