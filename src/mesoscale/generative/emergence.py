@@ -134,17 +134,23 @@ def box_order_parameters(xi: float, n: int, seed=None, *, c: float = 6.0, dim: i
 class _BoxOrder:
     """Picklable order parameter for :func:`mesoscale.theory.scan`."""
 
-    def __init__(self, cells, **kw):
+    def __init__(self, cells, louvain_subset=None, **kw):
         self.cells = cells
+        self.louvain_subset = louvain_subset or {}
         self.kw = kw
 
     def __call__(self, xi, n, seed):
-        return box_order_parameters(xi, n, seed, cells=self.cells.get(float(xi)), **self.kw)
+        kw = dict(self.kw)
+        for threshold, keep in self.louvain_subset.items():
+            if n >= threshold and not any(abs(float(xi) - k) < 1e-12 for k in keep):
+                kw["n_null"] = 0  # Louvain only at the listed ranges for the largest networks
+        return box_order_parameters(xi, n, seed, cells=self.cells.get(float(xi)), **kw)
 
 
 def emergence_scan(xis, sizes, n_seeds: int, *, c: float = 6.0, dim: int = 2, aspect: float = 1.0,
                    cells: dict | None = None, n_null: int = 1, n_runs: int = 1, louvain_max_xi: float = math.inf,
-                   seed=None, store=None, progress: bool = True, **sweep_kwargs) -> pd.DataFrame:
+                   louvain_subset: dict | None = None, seed=None, store=None, progress: bool = True,
+                   **sweep_kwargs) -> pd.DataFrame:
     """:func:`box_order_parameters` over ``sizes x xis x n_seeds`` as a resumable scan.
 
     Parameters
@@ -155,6 +161,9 @@ def emergence_scan(xis, sizes, n_seeds: int, *, c: float = 6.0, dim: int = 2, as
         ``{xi: cells}`` the predicted grids (e.g. from :func:`mesoscale.theory.box_predictions`).
     c, dim, aspect, n_null, n_runs, louvain_max_xi
         As in :func:`box_order_parameters`.
+    louvain_subset : dict, optional
+        ``{size_threshold: [xi, ...]}``: networks of at least that size get Louvain (and nulls) only
+        at the listed ranges (Louvain is most of the cost of the largest networks).
     seed, store, progress, **sweep_kwargs
         As in :func:`mesoscale.theory.scan` (``client``, ``n_jobs``, ...).
 
@@ -174,7 +183,8 @@ def emergence_scan(xis, sizes, n_seeds: int, *, c: float = 6.0, dim: int = 2, as
 
     xs = check_float_list(xis, "xis", minimum=0.0)
     cells = {} if cells is None else {float(k): tuple(int(v) for v in val) for k, val in dict(cells).items()}
-    task = _BoxOrder(cells, c=c, dim=dim, aspect=aspect, n_null=n_null, n_runs=n_runs,
+    subset = {int(k): [float(x) for x in v] for k, v in (louvain_subset or {}).items()}
+    task = _BoxOrder(cells, subset, c=c, dim=dim, aspect=aspect, n_null=n_null, n_runs=n_runs,
                      louvain_max_xi=louvain_max_xi)
     return scan(task, xs, sizes, n_seeds, seed=seed, store=store, progress=progress, **sweep_kwargs)
 
