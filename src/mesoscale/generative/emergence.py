@@ -39,8 +39,7 @@ from scipy import stats
 from .._validation import check_float, check_float_list, check_frame, check_int
 from .sparse import edges_to_sparse, sptl_edges
 
-__all__ = ["box_order_parameters", "emergence_scan", "summarize_emergence", "growth_order_parameters",
-           "worm_stage_table", "worm_stage_predictions"]
+__all__ = ["box_order_parameters", "emergence_scan", "summarize_emergence", "emergence_analysis"]
 
 
 def _nmi(a, b):
@@ -196,7 +195,8 @@ def summarize_emergence(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     t interval from the spread of both (every network has its own nulls; with one null per
     network the nulls of the seeds together estimate the null's mean). ``z_pooled`` is the
     Welch statistic. Other columns: ``<name>`` (mean) and ``<name>_lo``/``<name>_hi`` for
-    ``overlap``, ``q_grid``, ``nmi_grid``, ``q``, ``q_null``; ``binder`` (of ``overlap``),
+    ``overlap``, ``q_grid``, ``dq_grid`` (``q_grid - q_null`` per network: the theory's ΔQ, the
+    predicted grid against the null's maximum), ``nmi_grid``, ``q``, ``q_null``; ``binder`` (of ``overlap``),
     ``susceptibility`` (``size * Var(overlap)``), ``n_seeds``.
 
     Examples
@@ -213,7 +213,9 @@ def summarize_emergence(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     rows = []
     for (n, x), g in df.groupby(["size", "control"], sort=True):
         row = {"size": int(n), "control": float(x), "n_seeds": int(len(g))}
-        for col in ("overlap", "q_grid", "nmi_grid", "q", "q_null"):
+        if "q_grid" in g and "q_null" in g:
+            g = g.assign(dq_grid=g["q_grid"] - g["q_null"])
+        for col in ("overlap", "q_grid", "dq_grid", "nmi_grid", "q", "q_null"):
             if col not in g:
                 continue
             v = g[col].to_numpy(dtype=float)
@@ -244,164 +246,79 @@ def summarize_emergence(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-# ----------------------------------------------------------------------------- growth and the worm's stages
-def growth_order_parameters(positions, m, birth_stage, eta: float, partitions: dict, *, n_networks: int = 20,
-                            model_var: str = "exponential", seed=None) -> pd.DataFrame:
-    """Grow ``sptl`` networks stage by stage and measure the modularity of given partitions at each stage.
+def _theory_crossing(x, y, level):
+    """First crossing of ``level`` by a sampled curve, interpolated in log x (NaN if none)."""
+    x, y = np.asarray(x, float), np.asarray(y, float) - level
+    idx = np.flatnonzero(np.sign(y[1:]) != np.sign(y[:-1]))
+    if idx.size == 0:
+        return np.nan
+    i = int(idx[0])
+    lx = np.log(x[i]) - y[i] * (np.log(x[i + 1]) - np.log(x[i])) / (y[i + 1] - y[i])
+    return float(np.exp(lx))
 
-    The simulation side of :func:`mesoscale.theory.growth_predictions`: networks are grown with
-    :func:`~mesoscale.generative.grow` on the stage distances of ``positions`` (nodes born at
-    ``birth_stage``), and the network of born nodes after stage ``s`` (the first ``m[s]`` edges of
-    the growth order) is scored on ``partitions[s]``.
+
+def emergence_analysis(df: pd.DataFrame, prediction: pd.DataFrame, *, window=(0.3, 0.75), n_boot: int = 200,
+                       seed=None) -> dict:
+    """Everything the chapter reads from an :func:`emergence_scan` against the theory.
 
     Parameters
     ----------
-    positions : array_like, shape (S, n, dim)
-        Positions at each stage.
-    m, birth_stage, eta, model_var
-        As in :func:`mesoscale.theory.growth_pair_probabilities`.
-    partitions : dict
-        ``{stage: labels}`` with one label per node born by that stage (in node order).
-    n_networks : int
-        Independent networks (``seed``).
+    df : DataFrame
+        :func:`emergence_scan` rows.
+    prediction : DataFrame
+        :func:`mesoscale.theory.box_predictions` at the same ranges (``xi, q_cells, ell,
+        snr_spectral, snr_closed``; one row per ``xi``, no ``size``).
+    window : (float, float)
+        Ranges used to locate the detectability transition (around the predicted ``xi_KS``).
+    n_boot : int
+        Bootstrap resamples of seeds.
 
     Returns
     -------
-    pandas.DataFrame
-        One row per (network, stage): ``network, stage, n_born, m, q_grid``.
+    dict
+        ``summary`` (:func:`summarize_emergence`), ``xi_ks_theory`` (λ₂²/λ₁ = 1 of the box),
+        ``xi_q_theory`` (``q_cells`` = the sparse-limit null ``0.97 / sqrt(c)``), ``grid_error``
+        (largest ``|q_grid - q_cells|`` of the largest size), ``xi_q`` (per size: where the grid's
+        ``q_grid - q_null`` crosses 0, :func:`mesoscale.theory.locate_transition` with bootstrap),
+        ``binder`` (Binder-cumulant crossings of the overlap of successive sizes), ``collapse``
+        (:func:`mesoscale.theory.data_collapse` of the overlap in ``window``), ``range_collapse``
+        (the collapse of ``q_grid`` against the range in spacings ``R``: exponent ``a`` of ``R n**a``,
+        theory ``-1/dim``) and ``largest_n``.
 
     Examples
     --------
-    >>> x = np.linspace(0, 1, 30); X = np.c_[x, np.zeros(30)]
-    >>> st = np.stack([X * [0.5, 1], X])
-    >>> df = growth_order_parameters(st, [10, 45], np.r_[np.zeros(15, int), np.ones(15, int)], -30.0,
-    ...                              {1: (x > 0.5).astype(int)}, n_networks=3, seed=0)
-    >>> df.shape, bool((df.q_grid > 0.3).all())
-    ((3, 5), True)
+    >>> pred = pd.DataFrame({"xi": [0.1, 0.3, 0.5], "q_cells": [0.5, 0.25, 0.17], "ell": [0.2, 0.34, 0.41],
+    ...                      "snr_spectral": [4.9, 1.9, 0.9], "snr_closed": [5.2, 2.0, 0.5], "c": [6.0] * 3,
+    ...                      "dim": [2] * 3})
+    >>> df = emergence_scan([0.1, 0.3, 0.5], [60, 120], 3, aspect=2.0, cells={0.1: (3, 2), 0.3: (2, 1), 0.5: (2, 1)},
+    ...                     seed=0, progress=False)
+    >>> out = emergence_analysis(df, pred, window=(0.1, 0.5), n_boot=5, seed=0)
+    >>> round(out["xi_ks_theory"], 3), out["largest_n"], sorted(out)[:3]
+    (0.475, 120, ['binder', 'collapse', 'grid_error'])
     """
-    from .._validation import distance_matrix
-    from ..metrics import sparse_modularity
-    from .growth import grow
+    from ..theory import data_collapse, locate_transition
 
-    X = np.asarray(positions, dtype=float)
-    if X.ndim != 3:
-        raise ValueError(f"'positions' must have shape (stages, n, dim); got {X.shape}")
-    S, n = X.shape[:2]
-    m = np.asarray(m, dtype=np.int64)
-    birth = np.asarray(birth_stage, dtype=np.int64)
-    n_networks = check_int(n_networks, "n_networks", minimum=1)
-    Ds = np.stack([distance_matrix(X[s]) for s in range(S)])
-    _, orders = grow(Ds, m, "sptl", eta, model_var=(model_var, "powerlaw"), birth_times=birth.astype(float),
-                     stage_times=np.arange(S, dtype=float), n_networks=n_networks, seed=seed, return_order=True)
-    rows = []
-    for s, labels in dict(partitions).items():
-        s = check_int(s, "partitions", minimum=0, maximum=S - 1)
-        alive = np.flatnonzero(birth <= s)
-        labels = np.asarray(labels)
-        if labels.shape != (alive.size,):
-            raise ValueError(f"'partitions[{s}]' must label the {alive.size} nodes born by stage {s}")
-        if m[s] < 1:
-            continue
-        index = np.full(n, -1)
-        index[alive] = np.arange(alive.size)
-        for b in range(n_networks):
-            e = orders[b, : m[s]]
-            A = edges_to_sparse(np.sort(index[e], axis=1), alive.size)
-            rows.append({"network": b, "stage": s, "n_born": int(alive.size), "m": int(m[s]),
-                         "q_grid": sparse_modularity(A, labels)})
-    return pd.DataFrame(rows)
-
-
-def worm_stage_table(stages=(1, 2, 3, 4, 5, 6, 7, 8), *, n_null: int = 20, n_runs: int = 5, seed=None,
-                     progress: bool = False) -> pd.DataFrame:
-    """Modularity of the eight Witvliet et al. (2021) brains against degree-preserving nulls, with ages.
-
-    Each dataset ``celegans_witvliet_<k>`` is binarised (:meth:`~mesoscale.connectomes.Connectome.binary`)
-    and tested with :func:`~mesoscale.metrics.modularity_significance` (``"degree"``), so every Q carries
-    ΔQ with its interval, z, the empirical p and the null count.
-
-    Returns
-    -------
-    pandas.DataFrame
-        One row per stage: ``dataset, stage, age_h, n, m, c, q, q_null, delta_q, delta_q_lo, delta_q_hi, z,
-        p_value, n_null, mean_edge_length`` (position units of the dataset).
-
-    Examples
-    --------
-    >>> df = worm_stage_table([1], n_null=3, n_runs=1, seed=0)
-    >>> df[["stage", "age_h", "n"]].values.tolist(), bool(df.delta_q.iloc[0] > 0)
-    ([['L1', 0.0, 161]], True)
-    """
-    from .. import connectomes
-    from .._validation import seed_sequence
-    from ..metrics import modularity_significance
-
-    rows = []
-    streams = seed_sequence(seed).spawn(len(list(stages)))
-    for k, ss in zip(stages, streams):
-        k = check_int(k, "stages", minimum=1, maximum=8)
-        c = connectomes.load(f"celegans_witvliet_{k}")
-        A = c.binary()
-        stage, age = connectomes.WITVLIET_STAGES[k]
-        t = modularity_significance(A, "degree", n_null=n_null, n_runs=n_runs, seed=ss, progress=progress,
-                                    on_fragmented="ignore")
-        iu = np.nonzero(np.triu(A, 1))
-        X = np.asarray(c.positions, dtype=float)
-        m = len(iu[0])
-        rows.append({"dataset": f"celegans_witvliet_{k}", "stage": stage, "age_h": float(age), "n": int(c.n),
-                     "m": m, "c": 2.0 * m / c.n, "q": t.q, "q_null": t.null_mean, "delta_q": t.delta,
-                     "delta_q_lo": t.delta_low, "delta_q_hi": t.delta_high, "z": t.z, "p_value": t.p_value,
-                     "n_null": t.n_null,
-                     "mean_edge_length": float(np.linalg.norm(X[iu[0]] - X[iu[1]], axis=1).mean())})
-    return pd.DataFrame(rows)
-
-
-def worm_stage_predictions(table: pd.DataFrame, growth: float, *, reference: str = "celegans_witvliet_8",
-                           max_cells: int = 16) -> pd.DataFrame:
-    """The kernel theory's modularity for each Witvliet brain, one physical contact range for all stages.
-
-    The exponential kernel's range is fitted on the ``reference`` brain (its predicted mean edge
-    length equals the observed one, :func:`mesoscale.theory.kernel_for_length`). Earlier brains are
-    smaller: positions of a brain of age ``t`` are scaled by ``(1 + (growth - 1) t / T) / growth``
-    (``T`` the reference's age; ``growth`` = adult over newborn linear size, 1 = no growth), so the
-    same physical range is longer relative to a young brain. Each brain is then predicted with its
-    own neurons, edge count and that kernel (:func:`mesoscale.theory.predict_modules`): ``q_cells``,
-    ``q_null``, ``delta_q``, ``spread``, the predicted grid ``cells`` and ``q_grid_observed``, the
-    modularity of that grid on the real network.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"dataset": ["celegans_witvliet_1", "celegans_witvliet_8"], "age_h": [0.0, 50.0],
-    ...                   "m": [680, 1800], "mean_edge_length": [0.9, 0.9]})
-    >>> p = worm_stage_predictions(t, 1.0)
-    >>> p.dataset.tolist(), bool(p.q_cells.notna().all())
-    (['celegans_witvliet_1', 'celegans_witvliet_8'], True)
-    """
-    from .. import connectomes
-    from .._validation import distance_matrix
-    from ..metrics import modularity
-    from ..theory import kernel_for_length, predict_modules
-
-    table = check_frame(table, ("dataset", "age_h", "m", "mean_edge_length"), made_by="worm_stage_table")
-    growth = check_float(growth, "growth", minimum=1.0)
-    ref = table[table.dataset == reference]
-    if ref.empty:
-        raise ValueError(f"'reference' {reference!r} is not in the table")
-    cref = connectomes.load(reference)
-    Xref = np.asarray(cref.positions, dtype=float)
-    eta = kernel_for_length(distance_matrix(Xref), int(ref.m.iloc[0]), float(ref.mean_edge_length.iloc[0]),
-                            "exponential")
-    T = float(ref.age_h.iloc[0]) or 1.0
-    rows = []
-    for _, r in table.iterrows():
-        c = connectomes.load(r.dataset)
-        scale = (1.0 + (growth - 1.0) * float(r.age_h) / T) / growth
-        X = np.asarray(c.positions, dtype=float) * scale
-        D = distance_matrix(X)
-        pred = predict_modules(D, int(r.m), eta, X, "exponential", max_cells=max_cells)
-        rows.append({"dataset": r.dataset, "age_h": float(r.age_h), "growth": growth, "scale": scale, "eta": eta,
-                     "cells": "x".join(map(str, pred.cells)), "q_cells": pred.q_cells, "q_null": pred.q_null,
-                     "delta_q": pred.delta_q, "spread": pred.spread,
-                     "range_ratio": pred.controls["range_ratio"],
-                     "q_grid_observed": modularity(c.binary(), pred.labels)})
-    return pd.DataFrame(rows)
+    df = check_frame(df, ("size", "control", "overlap", "q_grid"), made_by="emergence_scan")
+    pred = check_frame(prediction, ("xi", "q_cells", "ell", "snr_spectral", "c", "dim"), made_by="box_predictions")
+    pred = pred.drop_duplicates("xi").sort_values("xi")
+    c, dim = float(pred["c"].iloc[0]), int(pred["dim"].iloc[0])
+    out = {"summary": summarize_emergence(df), "largest_n": int(df["size"].max())}
+    out["xi_ks_theory"] = _theory_crossing(pred["xi"], pred["snr_spectral"], 1.0)
+    out["xi_q_theory"] = _theory_crossing(pred["xi"], pred["q_cells"], 0.97 / math.sqrt(c))
+    big = out["summary"][out["summary"]["size"] == out["largest_n"]].merge(pred, left_on="control", right_on="xi")
+    out["grid_error"] = float(np.nanmax(np.abs(big["q_grid"] - big["q_cells"])))
+    with_null = df[np.isfinite(df["q_null"].to_numpy(float))] if "q_null" in df else df.iloc[:0]
+    if len(with_null):
+        d = with_null.assign(dq_grid=with_null["q_grid"] - with_null["q_null"])
+        out["xi_q"] = locate_transition(d, "level", value="dq_grid", level=0.0, n_boot=n_boot, seed=seed)
+    lo, hi = window
+    win = df[(df["control"] >= lo) & (df["control"] <= hi)]
+    if win["size"].nunique() >= 2 and win["control"].nunique() >= 3:
+        out["binder"] = locate_transition(win, "crossing", value="overlap", n_boot=n_boot, seed=seed)
+        x0 = out["xi_ks_theory"] if np.isfinite(out["xi_ks_theory"]) else 0.5 * (lo + hi)
+        out["collapse"] = data_collapse(win, "overlap", x_c=x0, exponent=0.3, n_boot=min(n_boot, 50), seed=seed)
+    R = dict(zip(pred["xi"], pred["ell"]))
+    rr = df.assign(control=[R[x] * n ** (1.0 / dim) for x, n in zip(df["control"], df["size"])])
+    out["range_collapse"] = data_collapse(rr, "q_grid", x_c=0.0, exponent=-0.4, fix_x_c=True,
+                                          exponent_bounds=(-1.0, 0.0), n_boot=min(n_boot, 50), seed=seed)
+    return out

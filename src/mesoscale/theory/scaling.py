@@ -377,7 +377,8 @@ def data_collapse(df: pd.DataFrame, value: str = "value", *, x_c: float | None =
     exponent : float
         Starting exponent.
     exponent_bounds : (float, float)
-        Range of ``a``.
+        Range of ``a`` (negative exponents collapse a control that grows with size, e.g. a range
+        in spacings: ``x_c = 0`` and ``a = -1/dim`` give ``R n**(-1/dim)``).
     n_boot : int
         Bootstrap refits (0: none).
     seed : None, int, SeedSequence or Generator
@@ -403,7 +404,7 @@ def data_collapse(df: pd.DataFrame, value: str = "value", *, x_c: float | None =
     df = df[np.isfinite(df[value].to_numpy(dtype=float))]
     if df["size"].nunique() < 2:
         raise ValueError(f"data_collapse needs at least 2 sizes; got {sorted(df['size'].unique().tolist())}")
-    lo_a = check_float(exponent_bounds[0], "exponent_bounds[0]", minimum=0.0)
+    lo_a = check_float(exponent_bounds[0], "exponent_bounds[0]")
     hi_a = check_float(exponent_bounds[1], "exponent_bounds[1]", minimum=lo_a)
     exponent = check_float(exponent, "exponent", minimum=lo_a, maximum=hi_a)
     n_boot = check_int(n_boot, "n_boot", minimum=0)
