@@ -39,7 +39,8 @@ from scipy import stats
 from .._validation import check_float, check_float_list, check_frame, check_int
 from .sparse import edges_to_sparse, sptl_edges
 
-__all__ = ["box_order_parameters", "emergence_scan", "summarize_emergence", "emergence_analysis"]
+__all__ = ["box_order_parameters", "emergence_scan", "summarize_emergence", "emergence_analysis", "read_results",
+           "compare_runs", "phase_points"]
 
 
 def _nmi(a, b):
@@ -246,17 +247,6 @@ def summarize_emergence(df: pd.DataFrame, confidence: float = 0.95) -> pd.DataFr
     return pd.DataFrame(rows)
 
 
-def _theory_crossing(x, y, level):
-    """First crossing of ``level`` by a sampled curve, interpolated in log x (NaN if none)."""
-    x, y = np.asarray(x, float), np.asarray(y, float) - level
-    idx = np.flatnonzero(np.sign(y[1:]) != np.sign(y[:-1]))
-    if idx.size == 0:
-        return np.nan
-    i = int(idx[0])
-    lx = np.log(x[i]) - y[i] * (np.log(x[i + 1]) - np.log(x[i])) / (y[i + 1] - y[i])
-    return float(np.exp(lx))
-
-
 def emergence_analysis(df: pd.DataFrame, prediction: pd.DataFrame, *, window=(0.3, 0.75), n_boot: int = 200,
                        seed=None) -> dict:
     """Everything the chapter reads from an :func:`emergence_scan` against the theory.
@@ -296,15 +286,15 @@ def emergence_analysis(df: pd.DataFrame, prediction: pd.DataFrame, *, window=(0.
     >>> round(out["xi_ks_theory"], 3), out["largest_n"], sorted(out)[:3]
     (0.475, 120, ['binder', 'collapse', 'grid_error'])
     """
-    from ..theory import data_collapse, locate_transition
+    from ..theory import curve_crossing, data_collapse, locate_transition
 
     df = check_frame(df, ("size", "control", "overlap", "q_grid"), made_by="emergence_scan")
     pred = check_frame(prediction, ("xi", "q_cells", "ell", "snr_spectral", "c", "dim"), made_by="box_predictions")
     pred = pred.drop_duplicates("xi").sort_values("xi")
     c, dim = float(pred["c"].iloc[0]), int(pred["dim"].iloc[0])
     out = {"summary": summarize_emergence(df), "largest_n": int(df["size"].max())}
-    out["xi_ks_theory"] = _theory_crossing(pred["xi"], pred["snr_spectral"], 1.0)
-    out["xi_q_theory"] = _theory_crossing(pred["xi"], pred["q_cells"], 0.97 / math.sqrt(c))
+    out["xi_ks_theory"] = curve_crossing(pred["xi"], pred["snr_spectral"], 1.0)
+    out["xi_q_theory"] = curve_crossing(pred["xi"], pred["q_cells"], 0.97 / math.sqrt(c))
     big = out["summary"][out["summary"]["size"] == out["largest_n"]].merge(pred, left_on="control", right_on="xi")
     out["grid_error"] = float(np.nanmax(np.abs(big["q_grid"] - big["q_cells"])))
     with_null = df[np.isfinite(df["q_null"].to_numpy(float))] if "q_null" in df else df.iloc[:0]
@@ -322,3 +312,72 @@ def emergence_analysis(df: pd.DataFrame, prediction: pd.DataFrame, *, window=(0.
     out["range_collapse"] = data_collapse(rr, "q_grid", x_c=0.0, exponent=-0.4, fix_x_c=True,
                                           exponent_bounds=(-1.0, 0.0), n_boot=min(n_boot, 50), seed=seed)
     return out
+
+
+def read_results(results_dir, name: str) -> pd.DataFrame | None:
+    """Stored rows ``<results_dir>/<name>.csv.gz`` below the project root, or None (no directory, no file).
+
+    Examples
+    --------
+    >>> read_results(None, "02_emergence_rows") is None, read_results("no_such_dir", "x") is None
+    (True, True)
+    """
+    import os
+
+    from .study import store_path
+
+    if results_dir is None or str(results_dir) == "":
+        return None
+    path = store_path(os.path.join(str(results_dir), f"{name}.csv.gz"))
+    return pd.read_csv(path) if os.path.exists(path) else None
+
+
+def compare_runs(live: pd.DataFrame, stored: pd.DataFrame, keys, values) -> pd.DataFrame:
+    """This run's simulations against stored ones at the points both have: are they the same law?
+
+    For every point (``keys``) and value, the means of both runs, their difference and the Welch
+    ``z`` of the difference (|z| above ~3 at many points would say the stored table was made by
+    different code or parameters).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"size": [10] * 4, "x": [1.0, 1.1, 0.9, 1.0]})
+    >>> b = pd.DataFrame({"size": [10] * 6, "x": [1.0, 1.05, 0.95, 1.0, 1.1, 0.9]})
+    >>> compare_runs(a, b, ["size"], ["x"])[["size", "value", "z"]].round(2).values.tolist()
+    [[10, 'x', 0.0]]
+    """
+    keys = list(keys)
+    rows = []
+    for k, g in live.groupby(keys):
+        k = k if isinstance(k, tuple) else (k,)
+        mask = np.ones(len(stored), bool)
+        for col, v in zip(keys, k):
+            mask &= np.isclose(stored[col].to_numpy(float), float(v))
+        h = stored[mask]
+        for v in values:
+            a = g[v].dropna().to_numpy(float)
+            b = h[v].dropna().to_numpy(float) if len(h) else np.empty(0)
+            if a.size < 2 or b.size < 2:
+                continue
+            se = math.sqrt(a.var(ddof=1) / a.size + b.var(ddof=1) / b.size)
+            d = float(a.mean() - b.mean())
+            rows.append({**dict(zip(keys, k)), "value": v, "live": float(a.mean()), "stored": float(b.mean()),
+                         "difference": d, "z": d / se if se > 0 else 0.0, "live_seeds": a.size, "stored_seeds": b.size})
+    return pd.DataFrame(rows)
+
+
+def phase_points(summary: pd.DataFrame, n: int) -> pd.DataFrame:
+    """Simulated points of the phase diagram: ``modular`` and ``detectable`` read from a summary.
+
+    ``modular``: the 95 % interval of ``dq_grid`` (the predicted grid's Q minus the null's maximum Q)
+    lies above 0. ``detectable``: the interval of the overlap lies above ``sqrt(2 / (pi n))``, the mean
+    overlap of a random balanced bisection.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"control": [0.1], "c": [6.0], "dq_grid_lo": [0.05], "overlap_lo": [0.4]})
+    >>> phase_points(s, 1000)[["modular", "detectable"]].values.tolist()
+    [[True, True]]
+    """
+    chance = math.sqrt(2.0 / (math.pi * check_int(n, "n", minimum=2)))
+    return summary.assign(modular=summary["dq_grid_lo"] > 0, detectable=summary["overlap_lo"] > chance)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .._validation import check_choice, check_float_list, check_int
 
-__all__ = ["active_fraction", "homophily_study"]
+__all__ = ["active_fraction", "homophily_study", "homophily_breakdown"]
 
 
 def active_fraction(order, n: int, rule: str) -> float:
@@ -182,3 +182,48 @@ def homophily_study(rules=("matching", "clu-avg"), gammas=(0.0, 0.25, 0.5, 1.0),
                     **sweep_kwargs)
     sim = sim[[col for col in sim.columns if not str(col).startswith("__")]]
     return theory, sim
+
+
+def homophily_breakdown(theory: pd.DataFrame, simulation: pd.DataFrame, *, closure: str = "mean",
+                        tolerance: float = 0.03) -> pd.DataFrame:
+    """Where the mean field stops holding: theory minus simulation per point, and the first failing gamma.
+
+    For every ``(rule, eta, size, gamma)``: the simulated mean and standard error of ``q_grid`` and
+    ``ell``, the theory's ``q_cells`` and ``ell`` (``closure``), ``q_error = q_cells - q_grid`` and
+    ``ell_error`` (relative); ``fails`` when ``|q_error| > max(tolerance, 3 se)`` or
+    ``|ell_error| > max(tolerance, 3 se / ell)``. ``gamma_star`` (per ``rule, eta, size``) is the smallest
+    gamma that fails (NaN if none), ``gamma_ok`` the largest gamma below it.
+
+    Examples
+    --------
+    >>> th = pd.DataFrame({"rule": ["matching"] * 2, "gamma": [0.0, 1.0], "eta": [-5.0] * 2, "size": [60] * 2,
+    ...                    "closure": ["mean"] * 2, "q_cells": [0.5, 0.6], "ell": [0.1, 0.05]})
+    >>> sim = pd.DataFrame({"rule": ["matching"] * 4, "gamma": [0.0, 0.0, 1.0, 1.0], "eta": [-5.0] * 4,
+    ...                     "size": [60] * 4, "q_grid": [0.5, 0.51, 0.3, 0.31], "ell": [0.1, 0.1, 0.1, 0.11]})
+    >>> b = homophily_breakdown(th, sim)
+    >>> b.fails.tolist(), b.gamma_star.tolist()
+    ([False, True], [1.0, 1.0])
+    """
+    from .._validation import check_float
+
+    tolerance = check_float(tolerance, "tolerance", minimum=0.0)
+    keys = ["rule", "eta", "size", "gamma"]
+    g = simulation.groupby(keys)
+    sim = g.agg(q_grid=("q_grid", "mean"), q_sd=("q_grid", "std"), ell_sim=("ell", "mean"), ell_sd=("ell", "std"),
+                seeds=("q_grid", "count")).reset_index()
+    th = theory[theory["closure"] == closure][keys + ["q_cells", "ell"]]
+    out = sim.merge(th, on=keys, how="inner")
+    se_q = out["q_sd"] / np.sqrt(out["seeds"])
+    se_l = out["ell_sd"] / np.sqrt(out["seeds"])
+    out["q_error"] = out["q_cells"] - out["q_grid"]
+    out["ell_error"] = out["ell"] / out["ell_sim"] - 1.0
+    out["fails"] = (out["q_error"].abs() > np.maximum(tolerance, 3 * se_q)) | (
+        out["ell_error"].abs() > np.maximum(tolerance, 3 * se_l / out["ell_sim"]))
+    star, ok = {}, {}
+    for k, sub in out.sort_values("gamma").groupby(["rule", "eta", "size"]):
+        bad = sub[sub["fails"]]
+        star[k] = float(bad["gamma"].iloc[0]) if len(bad) else np.nan
+        good = sub[sub["gamma"] < star[k]] if len(bad) else sub
+        ok[k] = float(good["gamma"].max()) if len(good) else np.nan
+    idx = list(zip(out["rule"], out["eta"], out["size"]))
+    return out.assign(gamma_star=[star[k] for k in idx], gamma_ok=[ok[k] for k in idx])

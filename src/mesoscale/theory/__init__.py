@@ -49,11 +49,13 @@ from .continuum import (
     box_predictions,
     box_sides,
     condition_boundaries,
+    curve_crossing,
     kernel_characteristic,
     ks_range,
     ks_snr,
     minimum_range_ratio,
     modularity_range,
+    phase_boundaries,
     spectral_snr,
 )
 from .homophily import CLOSURES, MEAN_FIELD_RULES, MeanField, mean_field_pairs, predict_modules_homophily
@@ -129,6 +131,8 @@ __all__ = [
     "spectral_snr",
     "condition_boundaries",
     "box_predictions",
+    "phase_boundaries",
+    "curve_crossing",
     "MEAN_FIELD_RULES",
     "CLOSURES",
     "MeanField",

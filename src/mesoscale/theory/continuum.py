@@ -82,6 +82,8 @@ __all__ = [
     "spectral_snr",
     "condition_boundaries",
     "box_predictions",
+    "phase_boundaries",
+    "curve_crossing",
 ]
 
 #: Mean |projection| of a random unit vector on one axis, dim = 1, 2, 3.
@@ -340,3 +342,44 @@ def box_predictions(xis, c: float, dim: int = 2, aspect: float = 1.0, *, sizes=N
                            range_ratio=base["ell"] * n ** (1.0 / dim))
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def phase_boundaries(mean_degrees, xis, n: int, dim: int = 2, aspect: float = 1.0, *, n_ref: int = 800) -> pd.DataFrame:
+    """:func:`condition_boundaries` with their numerical counterparts on a box of ``n_ref`` points.
+
+    Adds ``xi_ks_num`` (where ``lambda_2**2 / lambda_1`` of the pair probabilities falls through 1)
+    and ``xi_q_num`` (where the best grid's ``q_cells`` falls below ``Q_null(n, c)``), both
+    interpolated in ``log xi`` between the ``xis`` of :func:`box_predictions` (NaN when the scan
+    does not bracket them).
+
+    Examples
+    --------
+    >>> b = phase_boundaries([6.0], [0.05, 0.1, 0.2, 0.4, 0.8], 1000, aspect=2.0, n_ref=300)
+    >>> bool(b.xi_q_num.iloc[0] < b.xi_ks_num.iloc[0]), list(b.columns)[-2:]
+    (True, ['xi_ks_num', 'xi_q_num'])
+    """
+    b = condition_boundaries(mean_degrees, dim, aspect, n=n)
+    ks, qs = [], []
+    for c, qn in zip(b["c"], b["q_null"]):
+        p = box_predictions(xis, c, dim, aspect, n_ref=n_ref).sort_values("xi")
+        ks.append(curve_crossing(p["xi"], p["snr_spectral"], 1.0))
+        qs.append(curve_crossing(p["xi"], p["q_cells"], qn))
+    return b.assign(xi_ks_num=ks, xi_q_num=qs)
+
+
+def curve_crossing(x, y, level: float) -> float:
+    """Where a sampled curve ``y(x)`` (``x > 0``, increasing) first crosses ``level``, interpolated in ``log x``.
+
+    NaN when it never crosses. Used to read the theory's boundaries off a scan of ranges.
+
+    Examples
+    --------
+    >>> round(curve_crossing([0.1, 1.0], [2.0, 0.0], 1.0), 4)
+    0.3162
+    """
+    x, y = np.asarray(x, float), np.asarray(y, float) - check_float(level, "level")
+    idx = np.flatnonzero(np.sign(y[1:]) != np.sign(y[:-1]))
+    if idx.size == 0:
+        return np.nan
+    i = int(idx[0])
+    return float(np.exp(np.log(x[i]) - y[i] * (np.log(x[i + 1]) - np.log(x[i])) / (y[i + 1] - y[i])))
