@@ -40,7 +40,7 @@ from .._validation import check_float, check_float_list, check_frame, check_int
 from .sparse import edges_to_sparse, sptl_edges
 
 __all__ = ["box_order_parameters", "emergence_scan", "summarize_emergence", "emergence_analysis", "read_results",
-           "compare_runs", "phase_points"]
+           "compare_runs", "phase_points", "emergence_study", "phase_study"]
 
 
 def _nmi(a, b):
@@ -381,3 +381,83 @@ def phase_points(summary: pd.DataFrame, n: int) -> pd.DataFrame:
     """
     chance = math.sqrt(2.0 / (math.pi * check_int(n, "n", minimum=2)))
     return summary.assign(modular=summary["dq_grid_lo"] > 0, detectable=summary["overlap_lo"] > chance)
+
+
+def emergence_study(xis, sizes, n_seeds: int, *, c: float = 6.0, dim: int = 2, aspect: float = 1.0, n_ref: int = 800,
+                    louvain_max_xi: float = math.inf, louvain_subset: dict | None = None, results_dir=None,
+                    results_name: str = "02_emergence_rows", n_boot: int = 200, seed=None, store=None,
+                    progress: bool = True, **sweep_kwargs) -> dict:
+    """The chapter's test of the spatial theory: predictions, this run's simulations, stored ones, the analysis.
+
+    The theory (:func:`mesoscale.theory.box_predictions` on ``n_ref`` points) gives the predicted
+    grid of every range; :func:`emergence_scan` simulates ``sizes x xis x n_seeds`` in this run; if
+    ``results_dir`` holds stored rows (``<results_name>.csv.gz``, e.g. the paper-grade sweep), the
+    analysis (:func:`emergence_analysis`) uses them and this run is compared with them at the points
+    both have (:func:`compare_runs`); otherwise it uses this run's rows.
+
+    Returns
+    -------
+    dict
+        ``prediction``, ``live``, ``rows`` (what was analysed), ``stored`` (bool), ``check``
+        (:func:`compare_runs`, or None) and the keys of :func:`emergence_analysis`.
+
+    Examples
+    --------
+    >>> out = emergence_study([0.05, 0.3, 0.6], [60, 120], 2, aspect=2.0, n_ref=150, n_boot=3, seed=0,
+    ...                       progress=False)
+    >>> out["stored"], out["largest_n"], len(out["live"])
+    (False, 120, 12)
+    """
+    from ..theory import box_predictions
+
+    pred = box_predictions(xis, c, dim, aspect, n_ref=n_ref)
+    cells = {float(x): tuple(int(v) for v in s.split("x")) for x, s in zip(pred["xi"], pred["cells"])}
+    live = emergence_scan(xis, sizes, n_seeds, c=c, dim=dim, aspect=aspect, cells=cells,
+                          louvain_max_xi=louvain_max_xi, louvain_subset=louvain_subset, seed=seed, store=store,
+                          progress=progress, **sweep_kwargs)
+    stored = read_results(results_dir, results_name)
+    rows = live if stored is None else stored
+    check = None if stored is None else compare_runs(live, stored, ["size", "control"], ["q_grid", "overlap"])
+    out = emergence_analysis(rows, pred, n_boot=n_boot, seed=seed)
+    out.update(prediction=pred, live=live, rows=rows, stored=stored is not None, check=check)
+    return out
+
+
+def phase_study(mean_degrees, xis, n: int, n_seeds: int, *, dim: int = 2, aspect: float = 1.0, n_ref: int = 800,
+                results_dir=None, results_name: str = "02_phase_rows", seed=None, store=None, progress: bool = True,
+                **sweep_kwargs) -> dict:
+    """Simulated points of the phase diagram at size ``n`` over ``(c, xi)``, and the theory's boundaries.
+
+    One :func:`emergence_scan` per mean degree (predicted grids from
+    :func:`mesoscale.theory.box_predictions`); stored rows (``<results_name>.csv.gz`` with a ``c``
+    column) replace this run's where present. Points are classified by :func:`phase_points`.
+
+    Returns
+    -------
+    dict
+        ``boundaries`` (:func:`mesoscale.theory.phase_boundaries`), ``points``, ``rows``, ``stored``.
+
+    Examples
+    --------
+    >>> out = phase_study([4.0], [0.05, 0.5], 80, 2, aspect=2.0, n_ref=120, seed=0, progress=False)
+    >>> sorted(out["points"].columns)[:3], out["stored"]
+    (['binder', 'c', 'control'], False)
+    """
+    import os
+
+    from ..theory import box_predictions, phase_boundaries
+
+    rows = []
+    for c in mean_degrees:
+        pred = box_predictions(xis, c, dim, aspect, n_ref=n_ref)
+        cells = {float(x): tuple(int(v) for v in s.split("x")) for x, s in zip(pred["xi"], pred["cells"])}
+        st = None if store is None else os.path.join(str(store), f"c{float(c):g}")
+        rows.append(emergence_scan(xis, [n], n_seeds, c=c, dim=dim, aspect=aspect, cells=cells, seed=seed, store=st,
+                                   progress=progress, **sweep_kwargs).assign(c=float(c)))
+    live = pd.concat(rows, ignore_index=True)
+    stored = read_results(results_dir, results_name)
+    use = live if stored is None else stored
+    summary = pd.concat([summarize_emergence(g).assign(c=c) for c, g in use.groupby("c")], ignore_index=True)
+    return {"boundaries": phase_boundaries(sorted(use["c"].unique()), xis, int(use["size"].max()), dim, aspect,
+                                           n_ref=n_ref),
+            "points": phase_points(summary, int(use["size"].max())), "rows": use, "stored": stored is not None}

@@ -24,7 +24,7 @@ import pandas as pd
 
 from .._validation import check_choice, check_float_list, check_int
 
-__all__ = ["active_fraction", "homophily_study", "homophily_breakdown"]
+__all__ = ["active_fraction", "homophily_study", "homophily_breakdown", "homophily_chapter"]
 
 
 def active_fraction(order, n: int, rule: str) -> float:
@@ -227,3 +227,36 @@ def homophily_breakdown(theory: pd.DataFrame, simulation: pd.DataFrame, *, closu
         ok[k] = float(good["gamma"].max()) if len(good) else np.nan
     idx = list(zip(out["rule"], out["eta"], out["size"]))
     return out.assign(gamma_star=[star[k] for k in idx], gamma_ok=[ok[k] for k in idx])
+
+
+def homophily_chapter(rules, gammas, etas, sizes, n_seeds: int, *, results_dir=None, tolerance: float = 0.03,
+                      seed=None, store=None, progress: bool = True, **kwargs) -> dict:
+    """:func:`homophily_study` in this run, stored theory and simulation rows where present, and the breakdown.
+
+    Stored rows are ``<results_dir>/02_homophily_theory.csv.gz`` and ``02_homophily_sim.csv.gz``; with
+    them, this run's simulations are compared with the stored ones at the shared points
+    (:func:`~mesoscale.generative.emergence.compare_runs`).
+
+    Returns
+    -------
+    dict
+        ``theory``, ``simulation`` (what was analysed), ``breakdown`` (:func:`homophily_breakdown`),
+        ``check`` (or None) and ``stored``.
+
+    Examples
+    --------
+    >>> out = homophily_chapter(["matching"], [0.0, 1.0], [-10.0], [60], 2, closures=["mean"], n_steps=8, seed=0,
+    ...                         progress=False)
+    >>> out["stored"], sorted(out["breakdown"]["gamma"].tolist())
+    (False, [0.0, 1.0])
+    """
+    from .emergence import compare_runs, read_results
+
+    theory, sim = homophily_study(rules, gammas, etas, sizes, n_seeds, seed=seed, store=store, progress=progress,
+                                  **kwargs)
+    th_st, sim_st = read_results(results_dir, "02_homophily_theory"), read_results(results_dir, "02_homophily_sim")
+    stored = th_st is not None and sim_st is not None
+    check = compare_runs(sim, sim_st, ["rule", "gamma", "eta", "size"], ["q_grid", "ell"]) if stored else None
+    theory, sim = (th_st, sim_st) if stored else (theory, sim)
+    return {"theory": theory, "simulation": sim, "check": check, "stored": stored,
+            "breakdown": homophily_breakdown(theory, sim, tolerance=tolerance)}

@@ -16,7 +16,7 @@ import pandas as pd
 from .._validation import check_float, check_frame, check_int
 from .sparse import edges_to_sparse
 
-__all__ = ["growth_order_parameters", "worm_stage_table", "worm_stage_predictions"]
+__all__ = ["growth_order_parameters", "worm_stage_table", "worm_stage_predictions", "growth_study"]
 
 
 def growth_order_parameters(positions, m, birth_stage, eta: float, partitions: dict, *, n_networks: int = 20,
@@ -179,3 +179,44 @@ def worm_stage_predictions(table: pd.DataFrame, growth: float, *, reference: str
                      "range_ratio": pred.controls["range_ratio"],
                      "q_grid_observed": modularity(c.binary(), pred.labels)})
     return pd.DataFrame(rows)
+
+
+def growth_study(*, n_stages: int = 20, elongation: float = 4.0, length_scale: float = 0.1, stages=None,
+                 n_networks: int = 20, dataset: str | None = None, seed=None) -> dict:
+    """The worm-growth model of Nicosia et al. (2013) against the staged rate equation.
+
+    Neurons of ``dataset`` (default :data:`~mesoscale.generative.development.WORM_DATASET`) are born
+    in lineage order in a body that elongates by ``elongation``
+    (:func:`~mesoscale.generative.development.development_schedule`, contact range ``length_scale``
+    of the adult length, the adult's edge count); :func:`mesoscale.theory.growth_predictions` gives
+    the predicted grid and its modularity at ``stages`` (default five evenly spaced stages) and
+    :func:`growth_order_parameters` scores ``n_networks`` grown networks on them.
+
+    Returns
+    -------
+    dict
+        ``prediction``, ``simulation``, ``schedule``.
+
+    Examples
+    --------
+    >>> out = growth_study(n_stages=6, stages=[2, 5], n_networks=2, seed=0)
+    >>> out["prediction"].stage.tolist(), len(out["simulation"])
+    ([2, 5], 4)
+    """
+    from ..theory import grid_labels, growth_predictions
+    from .development import WORM_DATASET, development_schedule, worm_development_inputs
+
+    inp = worm_development_inputs(dataset or WORM_DATASET, seed=seed if isinstance(seed, (int, np.integer)) else 0)
+    m_final = int(np.triu(np.asarray(inp["adult"]) != 0, 1).sum())
+    sch = development_schedule(inp["positions"], inp["birth_order"], m_final=m_final, n_stages=n_stages,
+                               elongation=elongation, length_scale=length_scale, axis=inp["axis"])
+    axis = np.arange(inp["positions"].shape[1]) == inp["axis"]
+    X = np.stack([inp["positions"] * np.where(axis, s, 1.0) for s in sch["scale"]])
+    if stages is None:
+        stages = sorted({int(round(v)) for v in np.linspace(n_stages / 5, n_stages - 1, 5)})
+    eta = -1.0 / sch["range"]
+    pred = growth_predictions(X, sch["m"], sch["birth_stage"], eta, "exponential", stages=stages)
+    parts = {int(r.stage): grid_labels(X[int(r.stage)][sch["birth_stage"] <= r.stage],
+                                       [int(v) for v in r.cells.split("x")]) for r in pred.itertuples()}
+    sim = growth_order_parameters(X, sch["m"], sch["birth_stage"], eta, parts, n_networks=n_networks, seed=seed)
+    return {"prediction": pred, "simulation": sim, "schedule": sch}
