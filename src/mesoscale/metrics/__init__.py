@@ -59,6 +59,7 @@ from .calibration import (
     NullCalibration,
     calibrate_erdos_renyi,
     calibrate_null,
+    calibration_report,
     erdos_renyi,
     summarize_calibration,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "adjust_pvalues",
     "NullCalibration",
     "calibrate_null",
+    "calibration_report",
     "calibrate_erdos_renyi",
     "erdos_renyi",
     "summarize_calibration",

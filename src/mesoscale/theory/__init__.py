@@ -56,6 +56,7 @@ from .continuum import (
     minimum_range_ratio,
     modularity_range,
     phase_boundaries,
+    predictions_at_sizes,
     spectral_snr,
 )
 from .homophily import CLOSURES, MEAN_FIELD_RULES, MeanField, mean_field_pairs, predict_modules_homophily
@@ -63,6 +64,7 @@ from .growth import growth_pair_probabilities, growth_predictions
 from .spectral import bethe_hessian, bethe_hessian_partition, overlap
 from .plots import (
     plot_collapse,
+    plot_collapses,
     plot_emergence,
     plot_fss,
     plot_growth,
@@ -74,7 +76,7 @@ from .plots import (
     plot_susceptibility,
     plot_transition,
 )
-from .scaling import CollapseResult, FSSResult, data_collapse, finite_size_scaling, fss_table
+from .scaling import CollapseResult, FSSResult, data_collapse, finite_size_scaling, fss_table, transition_report
 from .transitions import locate_transition, scan, summarize
 
 __all__ = [
@@ -98,6 +100,7 @@ __all__ = [
     "FSSResult",
     "data_collapse",
     "CollapseResult",
+    "transition_report",
     "plot_order_parameter",
     "plot_susceptibility",
     "plot_fss",
@@ -107,6 +110,7 @@ __all__ = [
     "plot_collapse",
     "plot_homophily",
     "plot_growth",
+    "plot_collapses",
     "pair_probabilities",
     "grid_labels",
     "effective_blocks",
@@ -133,6 +137,7 @@ __all__ = [
     "box_predictions",
     "phase_boundaries",
     "curve_crossing",
+    "predictions_at_sizes",
     "MEAN_FIELD_RULES",
     "CLOSURES",
     "MeanField",

@@ -84,6 +84,7 @@ __all__ = [
     "box_predictions",
     "phase_boundaries",
     "curve_crossing",
+    "predictions_at_sizes",
 ]
 
 #: Mean |projection| of a random unit vector on one axis, dim = 1, 2, 3.
@@ -331,26 +332,45 @@ def box_predictions(xis, c: float, dim: int = 2, aspect: float = 1.0, *, sizes=N
         pred = predict_modules(D, m, eta, X, "exponential", max_cells=max_cells)
         vec, _ = pair_vector(D, m, eta, "exponential")
         P = square(vec, iu, n_ref)
-        base = {"xi": xi, "c": c, "dim": dim, "aspect": aspect, "cells": "x".join(map(str, pred.cells)),
-                "q": pred.q, "q_cells": pred.q_cells, "ell": float(np.dot(vec, D[iu]) / vec.sum()),
-                "snr_spectral": spectral_snr(P), "snr_closed": ks_snr(xi, c, dim, aspect), "n_ref": n_ref}
-        for n in (sz or [None]):
-            row = dict(base)
-            if n is not None:
-                qn = expected_modularity_random(n, c=min(c, n - 1.0))
-                row.update(size=float(n), q_null=qn, delta_q=pred.q_cells - qn,
-                           range_ratio=base["ell"] * n ** (1.0 / dim))
-            rows.append(row)
-    return pd.DataFrame(rows)
+        rows.append({"xi": xi, "c": c, "dim": dim, "aspect": aspect, "cells": "x".join(map(str, pred.cells)),
+                     "q": pred.q, "q_cells": pred.q_cells, "ell": float(np.dot(vec, D[iu]) / vec.sum()),
+                     "snr_spectral": spectral_snr(P), "snr_closed": ks_snr(xi, c, dim, aspect), "n_ref": n_ref})
+    out = pd.DataFrame(rows)
+    return out if sz is None else predictions_at_sizes(out, sz)
 
 
-def phase_boundaries(mean_degrees, xis, n: int, dim: int = 2, aspect: float = 1.0, *, n_ref: int = 800) -> pd.DataFrame:
+def predictions_at_sizes(prediction: pd.DataFrame, sizes) -> pd.DataFrame:
+    """Rows of :func:`box_predictions` repeated per size, with that size's null and range ratio.
+
+    Adds ``size``, ``q_null`` (:func:`~mesoscale.theory.expected_modularity_random` at ``size`` and the
+    row's ``c``), ``delta_q = q_cells - q_null`` and ``range_ratio = ell * size**(1/dim)``.
+
+    Examples
+    --------
+    >>> p = pd.DataFrame({"xi": [0.1], "c": [6.0], "dim": [2], "q_cells": [0.5], "ell": [0.2]})
+    >>> predictions_at_sizes(p, [100, 400])[["size", "range_ratio"]].values.tolist()
+    [[100.0, 2.0], [400.0, 4.0]]
+    """
+    from .._validation import check_frame
+
+    prediction = check_frame(prediction, ("xi", "c", "dim", "q_cells", "ell"), made_by="box_predictions")
+    parts = []
+    for n in sizes:
+        n = check_int(n, "sizes", minimum=4)
+        qn = np.array([expected_modularity_random(n, c=min(c, n - 1.0)) for c in prediction["c"]])
+        parts.append(prediction.assign(size=float(n), q_null=qn, delta_q=prediction["q_cells"] - qn,
+                                       range_ratio=prediction["ell"] * n ** (1.0 / prediction["dim"])))
+    return pd.concat(parts, ignore_index=True)
+
+
+def phase_boundaries(mean_degrees, xis, n: int, dim: int = 2, aspect: float = 1.0, *, n_ref: int = 800,
+                     predictions: dict | None = None) -> pd.DataFrame:
     """:func:`condition_boundaries` with their numerical counterparts on a box of ``n_ref`` points.
 
     Adds ``xi_ks_num`` (where ``lambda_2**2 / lambda_1`` of the pair probabilities falls through 1)
     and ``xi_q_num`` (where the best grid's ``q_cells`` falls below ``Q_null(n, c)``), both
     interpolated in ``log xi`` between the ``xis`` of :func:`box_predictions` (NaN when the scan
-    does not bracket them).
+    does not bracket them). ``predictions`` (``{c: box_predictions(...)}``) reuses ones already computed.
 
     Examples
     --------
@@ -361,7 +381,8 @@ def phase_boundaries(mean_degrees, xis, n: int, dim: int = 2, aspect: float = 1.
     b = condition_boundaries(mean_degrees, dim, aspect, n=n)
     ks, qs = [], []
     for c, qn in zip(b["c"], b["q_null"]):
-        p = box_predictions(xis, c, dim, aspect, n_ref=n_ref).sort_values("xi")
+        p = (predictions or {}).get(c)
+        p = (box_predictions(xis, c, dim, aspect, n_ref=n_ref) if p is None else p).sort_values("xi")
         ks.append(curve_crossing(p["xi"], p["snr_spectral"], 1.0))
         qs.append(curve_crossing(p["xi"], p["q_cells"], qn))
     return b.assign(xi_ks_num=ks, xi_q_num=qs)

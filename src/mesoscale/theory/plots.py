@@ -15,7 +15,7 @@ from .scaling import FSSResult
 from .transitions import summarize
 
 __all__ = ["plot_order_parameter", "plot_susceptibility", "plot_fss", "plot_transition", "plot_significance",
-           "plot_scans", "plot_phase_diagram", "plot_emergence", "plot_collapse", "plot_homophily", "plot_growth"]
+           "plot_scans", "plot_phase_diagram", "plot_emergence", "plot_collapse", "plot_homophily", "plot_growth", "plot_collapses"]
 
 
 def _axes(ax, figsize=(4.2, 3.2)):
@@ -461,5 +461,43 @@ def plot_growth(prediction: pd.DataFrame, simulation: pd.DataFrame, worm: pd.Dat
                         label=f"theory, linear growth ×{gr:g}")
         ax.set(xlabel="hours after birth", ylabel="ΔQ", title="the worm's brain over development")
         ax.legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def plot_collapses(rows: pd.DataFrame, prediction: pd.DataFrame, collapse, range_collapse, *, window=(0.3, 0.75),
+                   dim: int = 2):
+    """The two collapses of the spatial theory: the overlap near C1, and the grid's Q against the range in spacings.
+
+    Parameters
+    ----------
+    rows : DataFrame
+        :func:`mesoscale.generative.emergence.emergence_scan` rows (``size, control, overlap, q_grid``).
+    prediction : DataFrame
+        :func:`~mesoscale.theory.box_predictions` (``xi``, ``ell``).
+    collapse, range_collapse : CollapseResult
+        From :func:`~mesoscale.theory.data_collapse` (the overlap in ``window``; ``q_grid`` against ``R``).
+
+    Examples
+    --------
+    >>> from mesoscale.theory.scaling import CollapseResult
+    >>> rows = pd.DataFrame({"size": [10, 10, 40, 40], "control": [0.3, 0.5, 0.3, 0.5], "overlap": [0.5, 0.2, 0.6, 0.1],
+    ...                      "q_grid": [0.3, 0.2, 0.31, 0.19]})
+    >>> pr = pd.DataFrame({"xi": [0.3, 0.5], "ell": [0.3, 0.4]})
+    >>> r = CollapseResult(0.4, 0.3, 1.0, 0.01, 0.02, np.zeros((2, 2)), False)
+    >>> fig = plot_collapses(rows, pr, r, CollapseResult(0.0, -0.5, 1.0, 0.0, 0.01, np.zeros((2, 2)), True))
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
+    lo, hi = window
+    plot_collapse(rows[(rows["control"] >= lo) & (rows["control"] <= hi)], "overlap", collapse.x_c,
+                  collapse.exponent, ax=axes[0], xlabel="(ξ − ξ_c) n^a", ylabel="overlap with the halves")
+    axes[0].set_title(f"C1: ξ_c = {collapse.x_c:.3f}, a = {collapse.exponent:.2f}", fontsize=9)
+    ell = dict(zip(prediction["xi"], prediction["ell"]))
+    R = [ell[x] * n ** (1.0 / dim) for x, n in zip(rows["control"], rows["size"])]
+    plot_collapse(rows.assign(control=R), "q_grid", 0.0, range_collapse.exponent, ax=axes[1], log_x=True,
+                  xlabel="R n^a (R: mean edge length in spacings)", ylabel="Q of the predicted grid")
+    axes[1].set_title(f"collapse in R: a = {range_collapse.exponent:.3f} (theory {-1 / dim:.2f})", fontsize=9)
     fig.tight_layout()
     return fig

@@ -19,7 +19,7 @@ import pandas as pd
 from .._validation import check_choice, check_float, check_frame, check_int
 from .transitions import locate_transition
 
-__all__ = ["finite_size_scaling", "FSSResult", "fss_table", "data_collapse", "CollapseResult"]
+__all__ = ["finite_size_scaling", "FSSResult", "fss_table", "data_collapse", "CollapseResult", "transition_report"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -429,3 +429,40 @@ def data_collapse(df: pd.DataFrame, value: str = "value", *, x_c: float | None =
         xse = 0.0 if fix_x_c else (float(np.nanstd(boots[:, 0], ddof=1)) if n_boot > 1 else np.nan)
         ase = float(np.nanstd(boots[:, 1], ddof=1)) if n_boot > 1 else np.nan
     return CollapseResult(xc, a, cost, xse, ase, boots, bool(fix_x_c))
+
+
+def transition_report(df: pd.DataFrame, fits: dict, value: str = "value") -> str:
+    """A sentence (Markdown) on what a scan's susceptibility peaks and finite-size fits support.
+
+    States the peak height of ``size * Var(value)`` at every size and whether it grows with ``n``, and
+    whether the free-exponent fit (the first of ``fits`` whose exponent was not held fixed) sits at
+    its search bound -- two readings that text about a transition must not get wrong.
+
+    Examples
+    --------
+    >>> from mesoscale.theory import scan
+    >>> def m(x, n, seed):
+    ...     rng = np.random.default_rng(seed)
+    ...     return float(1 / (1 + np.exp(-(x - 1) * n ** 0.5)) + rng.normal(0, 0.05))
+    >>> df = scan(m, np.linspace(0.6, 1.4, 17), [50, 200, 800], 4, seed=0, progress=False)
+    >>> fit = finite_size_scaling(df, "peak", exponent=0.5, n_boot=5, seed=0)
+    >>> transition_report(df, {"ω = 0.5 (fixed)": fit}).startswith("Peak heights")
+    True
+    """
+    from .transitions import summarize
+
+    heights = summarize(df, value).groupby("size")["susceptibility"].max()
+    text = "Peak heights of the susceptibility: " + ", ".join(f"n = {n}: {h:.2g}" for n, h in heights.items())
+    if heights.is_monotonic_increasing:
+        text += " -- they grow with n, as at a continuous transition."
+    else:
+        text += (" -- they do **not** grow monotonically with n, so with these seeds the height is too noisy to be "
+                 "evidence; the evidence is the sharpening of the curves and the peak locations.")
+    free = [(k, f) for k, f in dict(fits).items() if f.exponent_se > 0 or f.exponent_at_bound]
+    if free:
+        name, f = free[0]
+        lo, hi = f.ci()
+        text += f" The free fit ({name}) gives x_c = {f.x_c:.3g} [{lo:.3g}, {hi:.3g}] with ω = {f.exponent:.2f}"
+        text += (" **at its search bound**: the sizes do not constrain the exponent, so read the fixed-exponent fits, "
+                 "whose spread is part of the uncertainty." if f.exponent_at_bound else ", inside its search range.")
+    return text
