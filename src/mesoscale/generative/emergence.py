@@ -50,7 +50,8 @@ def _nmi(a, b):
 
 
 def box_order_parameters(xi: float, n: int, seed=None, *, c: float = 6.0, dim: int = 2, aspect: float = 1.0,
-                         cells=None, n_null: int = 1, n_runs: int = 1, louvain_max_xi: float = math.inf) -> dict:
+                         cells=None, n_null: int = 1, n_runs: int = 1, louvain_max_xi: float = math.inf,
+                         coupled=None) -> dict:
     """Grow one ``sptl`` network of range ``xi`` on ``n`` random points of the box and measure it.
 
     Parameters
@@ -74,6 +75,9 @@ def box_order_parameters(xi: float, n: int, seed=None, *, c: float = 6.0, dim: i
         Louvain runs per network.
     louvain_max_xi : float
         Skip Louvain (NaN) above this range (where the theory predicts no modules, to save time).
+    coupled : sequence of float, optional
+        Ranges grown in the same pass as ``xi`` (the same seed gives the same networks either way;
+        the pass is cached, so a scan over these ranges samples each point set once).
 
     Returns
     -------
@@ -101,9 +105,8 @@ def box_order_parameters(xi: float, n: int, seed=None, *, c: float = 6.0, dim: i
     n_null = check_int(n_null, "n_null", minimum=0)
     n_runs = check_int(n_runs, "n_runs", minimum=1)
     s_pos, s_net, s_bh, s_lv, s_null = seed_sequence(seed).spawn(5)
-    X = domain_points(n, dim, aspect, layout="random", seed=s_pos)
     m = max(1, min(int(round(c * n / 2)), n * (n - 1) // 2))
-    E = sptl_edges(X, m, -1.0 / xi, "exponential", seed=s_net)[0]
+    X, E = _networks(n, dim, aspect, m, xi, coupled, s_pos, s_net)
     A = edges_to_sparse(E, n)
     halves = grid_labels(X, [2] + [1] * (dim - 1))
     out = {"overlap": overlap(halves, bethe_hessian_partition(A, 2, seed=s_bh))}
@@ -131,6 +134,23 @@ def box_order_parameters(xi: float, n: int, seed=None, *, c: float = 6.0, dim: i
     return out
 
 
+_PASS: dict = {}  # the last coupled pass: (key) -> (points, {xi: edges})
+
+
+def _networks(n, dim, aspect, m, xi, coupled, s_pos, s_net):
+    from ..theory import domain_points
+
+    xs = sorted({float(xi), *(float(x) for x in (coupled or []))})
+    key = (n, dim, float(aspect), m, tuple(xs), str(s_pos.entropy), tuple(s_pos.spawn_key))
+    if key not in _PASS:
+        _PASS.clear()
+        X = domain_points(n, dim, aspect, layout="random", seed=s_pos)
+        E = sptl_edges(X, m, [-1.0 / x for x in xs], "exponential", seed=s_net)
+        _PASS[key] = (X, {x: E[k, 0] for k, x in enumerate(xs)})
+    X, nets = _PASS[key]
+    return X, nets[float(xi)]
+
+
 class _BoxOrder:
     """Picklable order parameter for :func:`mesoscale.theory.scan`."""
 
@@ -144,7 +164,7 @@ class _BoxOrder:
         for threshold, keep in self.louvain_subset.items():
             if n >= threshold and not any(abs(float(xi) - k) < 1e-12 for k in keep):
                 kw["n_null"] = 0  # Louvain only at the listed ranges for the largest networks
-        return box_order_parameters(xi, n, seed, cells=self.cells.get(float(xi)), **kw)
+        return box_order_parameters(xi, n, seed, cells=self.cells.get(float(xi)), coupled=list(self.cells), **kw)
 
 
 def emergence_scan(xis, sizes, n_seeds: int, *, c: float = 6.0, dim: int = 2, aspect: float = 1.0,

@@ -53,12 +53,14 @@ def _min_positive_distance(X, block):
     return best if np.isfinite(best) else 1.0
 
 
-def _one_network(X, m, eta, model_var, rng, block, floor):
+def _one_network(X, m, etas, model_var, rng, block, floor):
+    """The exponential race of one network for every kernel parameter in ``etas`` (the same variates)."""
     n = X.shape[0]
-    keys = np.empty(0)
-    rows = np.empty(0, np.int64)
-    cols = np.empty(0, np.int64)
-    cut = np.inf  # the m-th smallest key so far: larger keys can never be chosen
+    k = len(etas)
+    keys = [np.empty(0) for _ in range(k)]
+    rows = [np.empty(0, np.int64) for _ in range(k)]
+    cols = [np.empty(0, np.int64) for _ in range(k)]
+    cut = [np.inf] * k  # the m-th smallest key so far: larger keys can never be chosen
     for lo in range(0, n - 1, block):
         hi = min(n - 1, lo + block)
         # pairs (i, j) with lo <= i < hi and j > i
@@ -67,25 +69,28 @@ def _one_network(X, m, eta, model_var, rng, block, floor):
         d = np.sqrt(np.einsum("ijk,ijk->ij", diff, diff))
         upper = np.arange(lo + 1, n)[None, :] > np.arange(lo, hi)[:, None]
         if model_var == "exponential":
-            logw = eta * d
+            feature = d
         else:
             with np.errstate(divide="ignore"):  # d = 0 only on the masked diagonal when nothing coincides
-                logw = eta * np.log(np.maximum(d, floor))
+                feature = np.log(np.maximum(d, floor))
         # key = E / w -> log key = log E - log w, E ~ Exp(1)
-        lk = np.log(rng.standard_exponential(d.shape)) - logw
-        ok = upper & (lk < cut)
-        ii, jj = np.nonzero(ok)
-        k_new = lk[ii, jj]
-        keys = np.concatenate([keys, k_new])
-        rows = np.concatenate([rows, ii + lo])
-        cols = np.concatenate([cols, jj + lo + 1])
-        if keys.size > m:
-            keep = np.argpartition(keys, m - 1)[:m]
-            keys, rows, cols = keys[keep], rows[keep], cols[keep]
-        if keys.size == m:
-            cut = float(keys.max())
-    order = np.argsort(keys, kind="stable")
-    return np.stack([rows[order], cols[order]], axis=1)
+        log_e = np.log(rng.standard_exponential(d.shape))
+        for t, eta in enumerate(etas):
+            lk = log_e - eta * feature
+            ii, jj = np.nonzero(upper & (lk < cut[t]))
+            keys[t] = np.concatenate([keys[t], lk[ii, jj]])
+            rows[t] = np.concatenate([rows[t], ii + lo])
+            cols[t] = np.concatenate([cols[t], jj + lo + 1])
+            if keys[t].size > m:
+                keep = np.argpartition(keys[t], m - 1)[:m]
+                keys[t], rows[t], cols[t] = keys[t][keep], rows[t][keep], cols[t][keep]
+            if keys[t].size == m:
+                cut[t] = float(keys[t].max())
+    out = []
+    for t in range(k):
+        order = np.argsort(keys[t], kind="stable")
+        out.append(np.stack([rows[t][order], cols[t][order]], axis=1))
+    return out
 
 
 def sptl_edges(positions, m: int, eta: float, model_var: str = "powerlaw", *, n_networks: int = 1,
@@ -102,10 +107,12 @@ def sptl_edges(positions, m: int, eta: float, model_var: str = "powerlaw", *, n_
         Node coordinates (Euclidean distances).
     m : int
         Edges per network, ``1 <= m <= n (n - 1) / 2``.
-    eta : float
+    eta : float or sequence of float
         Distance exponent (``"powerlaw"``: ``w = D**eta``, zero distances floored at ``1e-3``
         times the smallest positive one, as the engine does) or rate (``"exponential"``:
-        ``w = exp(eta D)``).
+        ``w = exp(eta D)``). A sequence grows one network per value from the *same* exponential
+        variates in one pass (common random numbers: the networks for ``eta[k]`` are those the
+        scalar call with ``eta[k]`` and the same seed gives).
     model_var : {"powerlaw", "exponential"}
     n_networks : int
         Independent networks (each from its own stream spawned from ``seed``).
@@ -116,7 +123,7 @@ def sptl_edges(positions, m: int, eta: float, model_var: str = "powerlaw", *, n_
 
     Returns
     -------
-    ndarray of int64, shape (n_networks, m, 2)
+    ndarray of int64, shape (n_networks, m, 2), or (len(eta), n_networks, m, 2) for a sequence
         The edges ``(i, j)`` with ``i < j`` of every network, in the order the rule adds them.
 
     Examples
@@ -128,11 +135,17 @@ def sptl_edges(positions, m: int, eta: float, model_var: str = "powerlaw", *, n_
     ((2, 75, 2), True)
     >>> len({tuple(e) for e in E[0].tolist()}), bool((sptl_edges(X, 75, -3.0, n_networks=2, seed=1) == E).all())
     (75, True)
+    >>> both = sptl_edges(X, 75, [-3.0, -1.0], n_networks=2, seed=1)
+    >>> both.shape, bool((both[0] == E).all())
+    ((2, 2, 75, 2), True)
     """
     X = _check_positions(positions)
     n = X.shape[0]
     m = check_int(m, "m", minimum=1, maximum=n * (n - 1) // 2)
-    eta = check_float(eta, "eta")
+    many = np.ndim(eta) > 0
+    etas = [check_float(e, "eta") for e in (np.atleast_1d(eta) if many else [eta])]
+    if not etas:
+        raise ValueError("'eta' must hold at least one value")
     check_choice(model_var, "model_var", ("powerlaw", "exponential"))
     n_networks = check_int(n_networks, "n_networks", minimum=1)
     block = max(1, int(2e6 // n)) if block is None else check_int(block, "block", minimum=1)
@@ -140,10 +153,11 @@ def sptl_edges(positions, m: int, eta: float, model_var: str = "powerlaw", *, n_
     if model_var == "powerlaw":
         distinct = np.unique(X, axis=0).shape[0]
         floor = _ZERO_FACTOR * _min_positive_distance(X, block) if distinct < n else 0.0
-    out = np.empty((n_networks, m, 2), dtype=np.int64)
+    out = np.empty((len(etas), n_networks, m, 2), dtype=np.int64)
     for b, rng in enumerate(spawn_rngs(seed, n_networks)):
-        out[b] = _one_network(X, m, eta, model_var, rng, block, floor)
-    return out
+        for t, edges in enumerate(_one_network(X, m, etas, model_var, rng, block, floor)):
+            out[t, b] = edges
+    return out if many else out[0]
 
 
 def edges_to_sparse(edges, n: int) -> sp.csr_array:
