@@ -171,7 +171,9 @@ def plot_significance(sig: pd.DataFrame, *, x: str = "x", reference: float | Non
                       xlabel: str = "x = (c_in − c_out) / (q √c)"):
     """Observed, null and planted modularity (left) and the z-score against the null (right) against ``x``.
 
-    ``sig`` has one row per network with columns ``x``, ``Q``, ``Q_null``, ``Q_planted`` and ``z``.
+    ``sig`` has one row per network with columns ``x``, ``Q``, ``Q_null``, ``Q_planted`` and ``z``; with
+    ``dQ``, ``dQ_lo`` and ``dQ_hi`` (ΔQ and its interval per network) a third panel shows the effect size
+    (mean ΔQ with the mean of the networks' intervals).
 
     Examples
     --------
@@ -186,7 +188,8 @@ def plot_significance(sig: pd.DataFrame, *, x: str = "x", reference: float | Non
     missing = {x, "Q", "Q_null", "Q_planted", "z"} - set(sig.columns)
     if missing:
         raise ValueError(f"'sig' lacks the columns {sorted(missing)}")
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
+    effect = {"dQ", "dQ_lo", "dQ_hi"} <= set(sig.columns)
+    fig, axes = plt.subplots(1, 3 if effect else 2, figsize=(13 if effect else 9, 3.3))
     g = sig.groupby(x)
     for col, style, colour, label in (("Q", "o-", None, "maximum Q, observed"),
                                       ("Q_null", "x--", "0.4", "maximum Q, degree null"),
@@ -197,8 +200,15 @@ def plot_significance(sig: pd.DataFrame, *, x: str = "x", reference: float | Non
     axes[1].errorbar(g["z"].mean().index, g["z"].mean(), yerr=g["z"].std().fillna(0), fmt="o-", capsize=2)
     axes[1].axhspan(-2, 2, color="0.9", zorder=0)
     axes[1].set(xlabel=xlabel, ylabel="z vs degree-preserving null")
+    if effect:
+        m = g[["dQ", "dQ_lo", "dQ_hi"]].mean()
+        axes[2].errorbar(m.index, m["dQ"], yerr=_nonnegative(m["dQ"] - m["dQ_lo"], m["dQ_hi"] - m["dQ"]), fmt="o-",
+                         capsize=2, color=PALETTE[1])
+        axes[2].axhline(0, color="0.5", lw=0.8)
+        axes[2].set(xlabel=xlabel, ylabel="ΔQ = Q − mean null Q (95 % CI)")
     for ax in axes:
         _reference_line(ax, reference)
+    fig.tight_layout()
     return fig
 
 
