@@ -537,13 +537,13 @@ def phase_report(ph: dict) -> str:
     pts, b = ph["points"], ph["boundaries"].sort_values("c")
     bound = np.interp(pts["c"], b["c"], b["xi_q_num"].fillna(b["xi_q"]))
     right = int(((pts["control"] < bound) == pts["modular"]).sum())
-    det = np.interp(pts["c"], b["c"], b["xi_ks_num"].fillna(b["xi_ks"]))
-    near = pts[(pts["control"] > 0.5 * det)]
-    right_d = int(((near["control"] < det) == near["detectable"]).sum())
+    det = pd.Series(np.interp(pts["c"], b["c"], b["xi_ks_num"].fillna(b["xi_ks"])), index=pts.index)
+    near = pts["control"] > 0.5 * det
+    right_d = int(((pts["control"] < det) == pts["detectable"])[near].sum())
     n = int(ph["rows"]["size"].max())
     seeds = ph["rows"].groupby(["c", "control"]).size()
     return (f"**Phase diagram** at n = {n} ({seeds.min()}–{seeds.max()} seeds per point, "
             f"{'stored sweep' if ph['stored'] else 'this run'}): the numerical C2 boundary classifies {right} of "
             f"{len(pts)} points correctly (modular: the grid's ΔQ interval above 0); the numerical C1 boundary "
-            f"classifies {right_d} of the {len(near)} points beyond half of ξ_KS (detectable: the overlap's interval "
+            f"classifies {right_d} of the {int(near.sum())} points beyond half of ξ_KS (detectable: the overlap's interval "
             f"above a random bisection's).")

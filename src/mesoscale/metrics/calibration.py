@@ -506,6 +506,6 @@ def calibration_report(cal: NullCalibration) -> str:
             f"= {cal.sd_z:.2f} (a perfect Gaussian null gives {cal.sd_z_ideal:.2f} at this null count); |z| > 1.96 in "
             f"{100 * cal.frac_z_beyond:.0f} % (ideal {100 * cal.frac_z_beyond_ideal:.0f} %, nominal 5 %); p-values "
             f"against uniform: KS p = {cal.ks_p_pvalue:.2f}. "
-            + ("z reads as a normal deviate here." if cal.calibrated else
+            + ("z reads as a normal deviate here." if cal.calibrated and abs(cal.sd_z - 1.0) < 0.15 else
                "So z is not a normal deviate at this null count: judge significance by ΔQ's interval and the "
                "empirical p, and read z as a t-like statistic with the spread above."))

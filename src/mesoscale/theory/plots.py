@@ -208,7 +208,6 @@ def plot_significance(sig: pd.DataFrame, *, x: str = "x", reference: float | Non
         axes[2].set(xlabel=xlabel, ylabel="ΔQ = Q − mean null Q (95 % CI)")
     for ax in axes:
         _reference_line(ax, reference)
-    fig.tight_layout()
     return fig
 
 
@@ -350,7 +349,6 @@ def plot_emergence(summary: pd.DataFrame, prediction: pd.DataFrame, *, xi_ks: fl
             ax.axvline(ref, color=PALETTE[5], ls=":", lw=1.5, label=label)
     for ax in axes:
         ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
@@ -421,7 +419,6 @@ def plot_homophily(theory: pd.DataFrame, simulation: pd.DataFrame, *, size: int 
                 ax.set(xlabel="γ", ylabel=label)
                 ax.set_title(f"{rule}, n = {size}", fontsize=9)
         axes[i, 0].legend(fontsize=6.5)
-    fig.tight_layout()
     return fig
 
 
@@ -471,7 +468,6 @@ def plot_growth(prediction: pd.DataFrame, simulation: pd.DataFrame, worm: pd.Dat
                         label=f"theory, linear growth ×{gr:g}")
         ax.set(xlabel="hours after birth", ylabel="ΔQ", title="the worm's brain over development")
         ax.legend(fontsize=7)
-    fig.tight_layout()
     return fig
 
 
@@ -486,7 +482,8 @@ def plot_collapses(rows: pd.DataFrame, prediction: pd.DataFrame, collapse, range
     prediction : DataFrame
         :func:`~mesoscale.theory.box_predictions` (``xi``, ``ell``).
     collapse, range_collapse : CollapseResult
-        From :func:`~mesoscale.theory.data_collapse` (the overlap in ``window``; ``q_grid`` against ``R``).
+        From :func:`~mesoscale.theory.data_collapse` (the overlap in ``window``, or None: the raw curves;
+        ``q_grid`` against ``R``).
 
     Examples
     --------
@@ -501,13 +498,17 @@ def plot_collapses(rows: pd.DataFrame, prediction: pd.DataFrame, collapse, range
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.4))
     lo, hi = window
-    plot_collapse(rows[(rows["control"] >= lo) & (rows["control"] <= hi)], "overlap", collapse.x_c,
-                  collapse.exponent, ax=axes[0], xlabel="(ξ − ξ_c) n^a", ylabel="overlap with the halves")
-    axes[0].set_title(f"C1: ξ_c = {collapse.x_c:.3f}, a = {collapse.exponent:.2f}", fontsize=9)
+    near = rows[(rows["control"] >= lo) & (rows["control"] <= hi)]
+    if collapse is None:  # too few ranges near C1 for a collapse: the raw curves
+        plot_collapse(near, "overlap", 0.0, 0.0, ax=axes[0], xlabel="ξ", ylabel="overlap with the halves")
+        axes[0].set_title("C1: no collapse (too few ranges near it)", fontsize=9)
+    else:
+        plot_collapse(near, "overlap", collapse.x_c, collapse.exponent, ax=axes[0], xlabel="(ξ − ξ_c) n^a",
+                      ylabel="overlap with the halves")
+        axes[0].set_title(f"C1: ξ_c = {collapse.x_c:.3f}, a = {collapse.exponent:.2f}", fontsize=9)
     ell = dict(zip(prediction["xi"], prediction["ell"]))
     R = [ell[x] * n ** (1.0 / dim) for x, n in zip(rows["control"], rows["size"])]
     plot_collapse(rows.assign(control=R), "q_grid", 0.0, range_collapse.exponent, ax=axes[1], log_x=True,
                   xlabel="R n^a (R: mean edge length in spacings)", ylabel="Q of the predicted grid")
     axes[1].set_title(f"collapse in R: a = {range_collapse.exponent:.3f} (theory {-1 / dim:.2f})", fontsize=9)
-    fig.tight_layout()
     return fig
