@@ -44,7 +44,7 @@ Everything at once
 from .community import best_partition, consensus_communities, louvain_partitions, modularity, relabel
 from .energy import KS_COLUMNS, ks_energy, ks_statistic, network_statistics
 from .._validation import distance_matrix
-from .nulls import NULL_MODELS, degree_preserving_swaps, null_network
+from .nulls import NULL_MODELS, degree_preserving_swaps, null_network, sparse_degree_swaps
 from .fragmentation import Fragmentation, FragmentedNetworkWarning, flag_fragmented, fragmentation
 from .significance import (
     ALTERNATIVES,
@@ -66,7 +66,6 @@ from .calibration import (
 from .sparse import (
     as_sparse_network,
     sparse_best_partition,
-    sparse_degree_swaps,
     sparse_modularity,
     sparse_modularity_significance,
 )

@@ -11,9 +11,8 @@ everything sparse:
 :func:`sparse_best_partition`
     The best of ``n_runs`` Louvain runs (networkx's ``louvain_communities``, the same
     algorithm as bctpy's, Blondel et al. 2008; about 2 s per run at ``n = 10**4``, ``m = 3 * 10**4``).
-:func:`sparse_degree_swaps`
-    Degree-preserving double-edge swaps (Maslov & Sneppen 2002) on the edge list, every node's
-    neighbour list kept in one compiled loop -- the ``"degree"`` null of
+:func:`~mesoscale.metrics.sparse_degree_swaps` (in :mod:`~mesoscale.metrics.nulls`)
+    Degree-preserving double-edge swaps on the edge list -- the ``"degree"`` null of
     :func:`~mesoscale.metrics.null_network` without the dense matrix.
 :func:`sparse_modularity_significance`
     Observed maximum Q against the maximum Q of degree-preserving nulls, found with the same
@@ -37,18 +36,17 @@ import dataclasses
 
 import numpy as np
 import scipy.sparse as sp
-from numba import njit
 from scipy.sparse.csgraph import connected_components
 
 from .._validation import as_rng, check_float, check_int, relabel, seed_sequence
 from .fragmentation import MIN_LARGEST_COMPONENT
+from .nulls import sparse_degree_swaps
 from .significance import ModularityTest
 
 __all__ = [
     "as_sparse_network",
     "sparse_modularity",
     "sparse_best_partition",
-    "sparse_degree_swaps",
     "sparse_modularity_significance",
 ]
 
@@ -154,101 +152,6 @@ def sparse_best_partition(A, n_runs: int = 1, seed=None, *, resolution: float = 
         if best is None or q > best[1]:
             best = (part, q)
     return best
-
-
-@njit(cache=True)
-def _has(nbr, ptr, a, b):
-    for t in range(ptr[a], ptr[a + 1]):
-        if nbr[t] == b:
-            return True
-    return False
-
-
-@njit(cache=True)
-def _replace(nbr, ptr, a, old, new):
-    for t in range(ptr[a], ptr[a + 1]):
-        if nbr[t] == old:
-            nbr[t] = new
-            return
-
-
-@njit(cache=True)
-def _swap_edges(ei, ej, nbr, ptr, r1, r2, flips, target):
-    """Double-edge swaps on the edge list; ``nbr``/``ptr`` hold every node's neighbours (its degree is fixed,
-    so each list keeps its length and an edge test is a scan of a short list)."""
-    done = 0
-    used = 0
-    for t in range(r1.size):
-        if done >= target:
-            break
-        used += 1
-        e1 = r1[t]
-        e2 = r2[t]
-        if e1 == e2:
-            continue
-        a = ei[e1]
-        b = ej[e1]
-        c = ei[e2]
-        d = ej[e2]
-        if flips[t]:
-            tmp = c
-            c = d
-            d = tmp
-        if a == c or a == d or b == c or b == d:
-            continue
-        if _has(nbr, ptr, a, d) or _has(nbr, ptr, c, b):
-            continue
-        _replace(nbr, ptr, a, b, d)
-        _replace(nbr, ptr, b, a, c)
-        _replace(nbr, ptr, c, d, b)
-        _replace(nbr, ptr, d, c, a)
-        ei[e1] = min(a, d)
-        ej[e1] = max(a, d)
-        ei[e2] = min(c, b)
-        ej[e2] = max(c, b)
-        done += 1
-    return done, used
-
-
-def sparse_degree_swaps(A, itr: int = 10, seed=None) -> sp.csr_array:
-    """Degree-preserving rewiring of a sparse undirected network (double-edge swaps).
-
-    Swaps ``(a-b, c-d) -> (a-d, c-b)`` that would create a self-loop or an existing edge are
-    rejected; about ``itr`` successful swaps per edge are made (at most ``100 * itr * m``
-    attempts), as in the ``"degree"`` null of :func:`~mesoscale.metrics.null_network`.
-
-    Examples
-    --------
-    >>> import networkx as nx, numpy as np
-    >>> A = nx.to_scipy_sparse_array(nx.cycle_graph(12), weight=None)
-    >>> R = sparse_degree_swaps(A, 5, seed=0)
-    >>> bool((np.asarray(R.sum(axis=1)).ravel() == 2).all()), bool((R != A).nnz > 0)
-    (True, True)
-    """
-    M = as_sparse_network(A)
-    itr = check_int(itr, "itr", minimum=1)
-    rng = as_rng(seed)
-    n = M.shape[0]
-    ei, ej = _upper_edges(M)
-    m = ei.size
-    if m >= 2:
-        ptr = M.indptr.astype(np.int64)
-        nbr = M.indices.astype(np.int64).copy()
-        target = itr * m
-        budget = 100 * target
-        done = 0
-        while done < target and budget > 0:
-            size = min(max(4 * (target - done), 1024), budget)
-            r1 = rng.integers(0, m, size)
-            r2 = rng.integers(0, m, size)
-            flips = rng.random(size) < 0.5
-            gained, used = _swap_edges(ei, ej, nbr, ptr, r1, r2, flips, target - done)
-            done += gained
-            budget -= used
-            if gained == 0 and used == size:
-                break  # no swap is possible (e.g. a star)
-    R = sp.coo_array((np.ones(2 * m), (np.r_[ei, ej], np.r_[ej, ei])), shape=(n, n))
-    return sp.csr_array(R.tocsr())
 
 
 def sparse_modularity_significance(A, n_null: int = 10, seed=None, *, n_runs: int = 1, itr: int = 10,
