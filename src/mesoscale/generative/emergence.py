@@ -290,8 +290,10 @@ def emergence_analysis(df: pd.DataFrame, prediction: pd.DataFrame, *, window=(0.
         ``xi_q_theory`` (``q_cells`` = the sparse-limit null ``0.97 / sqrt(c)``), ``grid_error``
         (largest ``|q_grid - q_cells|`` of the largest size), ``xi_q`` (per size: where the grid's
         ``q_grid - q_null`` crosses 0, :func:`mesoscale.theory.locate_transition` with bootstrap),
-        ``binder`` (Binder-cumulant crossings of the overlap of successive sizes), ``collapse``
-        (:func:`mesoscale.theory.data_collapse` of the overlap in ``window``), ``range_collapse``
+        ``binder`` (Binder-cumulant crossings of the overlap of successive sizes), ``peaks`` (the
+        susceptibility peak of every size) and ``fss`` (their extrapolation, 3 sizes or more), ``collapse``
+        (:func:`mesoscale.theory.data_collapse` of the overlap in ``window``; ``collapse_theory`` with ``x_c``
+        held at the theory's ``xi_KS``), ``range_collapse``
         (the collapse of ``q_grid`` against the range in spacings ``R``: exponent ``a`` of ``R n**a``,
         theory ``-1/dim``) and ``largest_n``.
 
@@ -306,7 +308,7 @@ def emergence_analysis(df: pd.DataFrame, prediction: pd.DataFrame, *, window=(0.
     >>> round(out["xi_ks_theory"], 3), out["largest_n"], sorted(out)[:3]
     (0.475, 120, ['binder', 'collapse', 'grid_error'])
     """
-    from ..theory import curve_crossing, data_collapse, locate_transition
+    from ..theory import curve_crossing, data_collapse, finite_size_scaling, locate_transition
 
     df = check_frame(df, ("size", "control", "overlap", "q_grid"), made_by="emergence_scan")
     pred = check_frame(prediction, ("xi", "q_cells", "ell", "snr_spectral", "c", "dim"), made_by="box_predictions")
@@ -325,8 +327,12 @@ def emergence_analysis(df: pd.DataFrame, prediction: pd.DataFrame, *, window=(0.
     win = df[(df["control"] >= lo) & (df["control"] <= hi)]
     if win["size"].nunique() >= 2 and win["control"].nunique() >= 3:
         out["binder"] = locate_transition(win, "crossing", value="overlap", n_boot=n_boot, seed=seed)
+        out["peaks"] = locate_transition(win, "peak", value="overlap", n_boot=n_boot, seed=seed)
+        if win["size"].nunique() >= 3:
+            out["fss"] = finite_size_scaling(win, "peak", value="overlap", n_boot=n_boot, seed=seed)
         x0 = out["xi_ks_theory"] if np.isfinite(out["xi_ks_theory"]) else 0.5 * (lo + hi)
         out["collapse"] = data_collapse(win, "overlap", x_c=x0, exponent=0.3, n_boot=min(n_boot, 50), seed=seed)
+        out["collapse_theory"] = data_collapse(win, "overlap", x_c=x0, exponent=0.3, fix_x_c=True, n_boot=0)
     R = dict(zip(pred["xi"], pred["ell"]))
     rr = df.assign(control=[R[x] * n ** (1.0 / dim) for x, n in zip(df["control"], df["size"])])
     out["range_collapse"] = data_collapse(rr, "q_grid", x_c=0.0, exponent=-0.4, fix_x_c=True,
@@ -516,9 +522,14 @@ def emergence_report(em: dict, c: float, aspect: float, dim: int = 2) -> str:
         loc = em["collapse"]
         text += ("\n\n**C1 transition**: the Binder cumulants of the overlap cross at " + "; ".join(
             f"ξ = {r.x_c:.3f} ± {r.x_c_se:.3f} (n = {r.size_small}/{r.size})" for r in em["binder"].itertuples())
+            + "; the susceptibility n·Var(overlap) peaks at " + "; ".join(
+                f"ξ = {r.x_c:.3f} ± {r.x_c_se:.3f} (n = {r.size})" for r in em["peaks"].itertuples())
+            + ("" if "fss" not in em else
+               f", extrapolated to n → ∞: ξ_c = {em['fss'].x_c:.3f} [{em['fss'].ci()[0]:.3f}, {em['fss'].ci()[1]:.3f}]"
+               f" (ω = {em['fss'].exponent:.2f}{', at its search bound' if em['fss'].exponent_at_bound else ''})")
             + f"; the finite-size collapse (overlap against (ξ − ξ_c) n^a) gives ξ_c = {loc.x_c:.3f} ± "
-            f"{loc.x_c_se:.3f}, a = {loc.exponent:.2f} ± {loc.exponent_se:.2f} (cost {loc.quality:.1f}); theory "
-            f"ξ_KS = {em['xi_ks_theory']:.3f}.")
+            f"{loc.x_c_se:.3f}, a = {loc.exponent:.2f} ± {loc.exponent_se:.2f} (cost {loc.quality:.1f}; with ξ_c held "
+            f"at the theory's {em['xi_ks_theory']:.3f}: cost {em['collapse_theory'].quality:.1f}).")
     col = em["range_collapse"]
     text += (f"\n\n**Collapse in R** (range in spacings): Q_grid against R n^a collapses best at a = "
              f"{col.exponent:.3f} ± {col.exponent_se:.3f} (theory −1/d = {-1 / dim:.2f}; cost {col.quality:.1f}).")
