@@ -118,7 +118,7 @@ def test_box_order_parameters_and_scan():
     assert len(df) == 12 and df[(df["size"] == 160) & (df.control == 0.6)].q.isna().all()
     s = summarize_emergence(df)
     assert {"dq_grid", "dq_grid_lo", "binder", "z_pooled"} <= set(s.columns)
-    pts = phase_points(s.assign(c=6.0), 160)
+    pts = phase_points(s.assign(c=6.0))
     assert pts.loc[pts.control == 0.05, "modular"].all()
     chk = compare_runs(df, df, ["size", "control"], ["q_grid"])
     assert (chk.z == 0).all() and len(chk) == 4

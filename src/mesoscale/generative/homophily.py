@@ -192,7 +192,8 @@ def homophily_breakdown(theory: pd.DataFrame, simulation: pd.DataFrame, *, closu
     ``ell``, the theory's ``q_cells`` and ``ell`` (``closure``), ``q_error = q_cells - q_grid`` and
     ``ell_error`` (relative); ``fails`` when ``|q_error| > max(tolerance, 3 se)`` or
     ``|ell_error| > max(tolerance, 3 se / ell)``. ``gamma_star`` (per ``rule, eta, size``) is the smallest
-    gamma that fails (NaN if none), ``gamma_ok`` the largest gamma below it.
+    gamma that fails (NaN if none), ``gamma_ok`` the largest gamma below it; ``fragmented`` is the share
+    of simulated networks whose largest component holds less than 90 % of the nodes.
 
     Examples
     --------
@@ -209,8 +210,11 @@ def homophily_breakdown(theory: pd.DataFrame, simulation: pd.DataFrame, *, closu
     tolerance = check_float(tolerance, "tolerance", minimum=0.0)
     keys = ["rule", "eta", "size", "gamma"]
     g = simulation.groupby(keys)
+    simulation = simulation.assign(fragmented=(simulation["largest_component"] < 0.9)
+                                   if "largest_component" in simulation else np.nan)
+    g = simulation.groupby(keys)
     sim = g.agg(q_grid=("q_grid", "mean"), q_sd=("q_grid", "std"), ell_sim=("ell", "mean"), ell_sd=("ell", "std"),
-                seeds=("q_grid", "count")).reset_index()
+                seeds=("q_grid", "count"), fragmented=("fragmented", "mean")).reset_index()
     th = theory[theory["closure"] == closure][keys + ["q_cells", "ell"]]
     out = sim.merge(th, on=keys, how="inner")
     se_q = out["q_sd"] / np.sqrt(out["seeds"])
@@ -285,4 +289,7 @@ def homophily_report(hom: dict) -> str:
     return ("**Where the mean field holds** (|theory − simulation| within max(0.03, 3 SE) for the grid's Q and the "
             "mean edge length, 'mean' closure): " + "; ".join(parts)
             + f" ({int(bk['seeds'].min())}–{int(bk['seeds'].max())} networks per point"
+            + (f"; {100 * float(bk.loc[bk['fails'], 'fragmented'].mean()):.0f} % of the networks at failing points and "
+               f"{100 * float(bk.loc[~bk['fails'], 'fragmented'].mean()):.0f} % elsewhere are fragmented (largest "
+               "component under 90 %)" if bk["fails"].any() and (~bk["fails"]).any() else "")
             + (", stored study)." if hom["stored"] else ", this run).") + extra)
