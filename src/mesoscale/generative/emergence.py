@@ -40,7 +40,8 @@ from .._validation import check_float, check_float_list, check_frame, check_int
 from .sparse import edges_to_sparse, sptl_edges
 
 __all__ = ["box_order_parameters", "emergence_scan", "summarize_emergence", "emergence_analysis", "read_results",
-           "compare_runs", "phase_points", "emergence_study", "phase_study", "emergence_report", "phase_report"]
+           "compare_runs", "phase_points", "emergence_study", "phase_study", "emergence_report", "phase_report",
+           "closing_note"]
 
 
 def _nmi(a, b):
@@ -321,7 +322,7 @@ def emergence_analysis(df: pd.DataFrame, prediction: pd.DataFrame, *, window=(0.
     ...                     seed=0, progress=False)
     >>> out = emergence_analysis(df, pred, window=(0.1, 0.5), n_boot=5, seed=0)
     >>> round(out["xi_ks_theory"], 3), out["largest_n"], sorted(out)[:3]
-    (0.475, 120, ['binder', 'collapse', 'grid_error'])
+    (0.475, 120, ['binder', 'collapse', 'collapse_theory'])
     """
     from ..theory import curve_crossing, data_collapse, finite_size_scaling, locate_transition
 
@@ -518,6 +519,12 @@ def phase_study(mean_degrees, xis, n: int, n_seeds: int, *, dim: int = 2, aspect
             "points": phase_points(summary), "rows": use, "stored": stored is not None}
 
 
+def _grid_errors(em):
+    s = em["summary"].merge(em["prediction"].drop_duplicates("xi")[["xi", "q_cells"]], left_on="control",
+                            right_on="xi")
+    return (s["q_grid"] - s["q_cells"]).abs().groupby(s["size"]).max()
+
+
 def emergence_report(em: dict, c: float, aspect: float, dim: int = 2) -> str:
     """The numbers of :func:`emergence_study` in prose (Markdown): the theory's boundaries, what was simulated,
     how well the grid modularity follows the theory, the C2 crossings, the C1 transition and the collapses.
@@ -537,8 +544,8 @@ def emergence_report(em: dict, c: float, aspect: float, dim: int = 2) -> str:
             f"{em['xi_ks_theory']:.3f}, ξ_Q = {em['xi_q_theory']:.3f}. Simulations analysed: n = "
             f"{', '.join(str(n) for n in sorted(rows['size'].unique()))} "
             f"({'stored sweep' if em['stored'] else 'this run'}), {seeds.min()}–{seeds.max()} seeds per point; "
-            f"largest n = {em['largest_n']}. Largest |Q_grid(simulated) − Q_cells(theory)| at that size: "
-            f"{em['grid_error']:.3f}.")
+            f"largest n = {em['largest_n']}. Largest |Q_grid(simulated) − Q_cells(theory)| over the ranges, by size: "
+            + ", ".join(f"n = {n}: {e:.3f}" for n, e in _grid_errors(em).items()) + ".")
     if em.get("check") is not None and len(em["check"]):
         text += (f" This run against the stored sweep at {len(em['check'])} shared (point, value) pairs: "
                  f"max |z| = {em['check']['z'].abs().max():.1f}.")
@@ -587,3 +594,31 @@ def phase_report(ph: dict) -> str:
             f"Holm-corrected over the {len(pts)} points at 5 %); the numerical C1 boundary classifies {right_d} of "
             f"the {int(near.sum())} points beyond half of ξ_KS (detectable: the overlap beats a random bisection's, "
             "likewise corrected).")
+
+
+def closing_note(em: dict, ph: dict, hom: dict, growth: dict, worm: dict) -> str:
+    """The chapter's closing note (Markdown): the conditions, how well simulation follows them, the largest n.
+
+    Examples
+    --------
+    >>> em = {"xi_ks_theory": 0.48, "xi_q_theory": 0.15, "largest_n": 12800, "rows": pd.DataFrame(
+    ...       {"size": [100, 12800], "control": [0.1, 0.1]}), "xi_q": pd.DataFrame({"size": [12800], "x_c": [0.151],
+    ...       "x_c_lo": [0.149], "x_c_hi": [0.153]})}
+    >>> ph = {"points": pd.DataFrame({"modular": [True]}), "boundaries": pd.DataFrame()}
+    >>> hom = {"breakdown": pd.DataFrame({"rule": ["matching"], "eta": [-20.0], "size": [150], "gamma_ok": [0.25],
+    ...        "gamma_star": [0.5]})}
+    >>> closing_note(em, ph, hom, {}, {}).startswith("**Closing note.**")
+    True
+    """
+    xq = em.get("xi_q")
+    last = xq.iloc[-1] if xq is not None and len(xq) else None
+    text = (f"**Closing note.** Spatial wiring makes modules above noise when ξ < ξ_Q (theory {em['xi_q_theory']:.3f} "
+            f"at these controls)" + ("" if last is None else
+            f"; simulation puts the crossing at {last.x_c:.3f} [{last.x_c_lo:.3f}, {last.x_c_hi:.3f}] at n = "
+            f"{int(last['size'])}") + f". Positions are detectable when ξ < ξ_KS (theory {em['xi_ks_theory']:.3f})"
+            + ("" if "fss" not in em else f"; the susceptibility peaks extrapolate to {em['fss'].x_c:.3f} "
+               f"[{em['fss'].ci()[0]:.3f}, {em['fss'].ci()[1]:.3f}]") + ". ")
+    bk = hom["breakdown"].drop_duplicates(["rule", "eta", "size"])
+    text += ("The homophily mean field holds up to γ = " + ", ".join(
+        f"{r.gamma_ok:g} ({r.rule}, η = {r.eta:g}, n = {r.size})" for r in bk.itertuples()) + ". ")
+    return text + f"Largest network simulated: n = {em['largest_n']:,} nodes."

@@ -275,4 +275,6 @@ def growth_report(growth: dict, worm: dict) -> str:
             f"{int(t['n_null'].min())} nulls) is {t['delta_q'].iloc[0]:.3f} at birth and "
             + " and ".join(f"{v:.3f}" for v in adults) + " in the two adults; its trend is "
             f"{1000 * slope:+.2f} per 1000 h [{1000 * lo:+.2f}, {1000 * hi:+.2f}]. The theory's trend with one "
-            "contact range: " + ", ".join(f"{1000 * v:+.2f} (growth ×{g:g})" for g, v in theo.items()) + ".")
+            "contact range: " + ", ".join(
+                f"{1000 * v:+.2f} (growth ×{g:g}, {'inside' if lo <= v <= hi else 'outside'} the worm's interval)"
+                for g, v in theo.items()) + ".")
