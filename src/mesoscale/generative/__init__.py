@@ -11,6 +11,8 @@ low an energy can go at all.
 Modules
 -------
 ``models``       :func:`generate`, :func:`generate_batches` (streamed), :data:`WIRING_RULES`, :data:`MODEL_VARS`
+``sparse``       :func:`sptl_edges` (the exact sptl law on large point sets, no dense matrix),
+                 :func:`edges_to_sparse`
 ``growth``       :func:`grow`, :func:`birth_stages`, :func:`elongating_distances`, :func:`spatial_edge_schedule`
 ``weighted``     weighted GNMs (Akarca et al. 2023): :func:`generate_weighted`, :func:`grow_weights`,
                  :func:`weight_loss`, :func:`weight_gradient`, :data:`WEIGHT_LOSSES`, :class:`WeightedModel`
@@ -60,6 +62,7 @@ from .forecast import (
     honest_baseline_scores,
     precision_at_k,
 )
+from .sparse import edges_to_sparse, sptl_edges
 from .growth import birth_stages, elongating_distances, grow, spatial_edge_schedule
 from .heterochronous import (
     HeterochronousModel,
@@ -90,6 +93,8 @@ __all__ = [
     "generate",
     "generate_batches",
     "count_edges",
+    "sptl_edges",
+    "edges_to_sparse",
     "grow",
     "birth_stages",
     "elongating_distances",

@@ -16,6 +16,9 @@ Multiple comparisons
 Calibration of nulls (:mod:`~mesoscale.metrics.calibration`)
     :func:`calibrate_null`, :func:`calibrate_erdos_renyi`, :func:`summarize_calibration`
     -> :class:`NullCalibration`; :func:`erdos_renyi` (G(n, m) replicates)
+Large sparse networks (:mod:`~mesoscale.metrics.sparse`)
+    :func:`sparse_modularity`, :func:`sparse_best_partition` (networkx Louvain),
+    :func:`sparse_degree_swaps`, :func:`sparse_modularity_significance`, :func:`as_sparse_network`
 Node roles
     :func:`participation_coefficient`, :func:`within_module_degree_zscore`
 Topology
@@ -48,7 +51,7 @@ from .energy import KS_COLUMNS, ks_energy, ks_statistic, network_statistics
 from .weighted import WEIGHTED_KS_COLUMNS, weighted_ks_energy, weighted_ks_statistic, weighted_statistics
 from .criteria import COMBINATIONS, CRITERIA, Criterion, nodal_measures, topological_fingerprint
 from .._validation import distance_matrix
-from .nulls import NULL_MODELS, STRENGTH_RTOL, degree_preserving_swaps, null_network
+from .nulls import NULL_MODELS, STRENGTH_RTOL, degree_preserving_swaps, null_network, sparse_degree_swaps
 from .fragmentation import Fragmentation, FragmentedNetworkWarning, flag_fragmented, fragmentation
 from .significance import (
     ALTERNATIVES,
@@ -63,8 +66,15 @@ from .calibration import (
     NullCalibration,
     calibrate_erdos_renyi,
     calibrate_null,
+    calibration_report,
     erdos_renyi,
     summarize_calibration,
+)
+from .sparse import (
+    as_sparse_network,
+    sparse_best_partition,
+    sparse_modularity,
+    sparse_modularity_significance,
 )
 from .hierarchy import layer_feedforwardness, trophic_coherence, trophic_incoherence, trophic_levels
 from .roles import participation_coefficient, within_module_degree_zscore
@@ -82,6 +92,11 @@ from .topology import (
 )
 
 __all__ = [
+    "as_sparse_network",
+    "sparse_modularity",
+    "sparse_best_partition",
+    "sparse_degree_swaps",
+    "sparse_modularity_significance",
     "modularity",
     "louvain_partitions",
     "best_partition",
@@ -103,6 +118,7 @@ __all__ = [
     "adjust_pvalues",
     "NullCalibration",
     "calibrate_null",
+    "calibration_report",
     "calibrate_erdos_renyi",
     "erdos_renyi",
     "summarize_calibration",

@@ -58,6 +58,7 @@ __all__ = [
     "calibrate_erdos_renyi",
     "erdos_renyi",
     "summarize_calibration",
+    "calibration_report",
 ]
 
 #: Columns of :attr:`NullCalibration.replicates`.
@@ -504,3 +505,24 @@ def calibrate_erdos_renyi(n: int, m: int, n_replicates: int = 100, **options) ->
     if "generate" in options:
         raise TypeError("calibrate_erdos_renyi() draws its own replicates; got an unexpected 'generate'")
     return calibrate_null(partial(erdos_renyi, n, m), n_replicates, **options)
+
+
+def calibration_report(cal: NullCalibration) -> str:
+    """One Markdown sentence: how z and p of a null comparison behave on the known-null replicates.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> c = summarize_calibration(1.25 * rng.standard_normal(300), rng.random(300), n_null=8, null="degree")
+    >>> calibration_report(c).startswith("**Calibration**")
+    True
+    """
+    if not isinstance(cal, NullCalibration):
+        raise TypeError(f"'cal' must be a NullCalibration; got {type(cal).__name__}")
+    return (f"**Calibration** ({cal.n_replicates} known-null replicates, {cal.n_null} {cal.null} nulls each): sd of z "
+            f"= {cal.sd_z:.2f} (a perfect Gaussian null gives {cal.sd_z_ideal:.2f} at this null count); |z| > 1.96 in "
+            f"{100 * cal.frac_z_beyond:.0f} % (ideal {100 * cal.frac_z_beyond_ideal:.0f} %, nominal 5 %); p-values "
+            f"against uniform: KS p = {cal.ks_p_pvalue:.2f}. "
+            + ("z reads as a normal deviate here." if cal.calibrated and abs(cal.sd_z - 1.0) < 0.15 else
+               "So z is not a normal deviate at this null count: judge significance by ΔQ's interval and the "
+               "empirical p, and read z as a t-like statistic with the spread above."))

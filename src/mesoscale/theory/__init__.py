@@ -6,6 +6,10 @@
                  probabilities, the effective block model of a cell grid, its expected Q and SBM
 ``conditions``   predicted modules and ΔQ over the null, the slab closed form, the necessary
                  condition and its phase diagram
+``continuum``    the conditions as inequalities in (xi, c, dim, aspect): Kesten--Stigum range,
+                 modularity range, geometric bound, the intensive predictions of a box
+``homophily``    the mean-field rate equation of the two-parameter rules (gamma != 0), its closures
+``growth``       the staged rate equation of growth with births and elongation, modularity per stage
 ``spectral``     Bethe-Hessian community detection (reaches the threshold) and the overlap
 ``plots``        figures of scans, susceptibilities and finite-size scaling
 ``transitions``  scan an order parameter over a control parameter and sizes, locate the
@@ -33,15 +37,46 @@ from .emergence import (
 )
 from .conditions import (
     EmergencePrediction,
+    kernel_for_length,
     modularity_condition,
     phase_diagram,
+    predict_from_pairs,
     predict_modules,
     slab_modularity,
     slab_optimum,
 )
+from .continuum import (
+    box_predictions,
+    box_sides,
+    condition_boundaries,
+    curve_crossing,
+    kernel_characteristic,
+    ks_range,
+    ks_snr,
+    minimum_range_ratio,
+    modularity_range,
+    phase_boundaries,
+    predictions_at_sizes,
+    spectral_snr,
+)
+from .homophily import CLOSURES, MEAN_FIELD_RULES, MeanField, mean_field_pairs, predict_modules_homophily
+from .growth import growth_pair_probabilities, growth_predictions
 from .spectral import bethe_hessian, bethe_hessian_partition, overlap
-from .plots import plot_fss, plot_order_parameter, plot_scans, plot_significance, plot_susceptibility, plot_transition
-from .scaling import FSSResult, finite_size_scaling, fss_table
+from .plots import (
+    plot_collapse,
+    plot_collapses,
+    plot_emergence,
+    plot_fss,
+    plot_growth,
+    plot_homophily,
+    plot_order_parameter,
+    plot_phase_diagram,
+    plot_scans,
+    plot_significance,
+    plot_susceptibility,
+    plot_transition,
+)
+from .scaling import CollapseResult, FSSResult, data_collapse, finite_size_scaling, fss_table, transition_report
 from .transitions import locate_transition, scan, summarize
 
 __all__ = [
@@ -63,10 +98,19 @@ __all__ = [
     "locate_transition",
     "finite_size_scaling",
     "FSSResult",
+    "data_collapse",
+    "CollapseResult",
+    "transition_report",
     "plot_order_parameter",
     "plot_susceptibility",
     "plot_fss",
     "plot_transition",
+    "plot_phase_diagram",
+    "plot_emergence",
+    "plot_collapse",
+    "plot_homophily",
+    "plot_growth",
+    "plot_collapses",
     "pair_probabilities",
     "grid_labels",
     "effective_blocks",
@@ -76,8 +120,29 @@ __all__ = [
     "domain_points",
     "EmergencePrediction",
     "predict_modules",
+    "predict_from_pairs",
     "slab_modularity",
     "slab_optimum",
     "modularity_condition",
+    "kernel_for_length",
     "phase_diagram",
+    "box_sides",
+    "kernel_characteristic",
+    "ks_snr",
+    "ks_range",
+    "modularity_range",
+    "minimum_range_ratio",
+    "spectral_snr",
+    "condition_boundaries",
+    "box_predictions",
+    "phase_boundaries",
+    "curve_crossing",
+    "predictions_at_sizes",
+    "MEAN_FIELD_RULES",
+    "CLOSURES",
+    "MeanField",
+    "mean_field_pairs",
+    "predict_modules_homophily",
+    "growth_pair_probabilities",
+    "growth_predictions",
 ]

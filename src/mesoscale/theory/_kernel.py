@@ -46,25 +46,39 @@ def log_weights(D, eta, model_var):
     return eta * np.log(np.maximum(d, floor)), iu
 
 
+def saturating_step(lw, target, q=None):
+    """Increments of a saturating race: ``x_k = q_k (1 - exp(-exp(t + lw_k)))`` with ``sum x = target``.
+
+    ``lw`` are log rates (any scale; only differences matter), ``q`` the open fractions of the
+    pairs (default 1) and ``t`` the root of the increasing ``sum x(t) - target``. Computing
+    ``exp(t + lw)`` keeps rates that underflow (very steep kernels) in play.
+    """
+    lw = lw - lw.max()
+    if q is None:
+        q = np.ones_like(lw)
+    if target >= q.sum() * (1 - 1e-12):
+        return q.copy()
+
+    def saturate(t):
+        with np.errstate(over="ignore"):  # exp overflow -> inf -> saturated, as it should
+            return q * -np.expm1(-np.exp(t + lw))
+
+    def f(t):
+        return float(saturate(t).sum()) - target
+
+    open_ = q > 0
+    lo = math.log(target) - float(np.log(np.sum(q * np.exp(lw)))) - 1.0  # f(lo) <= target / e - target < 0
+    hi = -float(lw[open_].min()) + math.log(lw.size) + 5.0  # every open pair saturated
+    t = brentq(f, lo, max(hi, lo + 1.0), xtol=1e-12, rtol=1e-12, maxiter=1000)
+    return saturate(t)
+
+
 def pair_vector(D, m, eta, model_var):
     """Inclusion probabilities of the upper-triangle pairs (vector) and their indices."""
     logw, iu = log_weights(D, eta, model_var)
     if m == logw.size:
         return np.ones_like(logw), iu
-    lw = logw - logw.max()  # the largest weight is 1; lambda absorbs the scale
-    # f(t) = sum(1 - exp(-exp(t + log w))) - m is increasing in t = log(lambda); computing
-    # exp(t + log w) keeps weights that underflow (very steep kernels) in play
-    def saturate(t):
-        with np.errstate(over="ignore"):  # exp overflow -> inf -> p = 1, as it should
-            return -np.expm1(-np.exp(t + lw))
-
-    def f(t):
-        return float(saturate(t).sum()) - m
-
-    lo = math.log(m) - float(np.log(np.exp(lw).sum())) - 1.0  # f(lo) <= m / e - m < 0
-    hi = -float(lw.min()) + math.log(lw.size) + 5.0  # every pair saturated: f(hi) ~ n_pairs - m > 0
-    t = brentq(f, lo, max(hi, lo + 1.0), xtol=1e-12, rtol=1e-12, maxiter=1000)
-    return saturate(t), iu
+    return saturating_step(logw, m), iu
 
 
 def square(vec, iu, n):

@@ -38,9 +38,11 @@ from .sbm import expected_modularity_random
 __all__ = [
     "EmergencePrediction",
     "predict_modules",
+    "predict_from_pairs",
     "slab_modularity",
     "slab_optimum",
     "modularity_condition",
+    "kernel_for_length",
     "phase_diagram",
 ]
 
@@ -172,16 +174,45 @@ def predict_modules(D, m: int, eta: float, positions, model_var: str = "powerlaw
     (True, True)
     """
     D, m, eta = check_kernel_args(D, m, eta, model_var)
+    vec, iu = pair_vector(D, m, eta, model_var)
+    return predict_from_pairs(D, square(vec, iu, D.shape[0]), positions, max_cells=max_cells, eta=eta,
+                              model_var=model_var)
+
+
+def predict_from_pairs(D, P, positions, *, max_cells: int | None = None, eta: float = float("nan"),
+                       model_var: str = "powerlaw") -> EmergencePrediction:
+    """:func:`predict_modules` for any matrix of pair probabilities (e.g. a mean-field kernel).
+
+    The best grid, ``ΔQ``, spread and effective SBM of the inhomogeneous random graph with
+    independent pairs of probabilities ``P`` (``m`` = the expected number of edges, rounded). Used
+    by :mod:`~mesoscale.theory.homophily` for the two-parameter rules; ``eta`` and ``model_var``
+    only label the kernel in the controls (the half-range of an exponential kernel).
+
+    Examples
+    --------
+    >>> from mesoscale.metrics import distance_matrix
+    >>> from mesoscale.theory import pair_probabilities
+    >>> xy = domain_points(120, dim=2)
+    >>> D = distance_matrix(xy)
+    >>> a = predict_from_pairs(D, pair_probabilities(D, 360, -6.0), xy)
+    >>> a.q_cells == predict_modules(D, 360, -6.0, xy).q_cells
+    True
+    """
+    D = check_kernel_args(D, 1, 0.0, "powerlaw")[0]
+    n = D.shape[0]
+    P = np.asarray(P, dtype=float)
+    if P.shape != D.shape or not np.all(np.isfinite(P)) or P.min() < 0 or P.max() > 1 or not np.allclose(P, P.T):
+        raise ValueError(f"'P' must be a symmetric matrix of probabilities of shape {D.shape}")
     X = np.asarray(positions, dtype=float)
     sides = box_geometry(X)
-    n = D.shape[0]
     if X.shape[0] != n:
         raise ValueError(f"'positions' must have one row per node ({n}); got {X.shape[0]}")
     if max_cells is None:
         max_cells = max(1, min(64, n // 3))
     max_cells = check_int(max_cells, "max_cells", minimum=1)
-    vec, iu = pair_vector(D, m, eta, model_var)
-    P = square(vec, iu, n)
+    iu = np.triu_indices(n, 1)
+    vec = P[iu]
+    m = max(1, int(round(vec.sum())))
     ctrl = controls(D, m, eta, model_var, sides, vec, iu)
     extent = (X.max(axis=0) - X.min(axis=0)) > 0
     dim = X.shape[1]
@@ -333,6 +364,41 @@ def _eta_for_range(D, m, model_var, sides, target):
             f"(from the steepest kernel to no distance dependence); got {target}"
         )
     return float(brentq(lambda e: ratio(e) - target, steep, 0.0, xtol=1e-9))
+
+
+def kernel_for_length(D, m: int, length: float, model_var: str = "exponential") -> float:
+    """The kernel parameter ``eta <= 0`` whose predicted mean edge length is ``length`` (units of ``D``).
+
+    Inverts ``ell(eta) = sum p D / sum p`` of :func:`~mesoscale.theory.pair_probabilities` (monotone
+    in ``eta``); used to give a real network's geometry the range of its observed wiring.
+
+    Examples
+    --------
+    >>> from mesoscale.metrics import distance_matrix
+    >>> from mesoscale.theory import pair_probabilities
+    >>> X = domain_points(100, 2); D = distance_matrix(X)
+    >>> eta = kernel_for_length(D, 300, 0.12)
+    >>> P = pair_probabilities(D, 300, eta, "exponential")
+    >>> round(float((P * D).sum() / P.sum()), 4)
+    0.12
+    """
+    D, m, _ = check_kernel_args(D, m, 0.0, model_var)
+    length = check_float(length, "length", minimum=0.0)
+    n = D.shape[0]
+    iu = np.triu_indices(n, 1)
+    d = D[iu]
+
+    def ell(eta):
+        vec, _ = pair_vector(D, m, eta, model_var)
+        return float(np.dot(vec, d) / vec.sum())
+
+    off = D + np.diag(np.full(n, np.inf))
+    nn = float(np.median(off.min(axis=1)))
+    steep = -30.0 if model_var == "powerlaw" else -200.0 / max(nn, 1e-12)
+    lo, hi = ell(steep), ell(0.0)
+    if not lo < length < hi:
+        raise ValueError(f"'length' must lie in ({lo:.4g}, {hi:.4g}) for these distances and m={m}; got {length}")
+    return float(brentq(lambda e: ell(e) - length, steep, 0.0, xtol=1e-10))
 
 
 def modularity_condition(n: int, c: float, range_ratio: float, dim: int = 2, aspect: float = 1.0, *,
