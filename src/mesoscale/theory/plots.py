@@ -431,9 +431,9 @@ def plot_growth(prediction: pd.DataFrame, simulation: pd.DataFrame, worm: pd.Dat
     prediction : DataFrame
         :func:`~mesoscale.theory.growth_predictions` (``stage, n_born, q_cells``).
     simulation : DataFrame
-        :func:`mesoscale.generative.emergence.growth_order_parameters` (``stage, q_grid``).
+        :func:`mesoscale.generative.staged_growth.growth_order_parameters` (``stage, q_grid``).
     worm, worm_prediction : DataFrame, optional
-        :func:`mesoscale.generative.emergence.worm_stage_table` (``age_h, delta_q, delta_q_lo, delta_q_hi``)
+        :func:`mesoscale.generative.staged_growth.worm_stage_table` (``age_h, delta_q, delta_q_lo, delta_q_hi``)
         and :func:`~mesoscale.generative.emergence.worm_stage_predictions` (``age_h, growth, delta_q``).
 
     Examples
