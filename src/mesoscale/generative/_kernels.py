@@ -5,37 +5,40 @@ from the start, or nodes that appear stage by stage with stage-specific distance
 
 State kept per network, updated incrementally after every added edge:
 
-* ``A`` adjacency (uint8), ``k`` degrees, ``CN`` common-neighbour counts (``A @ A`` off
-  the diagonal), ``tri`` triangles and ``cl`` clustering per node (integers where they
-  can be, so the incremental state equals a full recomputation exactly);
-* ``W`` weights of the candidate pairs (symmetric, 0 for edges, self pairs and unborn
-  nodes) and ``R`` their row sums (updated by differences, re-summed exactly when
-  cancellation could matter). Sampling picks a row by its sum, then a column in the
-  row: O(n) per edge instead of a cumulative sum over all n^2/2 pairs.
+* ``A`` adjacency (uint8), ``adj`` adjacency lists, ``k`` degrees, ``CN`` common-neighbour
+  counts (``A @ A`` off the diagonal), ``tri`` triangles and ``cl`` clustering per node
+  (integers where they can be, so the incremental state equals a full recomputation exactly);
+* ``W`` the weights of the pairs ``i < j``, packed row by row (``W[off[i] + j - i - 1]``; 0 for
+  edges and unborn nodes), and ``R[i]`` the sum of row ``i`` of that upper triangle. Sampling
+  picks a row by its sum, then a column in the row. Each pair is held once: a changed node's
+  pairs are its packed row (contiguous) and one entry in each earlier row, half the scattered
+  writes of a full symmetric matrix, in half its memory.
 
 A pair's log-weight is ``L_ij = eta * X_ij + log g(K_ij)`` with ``log g(K) = gamma *
 log(K + eps)`` (powerlaw) or ``gamma * (K + eps)`` (exponential). Two exact ways of
 holding ``W = exp(L - M)``:
 
 * **factored** (the fast path): ``W_ij = F_ij * G(K_ij)`` with ``F = exp(eta X - max)``
-  computed once per stage and ``G = exp(log g - max)``. ``G`` comes from a table memoised
-  per network wherever ``K`` is a function of integers (``neighbors``: ``CN``;
-  ``matching``: ``(CN, k_i + k_j)``; the degree rules: the integer behind ``K``), and from
-  one per-node factor for ``clu-min``/``clu-max`` (``g`` is monotone, so ``g(min(a, b)) =
-  min(g(a), g(b))`` or ``max`` when ``gamma < 0``). Updating a pair then costs a table
-  read and a product, not a ``log`` and an ``exp``; only ``clu-avg``, ``clu-diff`` and
-  ``clu-prod`` evaluate ``g`` per pair. Both factors lie in ``(0, 1]``, and the path is
-  used only when their combined dynamic range (known before growth starts) is below
-  ``fast_range`` (700 nats), so no candidate weight can underflow;
+  computed once per stage and ``G = exp(log g - max)``. ``G`` is read from a table wherever
+  ``K`` is a function of integers (``neighbors``: ``CN``; ``matching``: ``(CN, k_i + k_j)``;
+  the degree rules: the integer behind ``K``), filled when the stage starts or memoised on
+  first use, and from one per-node factor for ``clu-min``/``clu-max`` (``g`` is monotone, so
+  ``g(min(a, b)) = min(g(a), g(b))``, or ``max`` when ``gamma < 0``). ``clu-avg``, ``clu-diff``
+  and ``clu-prod`` evaluate ``g`` per pair with the vectorised ``exp``/``log`` of
+  :mod:`._vecmath`. A changed row is computed into a buffer by one branch-free loop per rule.
+  Both factors lie in ``(0, 1]``, and the path is used only when their combined dynamic range
+  (known before growth starts) is below ``fast_range`` (700 nats), so no candidate weight
+  can underflow;
 * **log space with a movable offset** (wider ranges, i.e. extreme parameters): ``M`` is
   reset to the current maximum whenever a new log-weight exceeds it by more than
   ``_OVERFLOW`` or the total weight becomes too small to sample from, so weights never
   overflow and the largest candidate always has weight 1.
 
 After an edge (a, b) only the pairs whose K changed are recomputed: none for ``sptl``;
-(b, N(a)) and (a, N(b)) for ``neighbors``; the rows of a and b for ``matching`` (only
-pairs with a common neighbour: the others keep K = 0) and the degree rules; the rows
-of a, b and their common neighbours (whose clustering changed) for the clustering rules.
+(b, N(a)) and (a, N(b)) for ``neighbors``; the pairs of a and b for ``matching`` and the
+degree rules; the pairs of a, b and their common neighbours (whose clustering changed) for
+the clustering rules. Row sums follow by differences (old weight out, new weight in), so a
+change costs what changed; a row sum that fell far below its peak is re-summed exactly.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._vecmath import exp_nonpositive, log_positive
+from ._vecmath import exp_le0, log_pos
 
 WIRING_RULES = (
     "sptl",
@@ -66,6 +69,7 @@ FAST_RANGE = 700.0  # factored weights when the log-weights span less than this 
 _OVERFLOW = 600.0  # log space: rebuild when a log-weight exceeds the offset by this much
 _TINY = 1e-250  # log space: rebuild when the total weight falls below this
 _RESUM = 1e-4  # re-sum a row exactly when its sum fell this far below its peak
+_FM = {"reassoc", "contract"}  # vectorised sums of weights (order fixed by the compiled code)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -106,7 +110,7 @@ def _k_max(rule, n):
 
 @njit(cache=True, nogil=True)
 def _table_size(rule, n):
-    """Entries of the memo table: indexed by CN, (CN, k_i + k_j) or the integer behind K."""
+    """Entries of the table: indexed by CN, CN * (2n - 1) + k_i + k_j or the integer behind K."""
     if rule == 1:
         return max(n - 1, 1)
     if rule == 2:
@@ -121,260 +125,305 @@ def _table_size(rule, n):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _key(rule, i, j, k, CN, n2):
-    """(table index, K) of a candidate pair for the table rules (neighbors, matching, deg-*)."""
-    if rule == 1:
-        c = CN[i, j]
-        return c, float(c)
+def _k_of_index(rule, idx, n2):
+    """K of a table index (inverse of :func:`_index`)."""
     if rule == 2:
-        c = CN[i, j]
-        if c == 0:
-            return 0, 0.0
-        s = k[i] + k[j]
-        return c * n2 + s, 2.0 * c / s
-    ki = k[i]
-    kj = k[j]
-    r = rule - 8
-    if r == 0:
-        v = ki + kj
-        return v, 0.5 * v
-    if r == 1:
-        v = min(ki, kj)
-    elif r == 2:
-        v = max(ki, kj)
-    elif r == 3:
-        v = abs(ki - kj)
-    else:
-        v = ki * kj
-    return v, float(v)
+        c = idx // n2
+        return 0.0 if c == 0 else 2.0 * c / (idx - c * n2)
+    if rule == 8:
+        return 0.5 * idx
+    return float(idx)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _topo(rule, i, j, fast, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG):
-    """Topology factor of pair (i, j): G = exp(log g(K) - MG) (factored) or log g(K) (log space).
+def _index(rule, i, j, k, CN, n2):
+    """Table index of pair (i, j) for the table rules (neighbors, matching, deg-*)."""
+    if rule == 1:
+        return CN[i, j]
+    if rule == 2:
+        return CN[i, j] * n2 + k[i] + k[j]
+    ki = k[i]
+    kj = k[j]
+    if rule == 8:
+        return ki + kj
+    if rule == 9:
+        return min(ki, kj)
+    if rule == 10:
+        return max(ki, kj)
+    if rule == 11:
+        return abs(ki - kj)
+    return ki * kj
 
-    Table entries are memoised (NaN = not yet computed); the table holds the kind of value
-    of the current mode.
-    """
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _table_value(rule, idx, n2, gamma, eps, kexp, fast, MG):
+    """Table entry: G = exp(log g(K) - MG) on the factored path, log g(K) in log space."""
+    g = _lg(_k_of_index(rule, idx, n2), gamma, eps, kexp)
+    return exp_le0(g - MG) if fast else g
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _init_table(rule, n, n2, tab, fast, gamma, eps, kexp, MG):
+    """Fill the small tables; mark the large ones (matching past CN = 0, deg-prod) as not yet known."""
+    if rule == 2:
+        for s in range(n2):  # CN = 0: K = 0 whatever the degrees
+            tab[s] = _table_value(rule, s, n2, gamma, eps, kexp, fast, MG)
+        tab[n2:] = np.nan
+    elif rule == 12:
+        tab[:] = np.nan
+    else:
+        for i in range(tab.shape[0]):
+            tab[i] = _table_value(rule, i, n2, gamma, eps, kexp, fast, MG)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _topo_lg(rule, i, j, k, CN, cl, tab, n2, gamma, eps, kexp):
+    """log g(K_ij) (log space; the table holds log g)."""
     if rule == 0:
-        return 1.0 if fast else 0.0
+        return 0.0
     if rule <= 7 and rule >= 3:
-        r = rule - 3
-        if fast and (r == 1 or r == 2):
-            pick_min = (r == 1) == (gamma >= 0.0)
-            return min(P[i], P[j]) if pick_min else max(P[i], P[j])
-        K = _combine(r, cl[i], cl[j])
-        if fast:
-            return np.exp(_lg(K, gamma, eps, kexp) - MG)
-        return _lg(K, gamma, eps, kexp)
-    idx, K = _key(rule, i, j, k, CN, n2)
+        return _lg(_combine(rule - 3, cl[i], cl[j]), gamma, eps, kexp)
+    idx = _index(rule, i, j, k, CN, n2)
     g = tab[idx]
     if g != g:
-        g = _lg(K, gamma, eps, kexp)
-        if fast:
-            g = np.exp(g - MG)
+        g = _table_value(rule, idx, n2, gamma, eps, kexp, False, 0.0)
         tab[idx] = g
     return g
 
 
-@njit(cache=True, nogil=True, _nrt=False)
-def _weight(rule, i, j, fast, E, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M):
-    """(weight, log-weight - M) of candidate pair (i, j); the second is 0 on the factored path."""
-    t = _topo(rule, i, j, fast, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG)
-    if fast:
-        return E[i, j] * t, 0.0
-    d = E[i, j] + t - M
-    return np.exp(d), d
+@njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
+def _row_fast(r, rule, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, buf, gbuf, ibuf):
+    """Factored weights of every pair (r, j) into ``buf`` (0 for j = r, edges and unborn nodes).
 
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _set_node_factor(i, rule, fast, k, tri, cl, P, gamma, eps, kexp, MG):
-    """Refresh the clustering of node i (and its factor for clu-min/clu-max)."""
-    ki = k[i]
-    c = 0.0 if ki < 2 else 2.0 * tri[i] / (ki * (ki - 1.0))
-    cl[i] = c
-    if fast and (rule == 4 or rule == 5):
-        P[i] = np.exp(_lg(c, gamma, eps, kexp) - MG)
-
-
-@njit(cache=True, nogil=True)
-def _stage_weights(rule, X, eta, gamma, eps, kexp, alive, n, fast_range):
-    """Distance part E of the stage and the mode: (E, fast, MG, MX).
-
-    E is ``exp(eta X - MX)`` on the factored path and ``eta X`` in log space, -inf/0 for
-    dead pairs.
+    One loop without branches per rule, so LLVM vectorises it.
     """
-    MX = -np.inf
-    mX = np.inf
-    for i in range(n):
-        if not alive[i]:
-            continue
-        for j in range(i + 1, n):
-            if alive[j]:
-                v = eta * X[i, j]
-                MX = max(MX, v)
-                mX = min(mX, v)
+    n = A.shape[0]
+    Er = E[r]
+    Ar = A[r]
     if rule == 0:
-        MG = 0.0
-        spread = 0.0
-    else:
-        g0 = _lg(0.0, gamma, eps, kexp)
-        g1 = _lg(_k_max(rule, n), gamma, eps, kexp)
-        MG = max(g0, g1)
-        spread = abs(g1 - g0)
-    fast = MX > -np.inf and (MX - mX) + spread < fast_range and eps >= 1e-300  # normal K + eps
-    E = np.zeros((n, n))
-    for i in range(n):
-        for j in range(i + 1, n):
-            if alive[i] and alive[j]:
-                v = eta * X[i, j]
-                e = np.exp(v - MX) if fast else v
-            else:
-                e = 0.0 if fast else -np.inf
-            E[i, j] = e
-            E[j, i] = e
-    return E, fast, MG, MX
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _rebuild(rule, fast, E, A, alive, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, R, peak):
-    """Recompute every weight from the state; return the offset M (log space) or MX + MG."""
-    n = A.shape[0]
-    M = 0.0
-    if not fast:  # the offset is the largest log-weight of a candidate
-        M = -np.inf
-        for i in range(n):
-            for j in range(i + 1, n):
-                if alive[i] and alive[j] and A[i, j] == 0:
-                    M = max(M, E[i, j] + _topo(rule, i, j, False, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG))
-    for i in range(n):
-        for j in range(i + 1, n):
-            w = 0.0
-            if alive[i] and alive[j] and A[i, j] == 0:
-                w = _weight(rule, i, j, fast, E, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M)[0]
-            W[i, j] = w
-            W[j, i] = w
-    for i in range(n):
-        s = 0.0
         for j in range(n):
-            s += W[i, j]
-        R[i] = s
-        peak[i] = s
-    return M
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _add_to_row_sum(j, d, R, peak):
-    """R[j] += d, remembering the largest value the sum held since it was last exact.
-
-    Row sums are updated by differences. Rounding leaves an absolute error of about 1e-16
-    times that peak, so :func:`_check_sums` re-sums a row exactly once its sum falls below
-    _RESUM * peak.
-    """
-    Rj = R[j]
-    peak[j] = max(peak[j], Rj)
-    R[j] = Rj + d
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _check_sums(W, R, peak):
-    """Re-sum exactly every row whose sum could have lost its precision."""
-    n = R.shape[0]
-    for i in range(n):
-        if R[i] < _RESUM * peak[i]:
-            sm = 0.0
-            for j in range(n):
-                sm += W[i, j]
-            R[i] = sm
-            peak[i] = sm
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _update_pair(i, j, rule, fast, E, A, alive, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M, W, R, peak):
-    """Recompute pair (i, j); return the overflow flag (log space)."""
-    w = 0.0
-    over = False
-    if alive[i] and alive[j] and A[i, j] == 0:
-        w, d = _weight(rule, i, j, fast, E, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M)
-        over = d > _OVERFLOW
-    old = W[i, j]
-    W[i, j] = w
-    W[j, i] = w
-    _add_to_row_sum(i, w - old, R, peak)
-    _add_to_row_sum(j, w - old, R, peak)
-    return over
-
-
-@njit(cache=True, nogil=True, _nrt=False)
-def _row_weights(r, rule, fast, E, A, alive, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M, W, buf, bufi, kb):
-    """New weights of every pair (r, j) into ``buf``; return the overflow flag (log space).
-
-    The factored clu-min/clu-max rows are a branch-free loop over per-node factors.
-    """
-    n = A.shape[0]
-    if not alive[r]:
-        for j in range(n):
-            buf[j] = 0.0
-        return False
-    if fast and (rule == 4 or rule == 5):
+            buf[j] = Er[j] if Ar[j] == 0 else 0.0
+    elif rule == 4 or rule == 5:
         pr = P[r]
         if (rule == 4) == (gamma >= 0.0):
             for j in range(n):
-                buf[j] = E[r, j] * min(pr, P[j]) if A[r, j] == 0 else 0.0
+                buf[j] = Er[j] * min(pr, P[j]) if Ar[j] == 0 else 0.0
         else:
             for j in range(n):
-                buf[j] = E[r, j] * max(pr, P[j]) if A[r, j] == 0 else 0.0
-        buf[r] = 0.0
-        return False
-    if fast and (rule == 3 or rule == 6 or rule == 7):  # g per pair, vectorised
+                buf[j] = Er[j] * max(pr, P[j]) if Ar[j] == 0 else 0.0
+    elif rule == 3 or rule == 6 or rule == 7:
         cr = cl[r]
         if rule == 3:
             for j in range(n):
-                buf[j] = 0.5 * (cr + cl[j]) + eps
+                gbuf[j] = 0.5 * (cr + cl[j]) + eps
         elif rule == 6:
             for j in range(n):
-                buf[j] = abs(cr - cl[j]) + eps
+                gbuf[j] = abs(cr - cl[j]) + eps
         else:
             for j in range(n):
-                buf[j] = cr * cl[j] + eps
-        if not kexp:
-            log_positive(buf, bufi, kb, n)
-        exp_nonpositive(buf, bufi, kb, n, gamma, -MG)
+                gbuf[j] = cr * cl[j] + eps
+        if kexp:
+            for j in range(n):
+                buf[j] = Er[j] * exp_le0(gamma * gbuf[j] - MG) if Ar[j] == 0 else 0.0
+        else:
+            for j in range(n):
+                buf[j] = Er[j] * exp_le0(gamma * log_pos(gbuf[j]) - MG) if Ar[j] == 0 else 0.0
+    else:  # table rules: index, gather, fill the entries met for the first time, weight
+        kr = k[r]
+        CNr = CN[r]
+        if rule == 1:
+            for j in range(n):
+                ibuf[j] = CNr[j]
+        elif rule == 2:
+            for j in range(n):
+                ibuf[j] = CNr[j] * n2 + kr + k[j]
+        elif rule == 8:
+            for j in range(n):
+                ibuf[j] = kr + k[j]
+        elif rule == 9:
+            for j in range(n):
+                ibuf[j] = min(kr, k[j])
+        elif rule == 10:
+            for j in range(n):
+                ibuf[j] = max(kr, k[j])
+        elif rule == 11:
+            for j in range(n):
+                ibuf[j] = abs(kr - k[j])
+        else:
+            for j in range(n):
+                ibuf[j] = kr * k[j]
         for j in range(n):
-            buf[j] = E[r, j] * buf[j] if A[r, j] == 0 else 0.0
-        buf[r] = 0.0
-        return False
-    over = False
+            gbuf[j] = tab[ibuf[j]]
+        if rule == 2 or rule == 12:
+            for j in range(n):
+                g = gbuf[j]
+                if g != g:
+                    g = _table_value(rule, ibuf[j], n2, gamma, eps, kexp, True, MG)
+                    tab[ibuf[j]] = g
+                    gbuf[j] = g
+        for j in range(n):
+            buf[j] = Er[j] * gbuf[j] if Ar[j] == 0 else 0.0
+    buf[r] = 0.0
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _row_log(r, rule, E, A, k, CN, cl, tab, n2, gamma, eps, kexp, buf):
+    """Log-weights ``eta X + log g(K)`` of every pair (r, j) into ``buf`` (-inf for non-candidates)."""
+    n = A.shape[0]
     for j in range(n):
-        if j == r or (rule == 2 and CN[r, j] == 0):
-            buf[j] = W[r, j]  # matching: K stays 0 whatever the degrees, so the weight is unchanged
-            continue
-        w = 0.0
-        if alive[j] and A[r, j] == 0:
-            w, d = _weight(rule, r, j, fast, E, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M)
-            if d > _OVERFLOW:
-                over = True
-        buf[j] = w
+        if j == r or A[r, j] != 0 or E[r, j] == -np.inf:
+            buf[j] = -np.inf
+        else:
+            buf[j] = E[r, j] + _topo_lg(rule, r, j, k, CN, cl, tab, n2, gamma, eps, kexp)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _row(r, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf, ibuf):
+    """Weights of every pair (r, j) into ``buf``; return the overflow flag (log space)."""
+    if fast:
+        _row_fast(r, rule, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, buf, gbuf, ibuf)
+        return False
+    _row_log(r, rule, E, A, k, CN, cl, tab, n2, gamma, eps, kexp, buf)
+    over = False
+    for j in range(A.shape[0]):
+        d = buf[j] - M
+        over |= d > _OVERFLOW
+        buf[j] = np.exp(d)
     return over
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _set_row(r, buf, W, R, peak):
-    """Write row and column r of W from ``buf``, update the other row sums, re-sum row r."""
+def _pair(i, j, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M):
+    """(weight, overflow flag) of one pair (neighbors and sptl, whose changes are a few pairs)."""
+    if A[i, j] != 0:
+        return 0.0, False
+    if fast:
+        if rule == 0:
+            return E[i, j], False
+        idx = _index(rule, i, j, k, CN, n2)  # neighbors: the table is filled when the stage starts
+        return E[i, j] * tab[idx], False
+    if E[i, j] == -np.inf:
+        return 0.0, False
+    d = E[i, j] + _topo_lg(rule, i, j, k, CN, cl, tab, n2, gamma, eps, kexp) - M
+    return np.exp(d), d > _OVERFLOW
+
+
+@njit(cache=True, nogil=True, _nrt=False, fastmath=_FM)
+def _row_sum(W, off, i, n):
+    """Exact (vectorised) sum of row i of the packed triangle."""
+    s = 0.0
+    base = off[i] - i - 1
+    for j in range(i + 1, n):
+        s += W[base + j]
+    return s
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _move_sum(i, d, W, off, R, peak):
+    """R[i] += d, re-summed exactly when it could have lost its precision.
+
+    Row sums move by differences. Rounding leaves an absolute error of about 1e-16 times the
+    largest value the sum held since it was last exact (``peak``), so the row is re-summed once
+    its sum falls below _RESUM * peak.
+    """
+    Ri = R[i] + d
+    pk = max(peak[i], Ri)
+    if Ri < _RESUM * pk:
+        Ri = _row_sum(W, off, i, R.shape[0])
+        pk = Ri
+    R[i] = Ri
+    peak[i] = pk
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _apply_pair(i, j, w, W, off, R, peak):
+    """Set the weight of pair (i, j) and move its row sum by the difference."""
+    if i > j:
+        i, j = j, i
+    p = off[i] + j - i - 1
+    d = w - W[p]
+    W[p] = w
+    _move_sum(i, d, W, off, R, peak)
+
+
+@njit(cache=True, nogil=True, _nrt=False, fastmath=_FM)
+def _apply_row(r, buf, W, off, R, peak):
+    """Set the weights of every pair (r, j) from ``buf``, moving the row sums by the differences.
+
+    Row r of the packed triangle is contiguous; its pairs with earlier nodes are one entry in
+    each earlier row, written only where the weight changed.
+    """
     n = R.shape[0]
-    sm = 0.0
-    for j in range(n):
+    base = off[r] - r - 1
+    ds = 0.0
+    for j in range(r + 1, n):
         w = buf[j]
-        d = w - W[r, j]
-        W[r, j] = w
-        Rj = R[j]
-        peak[j] = max(peak[j], Rj)
-        R[j] = Rj + d
-        sm += w
-    for j in range(n):
-        W[j, r] = buf[j]
-    R[r] = sm
-    peak[r] = sm
+        ds += w - W[base + j]
+        W[base + j] = w
+    _move_sum(r, ds, W, off, R, peak)
+    for i in range(r):
+        p = off[i] + r - i - 1
+        d = buf[i] - W[p]
+        if d != 0.0:
+            W[p] = buf[i]
+            _move_sum(i, d, W, off, R, peak)
+
+
+@njit(cache=True, nogil=True, _nrt=False, fastmath=_FM)
+def _totals(R, bsum):
+    """Sums of the row sums in blocks of 32 rows (into ``bsum``) and their total."""
+    n = R.shape[0]
+    T = 0.0
+    for b in range(bsum.shape[0]):
+        s = 0.0
+        for i in range(32 * b, min(n, 32 * b + 32)):
+            s += R[i]
+        bsum[b] = s
+        T += s
+    return T
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _pick(R, bsum, W, off, T, u):
+    """Pair (i, j), i < j, drawn with probability W_ij / T (u uniform in [0, 1)); (-1, row) when
+    the row drawn turned out empty (its sum was rounding residue: re-sum it, draw again).
+
+    A block of rows by the block sums, a row in the block, then a column in the packed row;
+    rounding at the end of a scan falls back to its last non-empty entry.
+    """
+    n = R.shape[0]
+    target = u * T
+    cum = 0.0
+    blk = -1
+    for b in range(bsum.shape[0]):
+        sb = bsum[b]
+        if sb > 0.0:
+            blk = b
+            if cum + sb > target:
+                break
+            cum += sb
+    row = -1
+    for i in range(32 * blk, min(n, 32 * blk + 32)):
+        Ri = R[i]
+        if Ri > 0.0:
+            row = i
+            if cum + Ri > target:
+                break
+            cum += Ri
+    target -= cum
+    base = off[row] - row - 1
+    acc = 0.0
+    col = -1
+    for j in range(row + 1, n):
+        w = W[base + j]
+        if w > 0.0:
+            col = j
+            acc += w
+            if acc > target:
+                break
+    if col < 0:
+        return -1, row
+    return row, col
 
 
 @njit(cache=True, nogil=True)
@@ -405,74 +454,128 @@ def _init_state(A, k, CN, tri):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _pick(R, W, u):
-    """Index pair drawn with probability proportional to W (u uniform in [0, 1))."""
-    n = R.shape[0]
-    T = 0.0
+def _set_node_factor(i, rule, fast, k, tri, cl, P, gamma, eps, kexp, MG):
+    """Refresh the clustering of node i (and its factor for clu-min/clu-max)."""
+    ki = k[i]
+    c = 0.0 if ki < 2 else 2.0 * tri[i] / (ki * (ki - 1.0))
+    cl[i] = c
+    if fast and (rule == 4 or rule == 5):
+        P[i] = exp_le0(_lg(c, gamma, eps, kexp) - MG)
+
+
+@njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
+def _stage_weights(rule, X, eta, gamma, eps, kexp, alive, E, fast_range):
+    """Distance part E of the stage (in place) and the mode: (fast, MG, MX).
+
+    E is ``exp(eta X - MX)`` on the factored path and ``eta X`` in log space; 0 / -inf for
+    self pairs and pairs with an unborn node.
+    """
+    n = E.shape[0]
+    MX = -np.inf
+    mX = np.inf
     for i in range(n):
-        T += R[i]
-    target = u * T
-    cum = 0.0
-    row = -1
-    last = -1
+        if not alive[i]:
+            continue
+        for j in range(i + 1, n):
+            if alive[j]:
+                v = eta * X[i, j]
+                MX = max(MX, v)
+                mX = min(mX, v)
+    if rule == 0:
+        MG = 0.0
+        spread = 0.0
+    else:
+        g0 = _lg(0.0, gamma, eps, kexp)
+        g1 = _lg(_k_max(rule, n), gamma, eps, kexp)
+        MG = max(g0, g1)
+        spread = abs(g1 - g0)
+    fast = MX > -np.inf and (MX - mX) + spread < fast_range and eps >= 1e-300  # normal K + eps
+    dead = 0.0 if fast else -np.inf
     for i in range(n):
-        if R[i] > 0.0:
-            last = i
-            if cum + R[i] > target:
-                row = i
-                break
-            cum += R[i]
-    if row < 0:
-        row = last
-        cum = T - R[row]
-    target -= cum
-    cum = 0.0
-    col = -1
-    last = -1
-    for j in range(n):
-        w = W[row, j]
-        if w > 0.0:
-            last = j
-            cum += w
-            if cum > target:
-                col = j
-                break
-    if col < 0:
-        col = last
-    return row, col
+        Ei = E[i]
+        Xi = X[i]
+        if not alive[i]:
+            for j in range(n):
+                Ei[j] = dead
+        elif fast:
+            for j in range(n):
+                Ei[j] = exp_le0(eta * Xi[j] - MX) if alive[j] else 0.0
+        else:
+            for j in range(n):
+                Ei[j] = eta * Xi[j] if alive[j] else -np.inf
+        Ei[i] = dead
+    return fast, MG, MX
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _rebuild(rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf, gbuf, ibuf):
+    """Recompute every weight from the state; return the offset M (log space) or 0."""
+    n = A.shape[0]
+    M = 0.0
+    if not fast:  # the offset is the largest log-weight of a candidate
+        M = -np.inf
+        for i in range(n):
+            _row_log(i, rule, E, A, k, CN, cl, tab, n2, gamma, eps, kexp, buf)
+            for j in range(i + 1, n):
+                M = max(M, buf[j])
+        if M == -np.inf:
+            M = 0.0
+    for i in range(n):
+        _row(i, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf, ibuf)
+        base = off[i] - i - 1
+        for j in range(i + 1, n):
+            W[base + j] = buf[j]
+        s = _row_sum(W, off, i, n)
+        R[i] = s
+        peak[i] = s
+    return M
 
 
 @njit(cache=True, nogil=True)
-def grow_state(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range):
-    """Grow one network; return its final state ``(A, k, CN, tri, E, W, R, M, steps)``.
+def _workspace(n, rule):
+    """Every array a network of n nodes needs, allocated once per batch."""
+    off = np.empty(n, np.int64)
+    for i in range(n):
+        off[i] = i * (2 * n - i - 1) // 2
+    return (
+        np.empty((n, n), np.uint8),  # A
+        np.empty(n, np.int64),  # k
+        np.empty((n, n), np.int32),  # CN
+        np.empty(n, np.int64),  # tri
+        np.empty(n),  # cl
+        np.empty(n),  # P
+        np.empty((n, n), np.int32),  # adj
+        np.empty((n, n)),  # E
+        np.empty(max(n * (n - 1) // 2, 1)),  # W
+        off,
+        np.empty(n),  # R
+        np.empty(n),  # peak
+        np.empty(_table_size(rule, n)),  # tab
+        np.empty(n),  # buf
+        np.empty(n),  # gbuf
+        np.empty(n, np.int64),  # ibuf
+        np.empty(n, np.int64),  # common
+        np.empty(n, np.bool_),  # alive
+        np.empty((n + 31) // 32),  # bsum
+    )
 
-    ``X[q]`` is the distance feature (``log D`` for the powerlaw, ``D`` for the exponential
-    model) used in stage ``s`` where ``q = stage_x[s]``; stage ``s`` runs until the network
-    holds ``stage_end[s]`` edges; node ``i`` can connect from stage ``birth[i]`` on.
-    ``U`` holds one uniform number per added edge; ``order`` receives the added pairs.
-    ``fast_range`` bounds the dynamic range of the factored path (0 forces log space).
-    On return ``W = exp(L - M)`` for every candidate pair of the last stage.
-    """
+
+@njit(cache=True, nogil=True)
+def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range, ws):
+    """Grow one network in the workspace ``ws``; return (M, steps) with ``W = exp(L - M)``; see
+    :func:`grow_state`."""
+    A, k, CN, tri, cl, P, adj, E, W, off, R, peak, tab, buf, gbuf, ibuf, common, alive, bsum = ws
     n = A0.shape[0]
-    A = A0.copy()
-    k = np.zeros(n, np.int64)
-    CN = np.zeros((n, n), np.int64)
-    tri = np.zeros(n, np.int64)
-    cl = np.zeros(n)
-    P = np.ones(n)
-    W = np.zeros((n, n))
-    E = np.zeros((n, n))
-    R = np.zeros(n)
-    peak = np.zeros(n)
-    alive = np.zeros(n, np.bool_)
-    buf = np.zeros(n)
-    bufi = buf.view(np.int64)  # the same memory, for the bit operations of _vecmath
-    kb = np.zeros(n, np.int64)
-    common = np.empty(n, np.int64)
     n2 = 2 * n - 1
-    tab = np.full(_table_size(rule, n), np.nan)
+    for i in range(n):
+        for j in range(n):
+            A[i, j] = A0[i, j]
+            CN[i, j] = 0
+        k[i] = 0
+        tri[i] = 0
+        cl[i] = 0.0
+        P[i] = 1.0
     nedges = _init_state(A, k, CN, tri)
-    adj = np.empty((n, n), np.int64)  # adjacency lists: adj[i, :k[i]]
     for i in range(n):
         c = 0
         for j in range(n):
@@ -480,10 +583,10 @@ def grow_state(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U,
                 adj[i, c] = j
                 c += 1
     clu = 3 <= rule <= 7
+    rows = rule == 2 or rule >= 8 or clu  # rules whose changed pairs are whole rows
     step = 0
     M = 0.0
     fast = True
-    tab_fast = True
     MG = 0.0
     MX = 0.0
     for s in range(stage_end.shape[0]):
@@ -491,107 +594,128 @@ def grow_state(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U,
             continue
         for i in range(n):
             alive[i] = birth[i] <= s
-        E, fast, MG, MX = _stage_weights(rule, X[stage_x[s]], eta, gamma, eps, kexp, alive, n, fast_range)
-        if fast != tab_fast:  # the memo holds G on the factored path and log g in log space
-            tab[:] = np.nan
-            tab_fast = fast
+        fast, MG, MX = _stage_weights(rule, X[stage_x[s]], eta, gamma, eps, kexp, alive, E, fast_range)
+        _init_table(rule, n, n2, tab, fast, gamma, eps, kexp, MG)
         if clu:
             for i in range(n):
                 _set_node_factor(i, rule, fast, k, tri, cl, P, gamma, eps, kexp, MG)
-        M = _rebuild(rule, fast, E, A, alive, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, R, peak)
+        M = _rebuild(rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf, gbuf,
+                     ibuf)
         while nedges < stage_end[s]:
-            if not fast:
-                T = 0.0
-                for i in range(n):
-                    T += R[i]
-                if not (T > _TINY) or not np.isfinite(T):
-                    M = _rebuild(rule, fast, E, A, alive, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, R, peak)
-            a, b = _pick(R, W, U[step])
-            order[step, 0] = min(a, b)
-            order[step, 1] = max(a, b)
+            T = _totals(R, bsum)
+            if not fast and (not (T > _TINY) or not np.isfinite(T)):
+                M = _rebuild(rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, off, R, peak,
+                             buf, gbuf, ibuf)
+                T = _totals(R, bsum)
+            a, b = _pick(R, bsum, W, off, T, U[step])
+            while a < 0:  # rounding residue of an emptied row b: re-sum it, draw again
+                R[b] = peak[b] = _row_sum(W, off, b, n)
+                T = _totals(R, bsum)
+                a, b = _pick(R, bsum, W, off, T, U[step])
+            order[step, 0] = a
+            order[step, 1] = b
             step += 1
             nedges += 1
             # --- topology: common neighbours of (a, b) before the edge ---
             nc = 0
-            for p in range(k[a]):
+            ka = k[a]
+            kb = k[b]
+            for p in range(ka):
                 w = adj[a, p]
                 if A[b, w]:
                     common[nc] = w
                     nc += 1
             # every old neighbour x of a now shares the neighbour a with b (and vice versa)
-            for p in range(k[a]):
+            for p in range(ka):
                 x = adj[a, p]
                 CN[b, x] += 1
                 CN[x, b] += 1
-            for p in range(k[b]):
+            for p in range(kb):
                 y = adj[b, p]
                 CN[a, y] += 1
                 CN[y, a] += 1
             A[a, b] = 1
             A[b, a] = 1
-            adj[a, k[a]] = b
-            adj[b, k[b]] = a
-            k[a] += 1
-            k[b] += 1
+            adj[a, ka] = b
+            adj[b, kb] = a
+            k[a] = ka + 1
+            k[b] = kb + 1
             tri[a] += nc
             tri[b] += nc
             for p in range(nc):
                 tri[common[p]] += 1
             # --- weights of the pairs whose K changed ---
-            over = _update_pair(a, b, rule, fast, E, A, alive, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M,
-                                W, R, peak)
-            if rule == 1:
-                for p in range(k[a]):
-                    x = adj[a, p]
-                    if x != b:
-                        over |= _update_pair(b, x, rule, fast, E, A, alive, k, CN, cl, P, tab, n2, gamma, eps,
-                                             kexp, MG, M, W, R, peak)
-                for p in range(k[b]):
-                    x = adj[b, p]
-                    if x != a:
-                        over |= _update_pair(a, x, rule, fast, E, A, alive, k, CN, cl, P, tab, n2, gamma, eps,
-                                             kexp, MG, M, W, R, peak)
-            elif rule == 2 or rule >= 8 or clu:
+            over = False
+            if rows:
                 if clu:
                     _set_node_factor(a, rule, fast, k, tri, cl, P, gamma, eps, kexp, MG)
                     _set_node_factor(b, rule, fast, k, tri, cl, P, gamma, eps, kexp, MG)
                     for p in range(nc):
                         _set_node_factor(common[p], rule, fast, k, tri, cl, P, gamma, eps, kexp, MG)
-                rows = 2 + nc if clu else 2
-                for q in range(rows):
+                nrows = 2 + nc if clu else 2
+                for q in range(nrows):
                     r = a if q == 0 else (b if q == 1 else common[q - 2])
-                    over |= _row_weights(r, rule, fast, E, A, alive, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG,
-                                         M, W, buf, bufi, kb)
-                    _set_row(r, buf, W, R, peak)
-            if over:
-                M = _rebuild(rule, fast, E, A, alive, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, R, peak)
+                    over |= _row(r, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf,
+                                 ibuf)
+                    _apply_row(r, buf, W, off, R, peak)
             else:
-                _check_sums(W, R, peak)
+                _apply_pair(a, b, 0.0, W, off, R, peak)
+                if rule == 1:
+                    for p in range(ka):
+                        x = adj[a, p]
+                        w, o = _pair(b, x, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M)
+                        _apply_pair(b, x, w, W, off, R, peak)
+                        over |= o
+                    for p in range(kb):
+                        y = adj[b, p]
+                        w, o = _pair(a, y, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M)
+                        _apply_pair(a, y, w, W, off, R, peak)
+                        over |= o
+            if over:
+                M = _rebuild(rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf,
+                             gbuf, ibuf)
     if fast:
-        M = MX + MG
-    return A, k, CN, tri, E, W, R, M, step
+        M = MX + MG  # W = exp(L - M) on the factored path too
+    return M, step
 
 
 @njit(cache=True, nogil=True)
-def run_network(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, A_out, order):
-    """Grow one network into ``A_out`` (bool) and ``order``; return the number of edges added."""
-    A, k, CN, tri, E, W, R, M, step = grow_state(
-        A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, FAST_RANGE
-    )
-    n = A.shape[0]
+def grow_state(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range):
+    """Grow one network; return its final state ``(A, k, CN, tri, E, W, R, M, steps)`` (testing aid).
+
+    ``X[q]`` is the distance feature (``log D`` for the powerlaw, ``D`` for the exponential
+    model) used in stage ``s`` where ``q = stage_x[s]``; stage ``s`` runs until the network
+    holds ``stage_end[s]`` edges; node ``i`` can connect from stage ``birth[i]`` on.
+    ``U`` holds one uniform number per added edge; ``order`` receives the added pairs.
+    ``fast_range`` bounds the dynamic range of the factored path (0 forces log space).
+    On return ``W`` (n x n, symmetric, unpacked) is ``exp(L - M)`` for every candidate pair
+    of the last stage (``M`` = the offset; ``MX + MG`` on the factored path) and ``R[i]`` the
+    incrementally kept sum of ``W[i, i+1:]``.
+    """
+    n = A0.shape[0]
+    ws = _workspace(n, rule)
+    M, step = _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range, ws)
+    A, k, CN, tri, cl, P, adj, E, Wp, off, R, peak, tab, buf, gbuf, ibuf, common, alive, bsum = ws
+    W = np.zeros((n, n))
     for i in range(n):
-        for j in range(n):
-            A_out[i, j] = A[i, j] != 0
-    return step
+        for j in range(i + 1, n):
+            W[i, j] = Wp[off[i] + j - i - 1]
+            W[j, i] = W[i, j]
+    return A.copy(), k.copy(), CN.astype(np.int64), tri.copy(), E.copy(), W, R.copy(), M, step
 
 
 @njit(cache=True, nogil=True)
 def run_batch(lo, hi, A0, X, stage_x, stage_end, birth, rule, etas, gammas, eps, kexp, U, A_out, order):
-    """Grow networks ``lo..hi-1`` of a batch (each with its own eta, gamma and uniforms)."""
+    """Grow networks ``lo..hi-1`` of a batch (each with its own eta, gamma and uniforms) into
+    ``A_out`` (bool) and ``order``; one workspace serves them all."""
+    n = A0.shape[0]
+    ws = _workspace(n, rule)
+    A = ws[0]
     for b in range(lo, hi):
-        run_network(
-            A0, X, stage_x, stage_end, birth, rule, etas[b], gammas[b], eps, kexp, U[b], A_out[b], order[b]
-        )
+        _grow(A0, X, stage_x, stage_end, birth, rule, etas[b], gammas[b], eps, kexp, U[b], order[b], FAST_RANGE, ws)
+        for i in range(n):
+            for j in range(n):
+                A_out[b, i, j] = A[i, j] != 0
 
 
 @njit(cache=True, nogil=True)
@@ -611,5 +735,5 @@ def state_of(A, rule, X, eta, gamma, eps, kexp):
     for i in range(n):
         for j in range(n):
             if i != j and A[i, j] == 0:
-                L[i, j] = eta * X[i, j] + _topo(rule, i, j, False, k, CN, cl, P, tab, 2 * n - 1, gamma, eps, kexp, 0.0)
+                L[i, j] = eta * X[i, j] + _topo_lg(rule, i, j, k, CN, cl, tab, 2 * n - 1, gamma, eps, kexp)
     return k, CN, tri, L
