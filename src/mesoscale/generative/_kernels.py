@@ -163,39 +163,54 @@ def _table_value(rule, idx, n2, gamma, eps, kexp, fast, MG):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _init_table(rule, n, n2, tab, fast, gamma, eps, kexp, MG):
-    """Fill the small tables; mark the large ones (matching past CN = 0, deg-prod) as not yet known."""
+def _fill_table(rule, n, n2, tab, lo, hi, fast, gamma, eps, kexp, MG):
+    """Fill the table entries a network can reach once CN (matching) or the degrees (deg-prod)
+    reach ``hi`` (from ``lo + 1``; ``lo = -1`` at the start of a stage); every other table at once.
+
+    matching: row c holds the keys ``c * n2 + s`` with ``s = k_i + k_j >= 2c`` (c <= both degrees);
+    deg-prod: keys up to ``hi ** 2``. Entries below are never read.
+    """
     if rule == 2:
-        for s in range(n2):  # CN = 0: K = 0 whatever the degrees
-            tab[s] = _table_value(rule, s, n2, gamma, eps, kexp, fast, MG)
-        tab[n2:] = np.nan
+        for c in range(lo + 1, hi + 1):
+            for sm in range(2 * c, n2):
+                tab[c * n2 + sm] = _table_value(rule, c * n2 + sm, n2, gamma, eps, kexp, fast, MG)
     elif rule == 12:
-        tab[:] = np.nan
-    else:
-        for i in range(tab.shape[0]):
-            tab[i] = _table_value(rule, i, n2, gamma, eps, kexp, fast, MG)
+        for v in range(lo * lo + 1 if lo >= 0 else 0, hi * hi + 1):
+            tab[v] = _table_value(rule, v, n2, gamma, eps, kexp, fast, MG)
+    elif lo < 0:
+        for v in range(tab.shape[0]):
+            tab[v] = _table_value(rule, v, n2, gamma, eps, kexp, fast, MG)
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def _topo_lg(rule, i, j, k, CN, cl, tab, n2, gamma, eps, kexp):
-    """log g(K_ij) (log space; the table holds log g)."""
+    """log g(K_ij) (log space; the table holds log g and is filled as far as the state reaches)."""
     if rule == 0:
         return 0.0
     if rule <= 7 and rule >= 3:
         return _lg(_combine(rule - 3, cl[i], cl[j]), gamma, eps, kexp)
-    idx = _index(rule, i, j, k, CN, n2)
-    g = tab[idx]
-    if g != g:
-        g = _table_value(rule, idx, n2, gamma, eps, kexp, False, 0.0)
-        tab[idx] = g
-    return g
+    return tab[_index(rule, i, j, k, CN, n2)]
 
 
 @njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
-def _row_fast(r, rule, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, buf, gbuf, ibuf):
+def _clu_g(rule, cr, c, gamma, eps, kexp, MG):
+    """G = exp(log g(K) - MG) of clu-avg, clu-diff or clu-prod for clustering values cr and c."""
+    if rule == 3:
+        x = 0.5 * (cr + c) + eps
+    elif rule == 6:
+        x = abs(cr - c) + eps
+    else:
+        x = cr * c + eps
+    return exp_le0(gamma * (x if kexp else log_pos(x)) - MG)
+
+
+@njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
+def _row_fast(r, rule, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, buf, gbuf):
     """Factored weights of every pair (r, j) into ``buf`` (0 for j = r, edges and unborn nodes).
 
-    One loop without branches per rule, so LLVM vectorises it.
+    One loop without branches per rule, so LLVM vectorises it. clu-avg/-diff/-prod evaluate g
+    once for the nodes of clustering 0 and per pair only for the ``nnz`` nodes listed in ``nz``
+    (every node of non-zero clustering is listed).
     """
     n = A.shape[0]
     Er = E[r]
@@ -213,56 +228,40 @@ def _row_fast(r, rule, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, buf, g
                 buf[j] = Er[j] * max(pr, P[j]) if Ar[j] == 0 else 0.0
     elif rule == 3 or rule == 6 or rule == 7:
         cr = cl[r]
-        if rule == 3:
-            for j in range(n):
-                gbuf[j] = 0.5 * (cr + cl[j]) + eps
-        elif rule == 6:
-            for j in range(n):
-                gbuf[j] = abs(cr - cl[j]) + eps
-        else:
-            for j in range(n):
-                gbuf[j] = cr * cl[j] + eps
-        if kexp:
-            for j in range(n):
-                buf[j] = Er[j] * exp_le0(gamma * gbuf[j] - MG) if Ar[j] == 0 else 0.0
-        else:
-            for j in range(n):
-                buf[j] = Er[j] * exp_le0(gamma * log_pos(gbuf[j]) - MG) if Ar[j] == 0 else 0.0
-    else:  # table rules: index, gather, fill the entries met for the first time, weight
+        g0 = _clu_g(rule, cr, 0.0, gamma, eps, kexp, MG)
+        for j in range(n):
+            buf[j] = Er[j] * g0 if Ar[j] == 0 else 0.0
+        for q in range(nnz):
+            gbuf[q] = cl[nz[q]]
+        for q in range(nnz):
+            gbuf[q] = _clu_g(rule, cr, gbuf[q], gamma, eps, kexp, MG)
+        for q in range(nnz):
+            j = nz[q]
+            buf[j] = Er[j] * gbuf[q] if Ar[j] == 0 else 0.0
+    else:  # the table rules: one gather per pair
         kr = k[r]
         CNr = CN[r]
         if rule == 1:
             for j in range(n):
-                ibuf[j] = CNr[j]
+                buf[j] = Er[j] * tab[CNr[j]] if Ar[j] == 0 else 0.0
         elif rule == 2:
             for j in range(n):
-                ibuf[j] = CNr[j] * n2 + kr + k[j]
+                buf[j] = Er[j] * tab[CNr[j] * n2 + kr + k[j]] if Ar[j] == 0 else 0.0
         elif rule == 8:
             for j in range(n):
-                ibuf[j] = kr + k[j]
+                buf[j] = Er[j] * tab[kr + k[j]] if Ar[j] == 0 else 0.0
         elif rule == 9:
             for j in range(n):
-                ibuf[j] = min(kr, k[j])
+                buf[j] = Er[j] * tab[min(kr, k[j])] if Ar[j] == 0 else 0.0
         elif rule == 10:
             for j in range(n):
-                ibuf[j] = max(kr, k[j])
+                buf[j] = Er[j] * tab[max(kr, k[j])] if Ar[j] == 0 else 0.0
         elif rule == 11:
             for j in range(n):
-                ibuf[j] = abs(kr - k[j])
+                buf[j] = Er[j] * tab[abs(kr - k[j])] if Ar[j] == 0 else 0.0
         else:
             for j in range(n):
-                ibuf[j] = kr * k[j]
-        for j in range(n):
-            gbuf[j] = tab[ibuf[j]]
-        if rule == 2 or rule == 12:
-            for j in range(n):
-                g = gbuf[j]
-                if g != g:
-                    g = _table_value(rule, ibuf[j], n2, gamma, eps, kexp, True, MG)
-                    tab[ibuf[j]] = g
-                    gbuf[j] = g
-        for j in range(n):
-            buf[j] = Er[j] * gbuf[j] if Ar[j] == 0 else 0.0
+                buf[j] = Er[j] * tab[kr * k[j]] if Ar[j] == 0 else 0.0
     buf[r] = 0.0
 
 
@@ -278,10 +277,10 @@ def _row_log(r, rule, E, A, k, CN, cl, tab, n2, gamma, eps, kexp, buf):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _row(r, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf, ibuf):
+def _row(r, rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf):
     """Weights of every pair (r, j) into ``buf``; return the overflow flag (log space)."""
     if fast:
-        _row_fast(r, rule, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, buf, gbuf, ibuf)
+        _row_fast(r, rule, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, buf, gbuf)
         return False
     _row_log(r, rule, E, A, k, CN, cl, tab, n2, gamma, eps, kexp, buf)
     over = False
@@ -347,11 +346,12 @@ def _apply_pair(i, j, w, W, off, R, peak):
 
 
 @njit(cache=True, nogil=True, _nrt=False, fastmath=_FM)
-def _apply_row(r, buf, W, off, R, peak):
+def _apply_row(r, buf, W, off, R, peak, old):
     """Set the weights of every pair (r, j) from ``buf``, moving the row sums by the differences.
 
     Row r of the packed triangle is contiguous; its pairs with earlier nodes are one entry in
-    each earlier row, written only where the weight changed.
+    each earlier row: gathered (into ``old``), their row sums moved in one vectorised pass,
+    then scattered, with no branch per pair.
     """
     n = R.shape[0]
     base = off[r] - r - 1
@@ -362,11 +362,20 @@ def _apply_row(r, buf, W, off, R, peak):
         W[base + j] = w
     _move_sum(r, ds, W, off, R, peak)
     for i in range(r):
-        p = off[i] + r - i - 1
-        d = buf[i] - W[p]
-        if d != 0.0:
-            W[p] = buf[i]
-            _move_sum(i, d, W, off, R, peak)
+        old[i] = W[off[i] + r - i - 1]
+    low = False
+    for i in range(r):
+        Ri = R[i] + (buf[i] - old[i])
+        pk = max(peak[i], Ri)
+        R[i] = Ri
+        peak[i] = pk
+        low |= Ri < _RESUM * pk
+    for i in range(r):
+        W[off[i] + r - i - 1] = buf[i]
+    if low:
+        for i in range(r):
+            if R[i] < _RESUM * peak[i]:
+                R[i] = peak[i] = _row_sum(W, off, i, n)
 
 
 @njit(cache=True, nogil=True, _nrt=False, fastmath=_FM)
@@ -454,13 +463,19 @@ def _init_state(A, k, CN, tri):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _set_node_factor(i, rule, fast, k, tri, cl, P, gamma, eps, kexp, MG):
-    """Refresh the clustering of node i (and its factor for clu-min/clu-max)."""
+def _set_node(i, rule, fast, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG):
+    """Refresh the clustering of node i (and its factor for clu-min/clu-max); list it in ``nz``
+    once its clustering is non-zero. Return the length of the list."""
     ki = k[i]
     c = 0.0 if ki < 2 else 2.0 * tri[i] / (ki * (ki - 1.0))
     cl[i] = c
     if fast and (rule == 4 or rule == 5):
         P[i] = exp_le0(_lg(c, gamma, eps, kexp) - MG)
+    if c != 0.0 and not innz[i]:
+        innz[i] = True
+        nz[nnz] = i
+        nnz += 1
+    return nnz
 
 
 @njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
@@ -508,7 +523,7 @@ def _stage_weights(rule, X, eta, gamma, eps, kexp, alive, E, fast_range):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def _rebuild(rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf, gbuf, ibuf):
+def _rebuild(rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf, gbuf):
     """Recompute every weight from the state; return the offset M (log space) or 0."""
     n = A.shape[0]
     M = 0.0
@@ -521,7 +536,7 @@ def _rebuild(rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, o
         if M == -np.inf:
             M = 0.0
     for i in range(n):
-        _row(i, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf, ibuf)
+        _row(i, rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf)
         base = off[i] - i - 1
         for j in range(i + 1, n):
             W[base + j] = buf[j]
@@ -553,7 +568,8 @@ def _workspace(n, rule):
         np.empty(_table_size(rule, n)),  # tab
         np.empty(n),  # buf
         np.empty(n),  # gbuf
-        np.empty(n, np.int64),  # ibuf
+        np.empty(n, np.int64),  # nz
+        np.empty(n, np.bool_),  # innz
         np.empty(n, np.int64),  # common
         np.empty(n, np.bool_),  # alive
         np.empty((n + 31) // 32),  # bsum
@@ -564,7 +580,7 @@ def _workspace(n, rule):
 def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range, ws):
     """Grow one network in the workspace ``ws``; return (M, steps) with ``W = exp(L - M)``; see
     :func:`grow_state`."""
-    A, k, CN, tri, cl, P, adj, E, W, off, R, peak, tab, buf, gbuf, ibuf, common, alive, bsum = ws
+    A, k, CN, tri, cl, P, adj, E, W, off, R, peak, tab, buf, gbuf, nz, innz, common, alive, bsum = ws
     n = A0.shape[0]
     n2 = 2 * n - 1
     for i in range(n):
@@ -575,13 +591,20 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
         tri[i] = 0
         cl[i] = 0.0
         P[i] = 1.0
+        innz[i] = False
+    nnz = 0
     nedges = _init_state(A, k, CN, tri)
+    tmax = 0  # what the table must reach: the largest CN (matching) or degree (deg-prod)
     for i in range(n):
         c = 0
         for j in range(n):
             if A[i, j]:
                 adj[i, c] = j
                 c += 1
+            if rule == 2:
+                tmax = max(tmax, CN[i, j])
+        if rule == 12:
+            tmax = max(tmax, k[i])
     clu = 3 <= rule <= 7
     rows = rule == 2 or rule >= 8 or clu  # rules whose changed pairs are whole rows
     step = 0
@@ -595,17 +618,18 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
         for i in range(n):
             alive[i] = birth[i] <= s
         fast, MG, MX = _stage_weights(rule, X[stage_x[s]], eta, gamma, eps, kexp, alive, E, fast_range)
-        _init_table(rule, n, n2, tab, fast, gamma, eps, kexp, MG)
+        _fill_table(rule, n, n2, tab, -1, tmax, fast, gamma, eps, kexp, MG)
+        tfill = tmax
         if clu:
             for i in range(n):
-                _set_node_factor(i, rule, fast, k, tri, cl, P, gamma, eps, kexp, MG)
-        M = _rebuild(rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf, gbuf,
-                     ibuf)
+                nnz = _set_node(i, rule, fast, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+        M = _rebuild(rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf,
+                     gbuf)
         while nedges < stage_end[s]:
             T = _totals(R, bsum)
             if not fast and (not (T > _TINY) or not np.isfinite(T)):
-                M = _rebuild(rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, off, R, peak,
-                             buf, gbuf, ibuf)
+                M = _rebuild(rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R,
+                             peak, buf, gbuf)
                 T = _totals(R, bsum)
             a, b = _pick(R, bsum, W, off, T, U[step])
             while a < 0:  # rounding residue of an emptied row b: re-sum it, draw again
@@ -628,12 +652,16 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
             # every old neighbour x of a now shares the neighbour a with b (and vice versa)
             for p in range(ka):
                 x = adj[a, p]
-                CN[b, x] += 1
-                CN[x, b] += 1
+                v = CN[b, x] + 1
+                CN[b, x] = v
+                CN[x, b] = v
+                tmax = max(tmax, v)
             for p in range(kb):
                 y = adj[b, p]
-                CN[a, y] += 1
-                CN[y, a] += 1
+                v = CN[a, y] + 1
+                CN[a, y] = v
+                CN[y, a] = v
+                tmax = max(tmax, v)
             A[a, b] = 1
             A[b, a] = 1
             adj[a, ka] = b
@@ -644,20 +672,25 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
             tri[b] += nc
             for p in range(nc):
                 tri[common[p]] += 1
+            if rule == 12:
+                tmax = max(k[a], k[b], tfill)
+            if (rule == 2 or rule == 12) and tmax > tfill:
+                _fill_table(rule, n, n2, tab, tfill, tmax, fast, gamma, eps, kexp, MG)
+                tfill = tmax
             # --- weights of the pairs whose K changed ---
             over = False
             if rows:
                 if clu:
-                    _set_node_factor(a, rule, fast, k, tri, cl, P, gamma, eps, kexp, MG)
-                    _set_node_factor(b, rule, fast, k, tri, cl, P, gamma, eps, kexp, MG)
+                    nnz = _set_node(a, rule, fast, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+                    nnz = _set_node(b, rule, fast, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
                     for p in range(nc):
-                        _set_node_factor(common[p], rule, fast, k, tri, cl, P, gamma, eps, kexp, MG)
+                        nnz = _set_node(common[p], rule, fast, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
                 nrows = 2 + nc if clu else 2
                 for q in range(nrows):
                     r = a if q == 0 else (b if q == 1 else common[q - 2])
-                    over |= _row(r, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf,
-                                 ibuf)
-                    _apply_row(r, buf, W, off, R, peak)
+                    over |= _row(r, rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, M, buf,
+                                 gbuf)
+                    _apply_row(r, buf, W, off, R, peak, gbuf)
             else:
                 _apply_pair(a, b, 0.0, W, off, R, peak)
                 if rule == 1:
@@ -672,8 +705,8 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
                         _apply_pair(a, y, w, W, off, R, peak)
                         over |= o
             if over:
-                M = _rebuild(rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf,
-                             gbuf, ibuf)
+                M = _rebuild(rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R,
+                             peak, buf, gbuf)
     if fast:
         M = MX + MG  # W = exp(L - M) on the factored path too
     return M, step
@@ -695,7 +728,7 @@ def grow_state(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U,
     n = A0.shape[0]
     ws = _workspace(n, rule)
     M, step = _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range, ws)
-    A, k, CN, tri, cl, P, adj, E, Wp, off, R, peak, tab, buf, gbuf, ibuf, common, alive, bsum = ws
+    A, k, CN, tri, cl, P, adj, E, Wp, off, R, peak, tab, buf, gbuf, nz, innz, common, alive, bsum = ws
     W = np.zeros((n, n))
     for i in range(n):
         for j in range(i + 1, n):
@@ -728,9 +761,13 @@ def state_of(A, rule, X, eta, gamma, eps, kexp):
     _init_state(A, k, CN, tri)
     cl = np.zeros(n)
     P = np.ones(n)
+    nz = np.empty(n, np.int64)
+    innz = np.zeros(n, np.bool_)
+    nnz = 0
     for i in range(n):
-        _set_node_factor(i, rule, False, k, tri, cl, P, gamma, eps, kexp, 0.0)
-    tab = np.full(_table_size(rule, n), np.nan)
+        nnz = _set_node(i, rule, False, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, 0.0)
+    tab = np.empty(_table_size(rule, n))
+    _fill_table(rule, n, 2 * n - 1, tab, -1, max(n - 2, 0) if rule == 2 else n - 1, False, gamma, eps, kexp, 0.0)
     L = np.full((n, n), -np.inf)
     for i in range(n):
         for j in range(n):
