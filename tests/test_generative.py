@@ -763,8 +763,9 @@ def test_fit_nesting_warns_raises_or_ignores(monkeypatch):
         quiet = fit(target, D, nesting="ignore", **kw)
     assert not quiet.nesting.ok.iloc[0]
     # without any patch, a tiny gamma = 0 line (one point per level) trips the check by budget alone
+    # (for 3 of the seeds 0-11 with the engine's draws since issue 14; seed 0 by a clear margin)
     monkeypatch.undo()
     with pytest.warns(NestingWarning, match="matching"):
-        tiny = fit(target, D, **{**kw, "n_gamma0": 1, "seed": 2})
+        tiny = fit(target, D, **{**kw, "n_gamma0": 1, "seed": 0})
     row = tiny.nesting.iloc[0]
     assert row["k"] == 2 and row["reference"] == "sptl" and row["excess"] > row["tolerance"]

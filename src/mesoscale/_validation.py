@@ -255,7 +255,7 @@ def check_matrix(
             f"{_name(name)} contains negative values (first at {tuple(int(i) for i in bad)}: "
             f"{M[tuple(bad)]})"
         )
-    if symmetric and not np.allclose(M, M.T, atol=atol, rtol=0):
+    if symmetric and not np.array_equal(M, M.T) and not np.allclose(M, M.T, atol=atol, rtol=0):
         i, j = np.unravel_index(np.argmax(np.abs(M - M.T)), M.shape)
         raise ValueError(
             f"{_name(name)} must be symmetric; {name}[{i},{j}]={M[i, j]} but {name}[{j},{i}]={M[j, i]}"

@@ -61,8 +61,8 @@ def apply_row(r, buf, W, off, R, peak, old):
     """Set the weights of every pair (r, j) from ``buf``, moving the row sums by the differences.
 
     Row r of the packed triangle is contiguous; its pairs with earlier nodes are one entry in
-    each earlier row: gathered (into ``old``), their row sums moved in one vectorised pass,
-    then scattered, with no branch per pair.
+    each earlier row: each read and written once (old weights into ``old``), then their row
+    sums moved in one vectorised pass, with no branch per pair.
     """
     n = R.shape[0]
     base = off[r] - r - 1
@@ -73,7 +73,10 @@ def apply_row(r, buf, W, off, R, peak, old):
         W[base + j] = w
     _move_sum(r, ds, W, off, R, peak)
     for i in range(r):
-        old[i] = W[off[i] + r - i - 1]
+        p = off[i] + r - i - 1
+        o = W[p]
+        W[p] = buf[i]
+        old[i] = o
     low = False
     for i in range(r):
         Ri = R[i] + (buf[i] - old[i])
@@ -81,8 +84,6 @@ def apply_row(r, buf, W, off, R, peak, old):
         R[i] = Ri
         peak[i] = pk
         low |= Ri < _RESUM * pk
-    for i in range(r):
-        W[off[i] + r - i - 1] = buf[i]
     if low:
         for i in range(r):
             if R[i] < _RESUM * peak[i]:
