@@ -769,3 +769,20 @@ def test_fit_nesting_warns_raises_or_ignores(monkeypatch):
         tiny = fit(target, D, **{**kw, "n_gamma0": 1, "seed": 0})
     row = tiny.nesting.iloc[0]
     assert row["k"] == 2 and row["reference"] == "sptl" and row["excess"] > row["tolerance"]
+
+
+def test_distances_symmetric_within_tolerance_are_symmetrised():
+    """A pair's weight is computed from either end: D is made exactly symmetric, so a D that is
+    symmetric only within the validation tolerance grows the networks of its symmetric part."""
+    _, D = _positions_D(16, seed=60)
+    noise = np.triu(np.random.default_rng(61).random((16, 16)) * 1e-9, 1)
+    Dn = D + noise  # upper triangle perturbed, lower not: symmetric to 1e-9 only
+    for var in ("powerlaw", "exponential"):
+        X = distance_feature(Dn, var)
+        assert np.array_equal(X, X.T) and np.array_equal(X, distance_feature(0.5 * (Dn + Dn.T), var))
+    for rule in ("matching", "clu-avg", "deg-prod"):
+        a = generate(Dn, 30, rule, -2.0, 0.5, n_networks=3, seed=4)
+        b = generate(0.5 * (Dn + Dn.T), 30, rule, -2.0, 0.5, n_networks=3, seed=4)
+        assert np.array_equal(a, b)
+    ref = generate(Dn, 30, "sptl", -2.0, n_networks=3, seed=4)
+    assert np.array_equal(generate(Dn, 30, "clu-prod", -2.0, 0.0, n_networks=3, seed=4), ref)
