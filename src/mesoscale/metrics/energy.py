@@ -56,20 +56,9 @@ def _check_networks(networks, n: int | None = None) -> np.ndarray:
 
 
 def _as_batch(networks, n: int | None = None) -> np.ndarray:
-    """``networks`` as a (B, n, n) array the kernels read directly: shape and values checked here,
-    symmetry and the diagonal by the kernel as it packs each network (see :func:`_raise_invalid`)."""
-    arr = np.asarray(networks)
-    if arr.ndim == 2:
-        arr = arr[None]
-    if arr.ndim != 3 or arr.shape[1] != arr.shape[2]:
-        raise ValueError(f"'networks' must have shape (B, n, n) or (n, n); got {np.shape(networks)}")
-    if n is not None and arr.shape[1] != n:
-        raise ValueError(f"'networks' must have {n} nodes; got shape {arr.shape}")
-    if arr.dtype != bool and arr.dtype != np.uint8:
-        if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
-            raise ValueError("'networks' must be a finite numeric or boolean array")
-        arr = arr != 0
-    return np.ascontiguousarray(arr)
+    """``networks`` as a (B, n, n) boolean array the kernels read directly: shape and values checked
+    here, symmetry and the diagonal by the kernel as it packs each network (see :func:`_raise_invalid`)."""
+    return np.ascontiguousarray(check_batch(networks, "networks", n=n, symmetric=False))
 
 
 def _raise_invalid(code: int, b: int, n: int):
