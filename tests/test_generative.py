@@ -786,3 +786,44 @@ def test_distances_symmetric_within_tolerance_are_symmetrised():
         assert np.array_equal(a, b)
     ref = generate(Dn, 30, "sptl", -2.0, n_networks=3, seed=4)
     assert np.array_equal(generate(Dn, 30, "clu-prod", -2.0, 0.0, n_networks=3, seed=4), ref)
+
+
+def test_pick_walks_the_packed_triangle_in_order_across_row_blocks():
+    """The sampler's map from u to a pair is the inverse cumulative sum over the upper triangle in
+    row-major order (rows in blocks of 32, then a column in the packed row), empty rows skipped."""
+    from mesoscale.generative import _triangle
+
+    rng = np.random.default_rng(70)
+    n = 150  # five blocks of rows
+    W = rng.random((n, n)) * (rng.random((n, n)) < 0.3)
+    W[70:90] = 0.0  # empty rows, one of them a whole block boundary's neighbourhood
+    iu = np.triu_indices(n, 1)
+    w = W[iu]
+    off = np.array([i * (2 * n - i - 1) // 2 for i in range(n)])
+    R = np.array([w[off[i]:off[i] + n - i - 1].sum() for i in range(n)])
+    bsum = np.empty((n + 31) // 32)
+    T = _triangle.totals(R, bsum)
+    assert T == pytest.approx(w.sum(), rel=1e-13)
+    cum = np.cumsum(w)
+    for u in rng.random(3000):
+        i, j = _triangle.pick(R, bsum, w, off, T, u)
+        ref = min(int(np.searchsorted(cum, u * T, side="right")), w.size - 1)
+        if abs(cum[ref] - u * T) < 1e-9 * T or (ref and abs(cum[ref - 1] - u * T) < 1e-9 * T):
+            continue  # on a boundary rounding may go either way
+        assert (i, j) == (iu[0][ref], iu[1][ref])
+
+
+@pytest.mark.parametrize("rule", ["matching", "clu-avg", "clu-min", "deg-prod", "neighbors"])
+def test_incremental_state_of_a_larger_network_spanning_row_blocks(rule):
+    n = 90
+    _, D = _positions_D(n, seed=71)
+    m = 600
+    A, k, CN, tri, L, W, R, M, steps = _run_state(np.zeros((n, n)), D, m, rule, -2.5, 0.8, ("powerlaw", "powerlaw"), 72)
+    Af = A.astype(float)
+    CNref = (Af @ Af).astype(int)
+    np.fill_diagonal(CNref, 0)
+    assert steps == m and np.array_equal(CN, CNref)
+    Lref, cand = ref_logweights(Af, D, rule, -2.5, 0.8, ("powerlaw", "powerlaw"))
+    assert np.all(W[~cand] == 0.0)
+    assert np.allclose(np.log(W[cand]), Lref[cand] - M, rtol=1e-9, atol=1e-7)
+    assert np.allclose(R, np.triu(W, 1).sum(1), rtol=1e-10, atol=1e-300)
