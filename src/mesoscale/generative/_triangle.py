@@ -22,9 +22,9 @@ _FM = {"reassoc", "contract"}  # vectorised sums of weights (order fixed by the 
 def row_sum(W, off, i, n):
     """Exact (vectorised) sum of row i of the packed triangle."""
     s = 0.0
-    base = off[i] - i - 1
-    for j in range(i + 1, n):
-        s += W[base + j]
+    Wi = W[off[i] : off[i] + n - i - 1]  # a view: indices from 0, no wraparound checks
+    for j in range(Wi.shape[0]):
+        s += Wi[j]
     return s
 
 
@@ -65,15 +65,16 @@ def apply_row(r, buf, W, off, R, peak, old):
     sums moved in one vectorised pass, with no branch per pair.
     """
     n = R.shape[0]
-    base = off[r] - r - 1
+    Wr = W[off[r] : off[r] + n - r - 1]  # views indexed from 0: no wraparound checks, vectorised
+    br = buf[r + 1 : n]
     ds = 0.0
-    for j in range(r + 1, n):
-        w = buf[j]
-        ds += w - W[base + j]
-        W[base + j] = w
+    for j in range(Wr.shape[0]):
+        w = br[j]
+        ds += w - Wr[j]
+        Wr[j] = w
     _move_sum(r, ds, W, off, R, peak)
     for i in range(r):
-        p = off[i] + r - i - 1
+        p = np.uint64(off[i] + r - i - 1)  # unsigned: no wraparound check
         o = W[p]
         W[p] = buf[i]
         old[i] = o
@@ -105,6 +106,21 @@ def totals(R, bsum):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
+def _scan(x, lo, hi, cum, target):
+    """(first i in lo..hi-1 whose running sum from ``cum`` exceeds ``target``, the running sum before
+    it); the last positive entry when rounding leaves none."""
+    idx = -1
+    for i in range(lo, hi):
+        xi = x[i]
+        if xi > 0.0:
+            idx = i
+            if cum + xi > target:
+                break
+            cum += xi
+    return idx, cum
+
+
+@njit(cache=True, nogil=True, _nrt=False)
 def pick(R, bsum, W, off, T, u):
     """Pair (i, j), i < j, drawn with probability W_ij / T (u uniform in [0, 1)); (-1, row) when
     the row drawn turned out empty (its sum was rounding residue: re-sum it, draw again).
@@ -114,29 +130,14 @@ def pick(R, bsum, W, off, T, u):
     """
     n = R.shape[0]
     target = u * T
-    cum = 0.0
-    blk = -1
-    for b in range(bsum.shape[0]):
-        sb = bsum[b]
-        if sb > 0.0:
-            blk = b
-            if cum + sb > target:
-                break
-            cum += sb
-    row = -1
-    for i in range(32 * blk, min(n, 32 * blk + 32)):
-        Ri = R[i]
-        if Ri > 0.0:
-            row = i
-            if cum + Ri > target:
-                break
-            cum += Ri
+    blk, cum = _scan(bsum, 0, bsum.shape[0], 0.0, target)
+    row, cum = _scan(R, 32 * blk, min(n, 32 * blk + 32), cum, target)
     target -= cum
-    base = off[row] - row - 1
+    Wr = W[off[row] : off[row] + n - row - 1]
     acc = 0.0
     col = -1
-    for j in range(row + 1, n):
-        w = W[base + j]
+    for j in range(Wr.shape[0]):
+        w = Wr[j]
         if w > 0.0:
             col = j
             acc += w
@@ -144,7 +145,7 @@ def pick(R, bsum, W, off, T, u):
                 break
     if col < 0:
         return -1, row
-    return row, col
+    return row, row + 1 + col
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -162,9 +163,9 @@ def rebuild(rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, 
             M = 0.0
     for i in range(n):
         row_weights(i, rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf)
-        base = off[i] - i - 1
-        for j in range(i + 1, n):
-            W[base + j] = buf[j]
+        Wi = W[off[i] : off[i] + n - i - 1]
+        for j in range(Wi.shape[0]):
+            Wi[j] = buf[i + 1 + j]
         s = row_sum(W, off, i, n)
         R[i] = s
         peak[i] = s

@@ -103,17 +103,9 @@ def _index(rule, i, j, k, CN, n2):
         return CN[i, j]
     if rule == 2:
         return CN[i, j] * n2 + k[i] + k[j]
-    ki = k[i]
-    kj = k[j]
     if rule == 8:
-        return ki + kj
-    if rule == 9:
-        return min(ki, kj)
-    if rule == 10:
-        return max(ki, kj)
-    if rule == 11:
-        return abs(ki - kj)
-    return ki * kj
+        return k[i] + k[j]  # deg-avg: the integer behind K = (k_i + k_j) / 2
+    return _combine(rule - 8, k[i], k[j])
 
 
 @njit(cache=True, nogil=True, _nrt=False)

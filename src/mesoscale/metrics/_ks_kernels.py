@@ -11,14 +11,18 @@ from numba.cpython.unsafe.numbers import trailing_zeros
 
 
 @njit(cache=True, nogil=True)
+def _ks_empty(nx, ny):
+    """The KS statistic when a sample is empty: 0 for two empty samples, else 1."""
+    return 0.0 if nx == ny else 1.0
+
+
+@njit(cache=True, nogil=True)
 def ks_sorted(x, y, rtol):
     """Two-sample KS statistic of two *sorted* samples; values within ``rtol`` are ties."""
     nx = x.shape[0]
     ny = y.shape[0]
-    if nx == 0 and ny == 0:
-        return 0.0
     if nx == 0 or ny == 0:
-        return 1.0
+        return _ks_empty(nx, ny)
     i = 0
     j = 0
     d = 0.0
@@ -72,8 +76,9 @@ def workspace(n):
 def _gather_sum(x, idx, lo, hi):
     """Sum of x[idx[lo:hi]] (order fixed by the compiled code)."""
     s = 0.0
-    for q in range(lo, hi):
-        s += x[idx[q]]
+    ix = idx[lo:hi]
+    for q in range(ix.shape[0]):
+        s += x[np.uint32(ix[q])]  # unsigned: no wraparound check
     return s
 
 
@@ -261,10 +266,8 @@ def _deg_total(deg):
 def _ks_counts(cs, nx, ct, ny, lo, hi):
     """KS statistic of two samples of integers given as counts per value (``cs``, ``ct``, values
     ``lo..hi-1``; ``nx`` and ``ny`` values in all): the same number as :func:`ks_sorted`."""
-    if nx == 0 and ny == 0:
-        return 0.0
     if nx == 0 or ny == 0:
-        return 1.0
+        return _ks_empty(nx, ny)
     i = 0
     j = 0
     d = 0.0
@@ -318,7 +321,7 @@ def ks_batch(nets, gid, t_deg, t_clu, t_bet, t_grp, t_bits, mt, bet_rtol, out):
             cgrp[g] += 1
             gbits[g >> 6] |= np.uint64(1) << np.uint64(g & 63)
         if m == 0 or mt == 0:
-            k4 = 0.0 if m == mt else 1.0
+            k4 = _ks_empty(m, mt)
         else:
             i = 0
             j = 0
