@@ -82,3 +82,65 @@ def test_bad_n_jobs_is_rejected(bad):
     A = np.zeros((4, 4), bool)
     with pytest.raises((ValueError, TypeError), match="n_jobs"):
         ks_energy(A, A, np.ones((4, 4)), n_jobs=bad)
+
+
+def _connected_and_fragmented(rng, n):
+    """A dense connected graph (its BFS levels are found bottom-up) and a fragmented one."""
+    dense = _random_graph(rng, n, 0.3)
+    parts = np.zeros((n, n), bool)
+    for lo in range(0, n, 10):  # cliques of 10 minus a few edges, no edges between them
+        block = _random_graph(rng, min(10, n - lo), 0.7)
+        parts[lo : lo + block.shape[0], lo : lo + block.shape[0]] = block
+    return dense, parts
+
+
+@pytest.mark.parametrize("n", [40, 130])
+def test_bottom_up_levels_and_fragments_equal_bctpy(n):
+    rng = np.random.default_rng(n)
+    D = rng.random((n, n))
+    D = D + D.T
+    for A in _connected_and_fragmented(rng, n):
+        bet = network_statistics(A, D)["betweenness"][0]
+        np.testing.assert_allclose(bet, bct.betweenness_bin(A.astype(float)), rtol=1e-12, atol=1e-12)
+
+
+def test_tied_distances_and_integer_statistics_by_counts_equal_ks_2samp():
+    """Degrees and edge lengths are compared by counts (no sort): ties must count as ks_2samp counts them."""
+    rng = np.random.default_rng(8)
+    n = 50
+    D = np.abs(np.subtract.outer(np.arange(n), np.arange(n))).astype(float) % 7  # few distinct lengths
+    T = _random_graph(rng, n, 0.1)
+    iu = np.triu_indices(n, 1)
+    nets = np.stack([_random_graph(rng, n, p) for p in (0.05, 0.1, 0.3)] + [np.zeros((n, n), bool)])
+    E = ks_energy(nets, T, D)
+    for b, A in enumerate(nets):
+        assert E[b, 0] == pytest.approx(ks_2samp(A.sum(1), T.sum(1)).statistic, abs=1e-15)
+        if A.any():
+            assert E[b, 3] == pytest.approx(ks_2samp(D[iu][A[iu]], D[iu][T[iu]]).statistic, abs=1e-15)
+        else:
+            assert E[b, 3] == 1.0  # no edges against a target with edges
+    assert ks_energy(np.zeros((n, n), bool), np.zeros((n, n), bool), D)[0, 3] == 0.0
+
+
+def test_invalid_networks_are_named_and_the_target_is_prepared_by_value():
+    rng = np.random.default_rng(9)
+    n = 30
+    D = rng.random((n, n))
+    D = D + D.T
+    T = _random_graph(rng, n, 0.2)
+    good = _random_graph(rng, n, 0.2)
+    lower = np.tril(good)  # entries (j, i), j > i, without their (i, j)
+    loop = good.copy()
+    loop[4, 4] = True
+    with pytest.raises(ValueError, match=r"'networks'\[2\] is not symmetric"):
+        ks_energy(np.stack([good, good, lower]), T, D, n_jobs=2)
+    with pytest.raises(ValueError, match=r"networks\[1\]\[4,4\]"):
+        ks_energy(np.stack([good, loop, lower]), T, D)
+    # the prepared target is found by value: changing the array in place is seen
+    first = ks_energy(good, T, D)
+    T2 = T.copy()
+    before = ks_energy(good, T2, D)
+    T2[0, 1:] = T2[1:, 0] = ~T2[0, 1:]
+    after = ks_energy(good, T2, D)
+    assert np.array_equal(before, first)
+    assert np.array_equal(after, ks_energy(good, T2.copy(), D)) and not np.array_equal(after, before)

@@ -288,7 +288,7 @@ def test_incremental_state_equals_full_recomputation(n, rule, eta, gamma, model_
     assert np.allclose(np.log(W[live]), Lref[live] - M, rtol=1e-9, atol=1e-7)
     dead = cand & (W == 0)
     assert np.all(Lref[dead] - M < -700)  # only underflowed weights are exactly zero
-    assert np.allclose(R, W.sum(1), rtol=1e-8, atol=1e-280)
+    assert np.allclose(R, np.triu(W, 1).sum(1), rtol=1e-8, atol=1e-280)  # row sums of the upper triangle
 
 
 @pytest.mark.parametrize("rule", WIRING_RULES)
@@ -554,20 +554,23 @@ def test_vectorised_exp_and_log_match_numpy_to_the_last_bits():
     from mesoscale.generative import _vecmath
 
     rng = np.random.default_rng(5)
-    n = 4001
+    n = 40001
     x = np.concatenate([rng.uniform(-700, 0, n - 5), [0.0, -1e-300, -700.0, -0.3465735902799727, -800.0]])
     buf = x.copy()
-    _vecmath.exp_nonpositive(buf, buf.view(np.int64), np.zeros(n, np.int64), n, 1.0, 0.0)
+    _vecmath.exp_nonpositive(buf, 1.0, 0.0)
     ref = np.exp(np.maximum(x, _vecmath.EXP_MIN))
     assert np.max(np.abs(buf / ref - 1)) < 4e-16
+    assert _vecmath.exp_le0(0.0) == 1.0 and _vecmath.exp_le0(-0.0) == 1.0  # gamma = 0 gives weights of 1 exactly
     # the affine form exp(a x + c) used by the kernel
     buf = x[:100] / 7.0
-    _vecmath.exp_nonpositive(buf, buf.view(np.int64), np.zeros(100, np.int64), 100, 7.0, 0.0)
+    _vecmath.exp_nonpositive(buf, 7.0, 0.0)
     assert np.allclose(buf, np.exp(np.maximum(7.0 * (x[:100] / 7.0), -700.0)), rtol=1e-15, atol=0)
-    y = np.concatenate([10.0 ** rng.uniform(-300, 300, n - 4), [1.0, 1e-5 + 0.5, np.sqrt(0.5), np.sqrt(2.0)]])
+    y = np.concatenate([10.0 ** rng.uniform(-300, 300, n - 5),
+                        [1.0, 1e-5 + 0.5, np.sqrt(0.5), np.sqrt(2.0), np.finfo(float).tiny]])
     buf = y.copy()
-    _vecmath.log_positive(buf, buf.view(np.int64), np.zeros(n, np.int64), n)
+    _vecmath.log_positive(buf)
     assert np.max(np.abs(buf - np.log(y)) / np.maximum(1.0, np.abs(np.log(y)))) < 4e-16
+    assert _vecmath.log_pos(1.0) == 0.0
 
 
 # --- streaming -----------------------------------------------------------------------------
@@ -760,8 +763,67 @@ def test_fit_nesting_warns_raises_or_ignores(monkeypatch):
         quiet = fit(target, D, nesting="ignore", **kw)
     assert not quiet.nesting.ok.iloc[0]
     # without any patch, a tiny gamma = 0 line (one point per level) trips the check by budget alone
+    # (for 3 of the seeds 0-11 with the engine's draws since issue 14; seed 0 by a clear margin)
     monkeypatch.undo()
     with pytest.warns(NestingWarning, match="matching"):
-        tiny = fit(target, D, **{**kw, "n_gamma0": 1, "seed": 2})
+        tiny = fit(target, D, **{**kw, "n_gamma0": 1, "seed": 0})
     row = tiny.nesting.iloc[0]
     assert row["k"] == 2 and row["reference"] == "sptl" and row["excess"] > row["tolerance"]
+
+
+def test_distances_symmetric_within_tolerance_are_symmetrised():
+    """A pair's weight is computed from either end: D is made exactly symmetric, so a D that is
+    symmetric only within the validation tolerance grows the networks of its symmetric part."""
+    _, D = _positions_D(16, seed=60)
+    noise = np.triu(np.random.default_rng(61).random((16, 16)) * 1e-9, 1)
+    Dn = D + noise  # upper triangle perturbed, lower not: symmetric to 1e-9 only
+    for var in ("powerlaw", "exponential"):
+        X = distance_feature(Dn, var)
+        assert np.array_equal(X, X.T) and np.array_equal(X, distance_feature(0.5 * (Dn + Dn.T), var))
+    for rule in ("matching", "clu-avg", "deg-prod"):
+        a = generate(Dn, 30, rule, -2.0, 0.5, n_networks=3, seed=4)
+        b = generate(0.5 * (Dn + Dn.T), 30, rule, -2.0, 0.5, n_networks=3, seed=4)
+        assert np.array_equal(a, b)
+    ref = generate(Dn, 30, "sptl", -2.0, n_networks=3, seed=4)
+    assert np.array_equal(generate(Dn, 30, "clu-prod", -2.0, 0.0, n_networks=3, seed=4), ref)
+
+
+def test_pick_walks_the_packed_triangle_in_order_across_row_blocks():
+    """The sampler's map from u to a pair is the inverse cumulative sum over the upper triangle in
+    row-major order (rows in blocks of 32, then a column in the packed row), empty rows skipped."""
+    from mesoscale.generative import _triangle
+
+    rng = np.random.default_rng(70)
+    n = 150  # five blocks of rows
+    W = rng.random((n, n)) * (rng.random((n, n)) < 0.3)
+    W[70:90] = 0.0  # empty rows, one of them a whole block boundary's neighbourhood
+    iu = np.triu_indices(n, 1)
+    w = W[iu]
+    off = np.array([i * (2 * n - i - 1) // 2 for i in range(n)])
+    R = np.array([w[off[i]:off[i] + n - i - 1].sum() for i in range(n)])
+    bsum = np.empty((n + 31) // 32)
+    T = _triangle.totals(R, bsum)
+    assert T == pytest.approx(w.sum(), rel=1e-13)
+    cum = np.cumsum(w)
+    for u in rng.random(3000):
+        i, j = _triangle.pick(R, bsum, w, off, T, u)
+        ref = min(int(np.searchsorted(cum, u * T, side="right")), w.size - 1)
+        if abs(cum[ref] - u * T) < 1e-9 * T or (ref and abs(cum[ref - 1] - u * T) < 1e-9 * T):
+            continue  # on a boundary rounding may go either way
+        assert (i, j) == (iu[0][ref], iu[1][ref])
+
+
+@pytest.mark.parametrize("rule", ["matching", "clu-avg", "clu-min", "deg-prod", "neighbors"])
+def test_incremental_state_of_a_larger_network_spanning_row_blocks(rule):
+    n = 90
+    _, D = _positions_D(n, seed=71)
+    m = 600
+    A, k, CN, tri, L, W, R, M, steps = _run_state(np.zeros((n, n)), D, m, rule, -2.5, 0.8, ("powerlaw", "powerlaw"), 72)
+    Af = A.astype(float)
+    CNref = (Af @ Af).astype(int)
+    np.fill_diagonal(CNref, 0)
+    assert steps == m and np.array_equal(CN, CNref)
+    Lref, cand = ref_logweights(Af, D, rule, -2.5, 0.8, ("powerlaw", "powerlaw"))
+    assert np.all(W[~cand] == 0.0)
+    assert np.allclose(np.log(W[cand]), Lref[cand] - M, rtol=1e-9, atol=1e-7)
+    assert np.allclose(R, np.triu(W, 1).sum(1), rtol=1e-10, atol=1e-300)

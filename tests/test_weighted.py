@@ -125,8 +125,8 @@ def test_edge_list_path_equals_the_step_by_step_replay(loss, normalised):
                                 1.2, normalised, "cpu", None)
         if normalised:
             np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-14)
-        else:
-            assert np.array_equal(fast, slow)
+        else:  # the same arithmetic per edge, up to the rounding of the power (1 ulp seen with omega = 0.6)
+            np.testing.assert_allclose(fast, slow, rtol=4e-16, atol=0)
 
 
 def test_seed_network_edges_start_at_one_and_are_updated():

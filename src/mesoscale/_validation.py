@@ -255,7 +255,7 @@ def check_matrix(
             f"{_name(name)} contains negative values (first at {tuple(int(i) for i in bad)}: "
             f"{M[tuple(bad)]})"
         )
-    if symmetric and not np.allclose(M, M.T, atol=atol, rtol=0):
+    if symmetric and not np.array_equal(M, M.T) and not np.allclose(M, M.T, atol=atol, rtol=0):
         i, j = np.unravel_index(np.argmax(np.abs(M - M.T)), M.shape)
         raise ValueError(
             f"{_name(name)} must be symmetric; {name}[{i},{j}]={M[i, j]} but {name}[{j},{i}]={M[j, i]}"
@@ -308,15 +308,18 @@ def check_distance(D, n: int | None = None, name: str = "D") -> np.ndarray:
     return M
 
 
-def check_batch(A, name: str = "A", *, n: int | None = None) -> np.ndarray:
+def check_batch(A, name: str = "A", *, n: int | None = None, symmetric: bool = True) -> np.ndarray:
     """Validate a batch of symmetric binary adjacency matrices, shape ``(B, n, n)`` or ``(n, n)``.
 
-    Returns a boolean array of shape ``(B, n, n)``.
+    Returns a boolean array of shape ``(B, n, n)`` (the input itself when it is one). With
+    ``symmetric=False`` the caller checks symmetry (e.g. a kernel that reads every entry anyway).
 
     Examples
     --------
     >>> check_batch([[0, 1], [1, 0]]).shape
     (1, 2, 2)
+    >>> int(check_batch([[0, 1], [0, 0]], symmetric=False).sum())  # asymmetry left to the caller
+    1
     """
     M = np.asarray(A)
     if M.ndim == 2:
@@ -329,7 +332,7 @@ def check_batch(A, name: str = "A", *, n: int | None = None) -> np.ndarray:
         if not np.issubdtype(M.dtype, np.number) or not np.all(np.isfinite(M)):
             raise ValueError(f"{_name(name)} must be a finite numeric or boolean array")
         M = M != 0
-    if not np.array_equal(M, np.swapaxes(M, 1, 2)):
+    if symmetric and not np.array_equal(M, np.swapaxes(M, 1, 2)):
         b = int(np.flatnonzero((M != np.swapaxes(M, 1, 2)).any(axis=(1, 2)))[0])
         raise ValueError(f"{_name(name)}[{b}] is not symmetric")
     return M

@@ -70,8 +70,13 @@ def check_params(eta, gamma, rule):
 
 
 def distance_feature(D, dist_var):
-    """``log D`` (powerlaw, zero distances floored) or ``D`` (exponential), diagonal 0."""
+    """``log D`` (powerlaw, zero distances floored) or ``D`` (exponential), diagonal 0.
+
+    ``D`` is made exactly symmetric first (``(D + D^T) / 2``; validation allows 1e-8): the engine
+    computes a pair's weight from either end, which must give the same number.
+    """
     D = np.asarray(D, dtype=float)
+    D = 0.5 * (D + np.swapaxes(D, -1, -2))
     if dist_var == "exponential":
         X = D.copy()
     else:

@@ -29,7 +29,7 @@ Algorithm (``A``: the chunk as a ``(b, n, n)`` float64 tensor of 0/1)
   them at the sample points (between jumps both functions are constant).
 * **KS of the node samples** (size ``n`` each). Each network's sample is sorted and merged with
   the sorted target sample. Values within ``rtol * max(1, |v|)`` of a group's first value are
-  ties, exactly as ``_ks_sorted`` in :mod:`~mesoscale.metrics.energy` groups them (``rtol = 0``
+  ties, exactly as ``ks_sorted`` in :mod:`~mesoscale.metrics._ks_kernels` groups them (``rtol = 0``
   for degree and clustering, where this is ``scipy.stats.ks_2samp``; ``BETWEENNESS_RTOL`` for
   betweenness): a new group starts at the first merged value above the previous group's
   threshold. Groups are found in parallel -- gaps larger than the tolerance always start a group,
@@ -217,7 +217,7 @@ def node_statistics(networks, device="cpu"):
 
 
 def _ks_sorted_batch(x: torch.Tensor, y: torch.Tensor, rtol: float) -> torch.Tensor:
-    """KS statistic of each row of sorted ``x`` (b, nx) against sorted ``y`` (ny,); ties as ``_ks_sorted``.
+    """KS statistic of each row of sorted ``x`` (b, nx) against sorted ``y`` (ny,); ties as ``ks_sorted`` (:mod:`._ks_kernels`).
 
     Both samples are non-empty.
     """

@@ -13,19 +13,23 @@ each compared with the target's as a two-sample Kolmogorov–Smirnov statistic (
 distance between the two empirical distribution functions, exactly what
 :func:`scipy.stats.ks_2samp` reports as ``statistic``). The energy is the largest of the four.
 
-All of it runs in one compiled numba kernel over a batch of networks: the generative-model
-fitter evaluates it on 10^4–10^5 networks.
+All of it runs in compiled numba kernels (:mod:`._ks_kernels`) over a batch of networks: the
+generative-model fitter evaluates it on 10^4–10^5 networks. Each network is packed into bit sets
+(degrees by popcounts, clustering by intersections, betweenness by Brandes' accumulation over
+breadth-first levels expanded top-down or bottom-up, whichever scans fewer words); degrees and
+edge lengths are compared with the target by counts (edge lengths by the rank of their distance
+among the distinct distances), without sorting; the target's side is prepared once per target.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
-from numba.cpython.unsafe.numbers import trailing_zeros
 
 from .._validation import check_adjacency, check_batch, check_distance, check_n_jobs
+from ._ks_kernels import ks_batch, ks_sorted, stats_one, workspace
 
 __all__ = ["KS_COLUMNS", "ks_energy", "network_statistics", "ks_statistic"]
 
@@ -39,173 +43,6 @@ BETWEENNESS_RTOL = 1e-9
 _CHUNK = 4096  # networks validated and evaluated at a time
 
 
-@njit(cache=True, nogil=True)
-def _ks_sorted(x, y, rtol):
-    """Two-sample KS statistic of two *sorted* samples; values within ``rtol`` are ties."""
-    nx = x.shape[0]
-    ny = y.shape[0]
-    if nx == 0 and ny == 0:
-        return 0.0
-    if nx == 0 or ny == 0:
-        return 1.0
-    i = 0
-    j = 0
-    d = 0.0
-    while i < nx and j < ny:
-        v = x[i] if x[i] < y[j] else y[j]
-        thr = v + rtol * max(1.0, abs(v))
-        while i < nx and x[i] <= thr:
-            i += 1
-        while j < ny and y[j] <= thr:
-            j += 1
-        diff = abs(i / nx - j / ny)
-        if diff > d:
-            d = diff
-    return d
-
-
-@njit(cache=True, inline="always")
-def _popcount(x):
-    """Number of set bits of a uint64 (SWAR)."""
-    x = x - ((x >> np.uint64(1)) & np.uint64(0x5555555555555555))
-    x = (x & np.uint64(0x3333333333333333)) + ((x >> np.uint64(2)) & np.uint64(0x3333333333333333))
-    x = (x + (x >> np.uint64(4))) & np.uint64(0x0F0F0F0F0F0F0F0F)
-    return (x * np.uint64(0x0101010101010101)) >> np.uint64(56)
-
-
-@njit(cache=True, nogil=True)
-def _stats_one(A, D, deg, clu, bet, lens):
-    """Fill degree, clustering, betweenness (length n) and edge lengths; return the edge count.
-
-    ``A`` is a symmetric boolean matrix with a zero diagonal. Neighbourhoods are kept as
-    bit sets (one uint64 word per 64 nodes), so a BFS level is expanded word by word and
-    Brandes' accumulation visits only the arcs between consecutive BFS levels.
-    """
-    n = A.shape[0]
-    nw = (n + 63) // 64
-    bits = np.zeros((n, nw), np.uint64)
-    m = 0
-    for i in range(n):
-        c = 0
-        for j in range(n):
-            if A[i, j]:
-                c += 1
-                bits[i, j >> 6] |= np.uint64(1) << np.uint64(j & 63)
-                if j > i:
-                    lens[m] = D[i, j]
-                    m += 1
-        deg[i] = c
-    # clustering: 2 * triangles / (k^2 - k), as bct.clustering_coef_bu computes it
-    for u in range(n):
-        k = int(deg[u])
-        if k < 2:
-            clu[u] = 0.0
-            continue
-        t = 0
-        for w in range(nw):
-            x = bits[u, w]
-            while x:
-                v = (w << 6) + np.int64(trailing_zeros(x))
-                x &= x - np.uint64(1)
-                for q in range(nw):
-                    t += _popcount(bits[u, q] & bits[v, q])
-        clu[u] = t / (k * k - k)  # t counts every triangle twice
-    # betweenness: Brandes over every source, all ordered pairs counted
-    for v in range(n):
-        bet[v] = 0.0
-    sigma = np.empty(n, np.float64)
-    coef = np.empty(n, np.float64)
-    order = np.empty(n, np.int64)
-    lvl_start = np.empty(n + 2, np.int64)
-    level = np.zeros((n + 1, nw), np.uint64)  # level[d] = bit set of the nodes at distance d
-    seen = np.empty(nw, np.uint64)
-    for s in range(n):
-        for w in range(nw):
-            seen[w] = 0
-            level[0, w] = 0
-        seen[s >> 6] = np.uint64(1) << np.uint64(s & 63)
-        level[0, s >> 6] = seen[s >> 6]
-        sigma[s] = 1.0
-        order[0] = s
-        lvl_start[0] = 0
-        lvl_start[1] = 1
-        d = 0
-        tail = 1
-        while True:
-            # next level: neighbours of level d not seen yet
-            any_new = False
-            for w in range(nw):
-                level[d + 1, w] = 0
-            for h in range(lvl_start[d], lvl_start[d + 1]):
-                v = order[h]
-                for w in range(nw):
-                    level[d + 1, w] |= bits[v, w]
-            for w in range(nw):
-                x = level[d + 1, w] & ~seen[w]
-                level[d + 1, w] = x
-                seen[w] |= x
-                while x:
-                    u = (w << 6) + np.int64(trailing_zeros(x))
-                    x &= x - np.uint64(1)
-                    order[tail] = u
-                    tail += 1
-                    any_new = True
-            if not any_new:
-                break
-            d += 1
-            lvl_start[d + 1] = tail
-            # path counts from the predecessors (neighbours one level up)
-            for h in range(lvl_start[d], tail):
-                u = order[h]
-                sg = 0.0
-                for w in range(nw):
-                    x = bits[u, w] & level[d - 1, w]
-                    while x:
-                        sg += sigma[(w << 6) + np.int64(trailing_zeros(x))]
-                        x &= x - np.uint64(1)
-                sigma[u] = sg
-        # dependencies, deepest level first, pulled from the successors (one level down):
-        # coef[u] = (1 + delta[u]) / sigma[u], delta[v] = sigma[v] * sum of coef over successors
-        for h in range(lvl_start[d], lvl_start[d + 1]):
-            coef[order[h]] = 1.0 / sigma[order[h]]
-        for dd in range(d - 1, -1, -1):
-            for h in range(lvl_start[dd], lvl_start[dd + 1]):
-                v = order[h]
-                acc = 0.0
-                for w in range(nw):
-                    x = bits[v, w] & level[dd + 1, w]
-                    while x:
-                        acc += coef[(w << 6) + np.int64(trailing_zeros(x))]
-                        x &= x - np.uint64(1)
-                dv = sigma[v] * acc
-                if dd > 0:
-                    bet[v] += dv
-                    coef[v] = (1.0 + dv) / sigma[v]
-    return m
-
-
-@njit(cache=True, nogil=True)
-def _ks_batch(nets, D, t_deg, t_clu, t_bet, t_len, bet_rtol, out):
-    """KS statistics of each network in ``nets`` (B, n, n) against sorted target samples."""
-    B = nets.shape[0]
-    n = nets.shape[1]
-    deg = np.empty(n, np.float64)
-    clu = np.empty(n, np.float64)
-    bet = np.empty(n, np.float64)
-    lens = np.empty(n * (n - 1) // 2, np.float64)
-    for b in range(B):
-        m = _stats_one(nets[b], D, deg, clu, bet, lens)
-        k1 = _ks_sorted(np.sort(deg), t_deg, 0.0)
-        k2 = _ks_sorted(np.sort(clu), t_clu, 0.0)
-        k3 = _ks_sorted(np.sort(bet), t_bet, bet_rtol)
-        k4 = _ks_sorted(np.sort(lens[:m]), t_len, 0.0)
-        out[b, 0] = k1
-        out[b, 1] = k2
-        out[b, 2] = k3
-        out[b, 3] = k4
-        out[b, 4] = max(max(k1, k2), max(k3, k4))
-
-
 def _check_networks(networks, n: int | None = None) -> np.ndarray:
     M = check_batch(networks, "networks", n=n)
     idx = np.arange(M.shape[1])
@@ -216,6 +53,20 @@ def _check_networks(networks, n: int | None = None) -> np.ndarray:
             f"'networks' must have zero diagonals (no self-loops); networks[{b}][{i},{i}] is non-zero"
         )
     return np.ascontiguousarray(M)
+
+
+def _as_batch(networks, n: int | None = None) -> np.ndarray:
+    """``networks`` as a (B, n, n) boolean array the kernels read directly: shape and values checked
+    here, symmetry and the diagonal by the kernel as it packs each network (see :func:`_raise_invalid`)."""
+    return np.ascontiguousarray(check_batch(networks, "networks", n=n, symmetric=False))
+
+
+def _raise_invalid(code: int, b: int, n: int):
+    """The ValueError of a network the kernel rejected (``code`` from :func:`stats_one`)."""
+    i = -1 - int(code)
+    if i < n:
+        raise ValueError(f"'networks' must have zero diagonals (no self-loops); networks[{b}][{i},{i}] is non-zero")
+    raise ValueError(f"'networks'[{b}] is not symmetric (row {i - n} differs from column {i - n})")
 
 
 def network_statistics(networks, D) -> dict:
@@ -244,23 +95,76 @@ def network_statistics(networks, D) -> dict:
     >>> s["degree"][0].tolist(), s["clustering"][0].tolist()
     ([2.0, 2.0, 2.0], [1.0, 1.0, 1.0])
     """
-    nets = _check_networks(networks)
+    nets = _as_batch(networks)
     B, n = nets.shape[0], nets.shape[1]
     Dm = np.ascontiguousarray(check_distance(D, n), dtype=np.float64)
     deg = np.zeros((B, n))
     clu = np.zeros((B, n))
     bet = np.zeros((B, n))
-    lens = np.zeros((B, n * (n - 1) // 2))
     counts = np.zeros(B, np.int64)
-    for b in range(B):  # the kernel _ks_batch uses too: one compilation, no second batch kernel
-        counts[b] = _stats_one(nets[b], Dm, deg[b], clu[b], bet[b], lens[b])
+    lens = []
+    ws = workspace(n)
+    for b in range(B):  # the kernel ks_batch uses too: one compilation, no second batch kernel
+        m = stats_one(nets[b], deg[b], clu[b], bet[b], ws)
+        if m < 0:
+            _raise_invalid(m, b, n)
+        counts[b] = m
+        lens.append(Dm[ws[1][:m], ws[2][:m]])
     return {
         "degree": deg,
         "clustering": clu,
         "betweenness": bet,
-        "edge_length": [lens[b, : counts[b]].copy() for b in range(B)],
+        "edge_length": lens,
         "n_edges": counts,
     }
+
+
+_TARGETS: list = []  # the last prepared (target, D) pairs, most recent first
+_TARGETS_LOCK = threading.Lock()
+
+
+def _target_of(target, D) -> dict:
+    """The target's side of :func:`ks_energy`, validated and prepared once per (target, D).
+
+    A fit scores chunk after chunk against the same target; the last four pairs are kept
+    (compared by value, so a changed array is never mistaken for a kept one).
+    """
+    Tn, Dn = np.asarray(target), np.asarray(D)
+    with _TARGETS_LOCK:
+        for k, prep in enumerate(_TARGETS):
+            if (prep["target_in"].shape == Tn.shape and prep["D_in"].shape == Dn.shape
+                    and prep["target_in"].dtype == Tn.dtype and prep["D_in"].dtype == Dn.dtype
+                    and np.array_equal(prep["target_in"], Tn) and np.array_equal(prep["D_in"], Dn)):
+                _TARGETS.insert(0, _TARGETS.pop(k))
+                return prep
+    T = check_adjacency(target, "target", binary=True) != 0
+    n = T.shape[0]
+    Dm = np.ascontiguousarray(check_distance(D, n), dtype=np.float64)
+    t = network_statistics(T, Dm)
+    # edge lengths as groups of equal distance: the rank of D[i, j] among the distinct distances
+    iu = np.triu_indices(n, 1)
+    values, rank = np.unique(Dm[iu], return_inverse=True)
+    gid = np.zeros((n, n), np.int32)
+    gid[iu] = rank
+    t_grp = np.bincount(rank[T[iu]], minlength=values.size).astype(np.int64)
+    t_bits = np.zeros(max((values.size + 63) // 64, 1), np.uint64)
+    used = np.flatnonzero(t_grp)
+    np.bitwise_or.at(t_bits, used >> 6, np.left_shift(np.uint64(1), (used & 63).astype(np.uint64)))
+    prep = {
+        "target_in": Tn.copy(), "D_in": Dn.copy(), "T": T, "D": Dm, "n": n, "gid": gid,
+        "target": (
+            np.bincount(t["degree"][0].astype(np.int64), minlength=n).astype(np.int64),
+            np.sort(t["clustering"][0]),
+            np.sort(t["betweenness"][0]),
+            t_grp,
+            t_bits,
+            int(t["n_edges"][0]),
+        ),
+    }
+    with _TARGETS_LOCK:
+        _TARGETS.insert(0, prep)
+        del _TARGETS[4:]
+    return prep
 
 
 def ks_statistic(x, y, rtol: float = 0.0) -> float:
@@ -283,7 +187,7 @@ def ks_statistic(x, y, rtol: float = 0.0) -> float:
         raise ValueError("'x' and 'y' must be finite")
     if rtol < 0:
         raise ValueError(f"'rtol' must be >= 0; got {rtol}")
-    return float(_ks_sorted(x, y, float(rtol)))
+    return float(ks_sorted(x, y, float(rtol)))
 
 
 def ks_energy(networks, target, D, *, n_jobs=None, device=None) -> np.ndarray:
@@ -341,9 +245,8 @@ def ks_energy(networks, target, D, *, n_jobs=None, device=None) -> np.ndarray:
     >>> bool(np.array_equal(ks_energy(B, A, D, device="cpu"), ks_energy(B, A, D)))
     True
     """
-    T = check_adjacency(target, "target", binary=True)
-    n = T.shape[0]
-    Dm = np.ascontiguousarray(check_distance(D, n), dtype=np.float64)
+    prep = _target_of(target, D)
+    T, Dm, n = prep["T"], prep["D"], prep["n"]
     arr = np.asarray(networks)
     if arr.ndim == 2:
         arr = arr[None]
@@ -351,28 +254,22 @@ def ks_energy(networks, target, D, *, n_jobs=None, device=None) -> np.ndarray:
         raise ValueError(f"'networks' must have shape (B, n, n) or (n, n); got {np.shape(networks)}")
     jobs = check_n_jobs(n_jobs) or 1
     B = arr.shape[0]
-    out = np.empty((B, 5))
+    out = np.zeros((B, 5))
     if device is not None:  # the torch backend: device and memory checked before any work
         from ._torch_energy import TorchEnergy
 
-        engine = TorchEnergy(T != 0, Dm, device, n_networks=B, betweenness_rtol=BETWEENNESS_RTOL)
+        engine = TorchEnergy(T, Dm, device, n_networks=B, betweenness_rtol=BETWEENNESS_RTOL)
         for start in range(0, B, engine.chunk):
             nets = _check_networks(arr[start : start + engine.chunk], n=n)
             out[start : start + engine.chunk] = engine.evaluate(nets)
         return out
-    t = network_statistics(T != 0, Dm)
-    t_sorted = (
-        np.sort(t["degree"][0]),
-        np.sort(t["clustering"][0]),
-        np.sort(t["betweenness"][0]),
-        np.sort(t["edge_length"][0]),
-    )
-    # validate and evaluate in chunks: bounded temporary memory for 10^5-network batches
+    nets = _as_batch(arr, n)
+    gid, target = prep["gid"], prep["target"]
+    # evaluate in chunks (threads with n_jobs): bounded temporary memory for 10^5-network batches
     chunk = _CHUNK if jobs == 1 else max(1, min(_CHUNK, -(-B // jobs)))
 
     def run(start):
-        nets = _check_networks(arr[start : start + chunk], n=n)
-        _ks_batch(nets, Dm, *t_sorted, BETWEENNESS_RTOL, out[start : start + chunk])
+        ks_batch(nets[start : start + chunk], gid, *target, BETWEENNESS_RTOL, out[start : start + chunk])
 
     starts = range(0, B, chunk)
     if jobs == 1 or len(starts) == 1:
@@ -381,4 +278,7 @@ def ks_energy(networks, target, D, *, n_jobs=None, device=None) -> np.ndarray:
     else:  # the kernel releases the GIL: threads share the inputs, no copies
         with ThreadPoolExecutor(max_workers=min(jobs, len(starts))) as pool:
             list(pool.map(run, starts))
+    bad = np.flatnonzero(out[:, 0] < 0)
+    if bad.size:
+        _raise_invalid(out[bad[0], 0], int(bad[0]), n)
     return out
