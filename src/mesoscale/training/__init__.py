@@ -3,6 +3,7 @@
 Submodules
 ----------
 ``tasks``         two-digit modular task, the Yang et al. 2019 task family (neurogym), varying goals
+``digits``        two digits in two input streams (images, spike codes), rules over them, held-out pairs
 ``models``        spatially embedded RNNs and MLPs, trained as batched ensembles of K members
 ``priors``        recurrent masks: dense, planted modules, generative-model networks, connectome wiring
 ``regularizers``  L1, distance-weighted L1 (BIMT), communicability x distance (seRNN)
@@ -27,7 +28,11 @@ Examples
 from .evaluation import accuracy, batch_accuracy, eval_batch, few_shot_curve, per_task_accuracy
 from .robustness import lesion_connections, lesion_curve, module_lesion, noise_curve, unit_strength
 from .specialisation import (
+    BENA_MEASURES,
+    bena_metrics,
     bena_specialisation,
+    hidden_states,
+    ridge_readout_accuracy,
     cluster_lesion,
     ensemble_modularity,
     specialisation_index,
@@ -47,6 +52,7 @@ from .priors import (
     spatial_modules,
 )
 from .regularizers import Regularizer, communicability, communicability_distance, distance_l1, l1
+from .digits import MODALITIES, RULES, PairedDigits, rule_targets
 from .tasks import (
     YANG19_TASKS,
     ArrayTask,
@@ -68,6 +74,7 @@ __all__ = [
     "train", "TrainResult", "select_device", "member_losses", "decision_correct", "evaluate_batch",
     "eval_batch", "batch_accuracy", "accuracy", "per_task_accuracy", "few_shot_curve", "lesion_connections", "unit_strength",
     "lesion_curve", "module_lesion", "noise_curve", "ensemble_modularity", "task_variance",
-    "task_variance_clusters", "cluster_lesion", "bena_specialisation", "specialisation_index",
+    "task_variance_clusters", "cluster_lesion", "bena_specialisation", "specialisation_index", "bena_metrics",
+    "hidden_states", "ridge_readout_accuracy", "BENA_MEASURES", "PairedDigits", "rule_targets", "MODALITIES", "RULES",
     "Condition", "build_model", "run_conditions", "weight_density", "robustness_table",
 ]

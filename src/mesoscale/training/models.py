@@ -134,6 +134,11 @@ class _Ensemble(nn.Module):
     n_members: int
     seeds: list[int]
 
+    def _member_buffers(self) -> list[str]:
+        """Buffers with one entry per member (leading axis K): the masks and unit slots."""
+        names = [m for _, m in self._masked]
+        return names + (["slot"] if hasattr(self, "slot") else [])
+
     def enforce_masks(self) -> None:
         """Zero every masked-out weight exactly (called by the training loop after each step)."""
         with torch.no_grad():
@@ -147,9 +152,8 @@ class _Ensemble(nn.Module):
         with torch.no_grad():
             for (name, p), (_, q) in zip(self.named_parameters(), new.named_parameters()):
                 q.copy_(p[k : k + 1])
-            for (name, b), (_, c) in zip(self.named_buffers(), new.named_buffers()):
-                if b.ndim and b.shape[0] == self.n_members:
-                    c.copy_(b[k : k + 1])
+            for name in self._member_buffers():
+                getattr(new, name).copy_(getattr(self, name)[k : k + 1])
         return new.to(next(self.parameters()).device)
 
     def with_new_readout(self, n_output: int, seed=None) -> _Ensemble:
@@ -187,9 +191,8 @@ class _Ensemble(nn.Module):
         with torch.no_grad():
             for name, p in new.named_parameters():
                 p.copy_(torch.cat([dict(m.named_parameters())[name] for m in members]))
-            for name, b in new.named_buffers():
-                if b.ndim and b.shape[0] == len(members):
-                    b.copy_(torch.cat([dict(m.named_buffers())[name] for m in members]))
+            for name in new._member_buffers():
+                getattr(new, name).copy_(torch.cat([getattr(m, name) for m in members]))
         return new
 
 
