@@ -13,6 +13,9 @@ Submodules
 ``evaluation``    accuracy, zero-shot (held-out tasks) and few-shot adaptation
 ``robustness``    lesions of units, connections and modules; input and recurrent noise
 ``specialisation`` structural modularity with nulls, functional specialisation (task variance, Béna & Goodman)
+``runs``          conditions x seeds trained as batched ensembles into a resumable store
+``frontier``      Béna & Goodman's calibration and the specialisation frontier with biological priors
+``link``          seed summaries, thresholds, shifts from a reference curve, partial correlations
 
 Examples
 --------
@@ -39,10 +42,37 @@ from .specialisation import (
     task_variance,
     task_variance_clusters,
 )
-from .experiments import Condition, build_model, robustness_table, run_conditions, weight_density
+from .experiments import (
+    PRIORS,
+    Condition,
+    build_model,
+    condition_layout,
+    condition_mask,
+    robustness_table,
+    run_conditions,
+    weight_density,
+)
+from .runs import load_members, member_key, prune_to_density, train_members
+from .link import crossing_point, curve_shift, link_table, partial_correlation, summarize_seeds
+from .frontier import (
+    BENA_GOODMAN,
+    PRIMARY_MEASURE,
+    calibration_conditions,
+    connectome_conditions,
+    frontier_evaluator,
+    frontier_findings,
+    frontier_summary,
+    prior_conditions,
+)
 from .loop import TrainResult, decision_correct, evaluate_batch, member_losses, select_device, train
 from .models import SpatialMLP, SpatialRNN, distance_matrix, grid_positions, member_generators, member_seeds
 from .priors import (
+    connectome_layout,
+    fitted_parameters,
+    inter_module_ratio,
+    planted_q,
+    random_mask,
+    two_module_mask,
     connectome_prior,
     dense_mask,
     generative_mask,
@@ -77,4 +107,10 @@ __all__ = [
     "task_variance_clusters", "cluster_lesion", "bena_specialisation", "specialisation_index", "bena_metrics",
     "hidden_states", "ridge_readout_accuracy", "BENA_MEASURES", "PairedDigits", "rule_targets", "MODALITIES", "RULES",
     "Condition", "build_model", "run_conditions", "weight_density", "robustness_table",
+    "PRIORS", "condition_layout", "condition_mask", "two_module_mask", "random_mask", "inter_module_ratio", "planted_q",
+    "fitted_parameters", "connectome_layout",
+    "train_members", "load_members", "member_key", "prune_to_density",
+    "summarize_seeds", "crossing_point", "curve_shift", "partial_correlation", "link_table",
+    "BENA_GOODMAN", "PRIMARY_MEASURE", "calibration_conditions", "prior_conditions", "connectome_conditions",
+    "frontier_evaluator", "frontier_summary", "frontier_findings",
 ]
