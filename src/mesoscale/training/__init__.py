@@ -15,6 +15,7 @@ Submodules
 ``specialisation`` structural modularity with nulls, functional specialisation (task variance, Béna & Goodman)
 ``runs``          conditions x seeds trained as batched ensembles into a resumable store
 ``frontier``      Béna & Goodman's calibration and the specialisation frontier with biological priors
+``scenarios``     unfamiliar scenarios: zero-shot pairs, missing/corrupt streams, OOD noise, lesions, few-shot
 ``link``          seed summaries, thresholds, shifts from a reference curve, partial correlations
 
 Examples
@@ -54,6 +55,7 @@ from .experiments import (
 )
 from .runs import load_members, member_key, prune_to_density, train_members
 from .link import crossing_point, curve_shift, link_table, partial_correlation, summarize_seeds
+from .scenarios import SCENARIOS, head_accuracy, scenario_contrasts, scenario_evaluator
 from .frontier import (
     BENA_GOODMAN,
     PRIMARY_MEASURE,
@@ -113,4 +115,5 @@ __all__ = [
     "summarize_seeds", "crossing_point", "curve_shift", "partial_correlation", "link_table",
     "BENA_GOODMAN", "PRIMARY_MEASURE", "calibration_conditions", "prior_conditions", "connectome_conditions",
     "frontier_evaluator", "frontier_summary", "frontier_findings",
+    "SCENARIOS", "head_accuracy", "scenario_evaluator", "scenario_contrasts",
 ]

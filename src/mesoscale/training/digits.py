@@ -182,6 +182,20 @@ class PairedDigits(Task):
         if len(self.trained_pairs) == 0:
             raise ValueError("'held_out' leaves no pair to train on")
 
+    @property
+    def config(self) -> dict:
+        """The task's parameters (what identifies it in a store key).
+
+        Examples
+        --------
+        >>> PairedDigits(seed=0).config["rules"]
+        ['parity_select']
+        """
+        return {"modalities": list(self.modalities), "rules": list(self.rules), "n_classes": self.n_classes,
+                "n_steps": self.n_steps, "noise": list(self.noise), "noise_kind": self.noise_kind,
+                "spike_rate": self.spike_rate, "exclude_near": self.exclude_near,
+                "held_out": self.held_out.tolist(), "seed": self.seed}
+
     def _noise_pair(self, noise) -> tuple[float, float]:
         pair = (noise, noise) if np.ndim(noise) == 0 else tuple(noise)
         if len(pair) != 2:

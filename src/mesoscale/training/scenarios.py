@@ -1,0 +1,231 @@
+"""Unfamiliar scenarios for networks trained on two digit streams: does specialisation help them generalise?
+
+:func:`scenario_evaluator` measures every trained member of a
+:class:`~mesoscale.training.digits.PairedDigits` task whose rules include ``"first"``, ``"second"`` and a
+combination rule (e.g. ``"parity_select"``), all on test images, each normalised to the member's
+intact accuracy on the same heads:
+
+``zero_shot``
+    accuracy of the combination head on digit pairs held out of training (familiar digits, new
+    combination), over its accuracy on trained pairs; ``zero_shot_all`` the same for all heads;
+``missing`` / ``corrupt``
+    accuracy of the head that needs only the *other* stream when one stream is blank / pure noise
+    (mean over the two streams);
+``ood_x<s>``
+    accuracy (all heads) at ``s`` times the training noise;
+``lesion_random_<f>`` / ``lesion_hub_<f>``
+    accuracy (all heads) with a fraction ``f`` of the units silenced at random (mean over draws) or
+    the strongest first (:func:`~mesoscale.training.robustness.unit_strength`);
+``module_lesion``
+    accuracy of the head served by the intact module when the other module (input half) is silenced
+    (mean over the two modules);
+``fewshot_<k>``
+    a new combination rule (``few_shot_rule``, default ``"sum_threshold"``: ``a + b >= C``, which a linear
+    readout of separately coded digits can compute) learnt by a ridge readout of the last hidden
+    state from ``k`` examples (mean over draws); ``fewshot_ceiling`` from ``n_pool`` examples shows how
+    far a readout can get at all (absolute accuracies, chance 0.5).
+
+:func:`scenario_contrasts` compares conditions with a control, paired by seed, Holm-corrected over
+everything it tests.
+
+Examples
+--------
+>>> from mesoscale.training import PairedDigits, SpatialRNN
+>>> task = PairedDigits(("image", "spikes"), rules=("first", "second", "parity_select"), held_out=5, seed=0)
+>>> net = SpatialRNN(task.n_input, 8, task.n_output, n_members=2, seed=0)
+>>> ev = scenario_evaluator(task, n_eval=40, shots=(1, 4), n_draws=2, n_pool=60, lesion_fractions=(0.25,), n_lesion_draws=1)
+>>> df = ev(net, pd.DataFrame({"labels": [[0] * 4 + [1] * 4] * 2}))
+>>> sorted(df.columns)[:4]
+['acc_first', 'acc_parity_select', 'acc_second', 'corrupt']
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .._validation import as_rng, check_choice, check_int, seed_sequence
+from ..metrics import adjust_pvalues, bootstrap_ci
+from .digits import RULES, PairedDigits, rule_targets
+from .robustness import unit_strength
+from .specialisation import hidden_states, ridge_readout_accuracy
+
+__all__ = ["SCENARIOS", "head_accuracy", "scenario_evaluator", "scenario_contrasts"]
+
+#: The primary generalisation and robustness measures of the chapter, fixed before the results.
+SCENARIOS = ("zero_shot", "missing", "corrupt", "ood", "lesion_random", "lesion_hub", "module_lesion", "fewshot")
+
+
+@torch.no_grad()
+def head_accuracy(model, batch, heads, **forward_kwargs) -> np.ndarray:
+    """Accuracy of every output head at the last step, per member: (K, n_heads).
+
+    Examples
+    --------
+    >>> from mesoscale.training import PairedDigits, SpatialRNN
+    >>> t = PairedDigits(rules=("first", "second"), seed=0)
+    >>> head_accuracy(SpatialRNN(t.n_input, 6, t.n_output, n_members=3, seed=0), t.sample(20, rng=0), t.heads).shape
+    (3, 2)
+    """
+    dev = next(model.parameters()).device
+    model.eval()
+    b = batch.to(dev)
+    logits, _ = model(b.x, **forward_kwargs)
+    out, off = [], 0
+    for j, h in enumerate(heads):
+        out.append((logits[:, :, -1, off:off + h].argmax(-1) == b.y[:, -1, j]).float().mean(1))
+        off += h
+    return torch.stack(out, 1).cpu().numpy()
+
+
+def _all_heads(model, batch, heads, **kw) -> np.ndarray:
+    from .loop import decision_correct
+
+    dev = next(model.parameters()).device
+    model.eval()
+    with torch.no_grad():
+        b = batch.to(dev)
+        logits, _ = model(b.x, **kw)
+        return decision_correct(logits, b, heads).float().mean(1).cpu().numpy()
+
+
+def scenario_evaluator(task: PairedDigits, *, n_eval: int = 1000, ood_scales=(2.0, 3.0), lesion_fractions=(0.1, 0.3),
+                       n_lesion_draws: int = 5, shots=(1, 2, 4, 8, 16, 32, 64), n_draws: int = 10,
+                       n_pool: int = 2000, few_shot_rule: str = "sum_threshold", ridge: float = 1e-2, seed=0):
+    """The unfamiliar-scenario measurements of every member (module docstring); an ``evaluate`` for
+    :func:`~mesoscale.training.runs.train_members` (``info`` must carry the units' module ``labels``)."""
+    if not isinstance(task, PairedDigits):
+        raise TypeError(f"'task' must be a PairedDigits; got {type(task).__name__}")
+    need = {"first", "second"}
+    if not need <= set(task.rules):
+        raise ValueError(f"the task's rules must include 'first' and 'second'; got {task.rules}")
+    combo = [r for r in task.rules if r not in need]
+    if not combo:
+        raise ValueError(f"the task needs a combination rule besides 'first' and 'second'; got {task.rules}")
+    if len(task.held_out) == 0:
+        raise ValueError("the task holds out no digit pairs; zero-shot needs 'held_out'")
+    check_choice(few_shot_rule, "few_shot_rule", tuple(RULES))
+    n_eval = check_int(n_eval, "n_eval", minimum=10)
+    shots = [check_int(k, "shots", minimum=1) for k in shots]
+    n_draws = check_int(n_draws, "n_draws", minimum=1)
+    n_pool = check_int(n_pool, "n_pool", minimum=max(shots) + 1)
+    ci = task.rules.index(combo[0])
+    i_first, i_second = task.rules.index("first"), task.rules.index("second")
+    ss = seed_sequence(seed)
+    heads = task.heads
+
+    def batch(j, **kw):
+        return task.sample(n_eval, as_rng(seed_sequence(ss, j)), split="test", **kw)
+
+    def evaluate(model, info: pd.DataFrame) -> pd.DataFrame:
+        labels = np.asarray(info["labels"].iloc[0])
+        K, n = model.n_members, model.n_hidden
+        dev = next(model.parameters()).device
+        out: dict[str, np.ndarray] = {}
+        base_b = batch(0)
+        base = head_accuracy(model, base_b, heads)
+        base_all = _all_heads(model, base_b, heads)
+        for j, r in enumerate(task.rules):
+            out[f"acc_{r}"] = base[:, j]
+        held = batch(1, pairs="held_out")
+        hz = head_accuracy(model, held, heads)
+        out["zero_shot"] = _ratio(hz[:, ci], base[:, ci])
+        out["zero_shot_all"] = _ratio(_all_heads(model, held, heads), base_all)
+        out["zero_shot_acc"] = hz[:, ci]
+        for name, key in (("missing", "missing"), ("corrupt", "corrupt")):
+            vals = []
+            for s in (0, 1):
+                kept = i_second if s == 0 else i_first  # the head that needs only the other stream
+                acc = head_accuracy(model, batch(2 + s, **{key: s}), heads)
+                vals.append(_ratio(acc[:, kept], base[:, kept]))
+            out[name] = np.mean(vals, 0)
+        for s in ood_scales:
+            noise = tuple(min(1.0, s * v) if task.noise_kind == "structured" else s * v for v in task.noise)
+            out[f"ood_x{s:g}"] = _ratio(_all_heads(model, batch(4, noise=noise), heads), base_all)
+        strength = unit_strength(model).detach().cpu().numpy()
+        rng = as_rng(seed_sequence(ss, 5))
+        for f in lesion_fractions:
+            cut = int(round(f * n))
+            accs = []
+            for _ in range(n_lesion_draws):
+                um = np.ones((K, n), dtype=np.float32)
+                for k in range(K):
+                    um[k, rng.choice(n, cut, replace=False)] = 0
+                accs.append(_all_heads(model, base_b, heads, unit_mask=torch.as_tensor(um, device=dev)))
+            out[f"lesion_random_{f:g}"] = _ratio(np.mean(accs, 0), base_all)
+            um = np.ones((K, n), dtype=np.float32)
+            for k in range(K):
+                um[k, np.argsort(-strength[k], kind="stable")[:cut]] = 0
+            out[f"lesion_hub_{f:g}"] = _ratio(_all_heads(model, base_b, heads, unit_mask=torch.as_tensor(um, device=dev)),
+                                              base_all)
+        vals = []
+        for m in (0, 1):
+            um = torch.as_tensor(np.broadcast_to(labels != m, (K, n)).astype(np.float32), device=dev)
+            kept = i_second if m == 0 else i_first  # module m reads stream m; the other head should survive
+            acc = head_accuracy(model, base_b, heads, unit_mask=um)
+            vals.append(_ratio(acc[:, kept], base[:, kept]))
+        out["module_lesion"] = np.mean(vals, 0)
+        pool = task.sample(n_pool, as_rng(seed_sequence(ss, 6)), split="train")
+        test = task.sample(n_eval, as_rng(seed_sequence(ss, 7)), split="test")
+        C = task.n_classes
+        dp, dt = task.digits(pool), task.digits(test)
+        yp = rule_targets(few_shot_rule, dp[:, 0], dp[:, 1], C)
+        yt = rule_targets(few_shot_rule, dt[:, 0], dt[:, 1], C)
+        n_cls = C if RULES[few_shot_rule] is None else RULES[few_shot_rule]
+        Hp, Ht = hidden_states(model, pool), hidden_states(model, test)
+        rng = as_rng(seed_sequence(ss, 8))
+        for k in shots:
+            accs = []
+            for _ in range(n_draws):
+                idx = rng.choice(n_pool, k, replace=False)
+                accs.append(ridge_readout_accuracy(Hp[:, idx], yp[idx], Ht, yt, n_cls, ridge=ridge))
+            out[f"fewshot_{k}"] = np.mean(accs, 0)
+        out["fewshot_ceiling"] = ridge_readout_accuracy(Hp, yp, Ht, yt, n_cls, ridge=ridge)
+        return pd.DataFrame(out)
+
+    return evaluate
+
+
+def _ratio(a, b) -> np.ndarray:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return np.where(b > 0, a / np.where(b > 0, b, 1.0), np.nan)
+
+
+def scenario_contrasts(df: pd.DataFrame, metrics, control: str, *, by: str = "condition", pair: str = "seed",
+                       n_boot: int = 2000, seed=None) -> pd.DataFrame:
+    """Each condition minus ``control`` for every metric, paired by ``pair`` (seed), Holm-adjusted over all rows.
+
+    Returns ``condition, metric, diff, lo, hi, p, p_holm, n`` (bootstrap interval and two-sided
+    bootstrap p-value of the mean paired difference).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"condition": ["c"] * 4 + ["x"] * 4, "seed": [0, 1, 2, 3] * 2,
+    ...                    "m": [0.5, 0.6, 0.55, 0.5, 0.8, 0.9, 0.85, 0.8]})
+    >>> out = scenario_contrasts(df, ["m"], "c", seed=0)
+    >>> out[["condition", "metric"]].values.tolist(), round(float(out["diff"][0]), 3)
+    ([['x', 'm']], 0.3)
+    """
+    metrics = [metrics] if isinstance(metrics, str) else list(metrics)
+    if control not in set(df[by]):
+        raise ValueError(f"'control' {control!r} is not among the conditions {sorted(set(df[by]))}")
+    rng = as_rng(seed)
+    rows = []
+    for m in metrics:
+        wide = df.pivot_table(index=pair, columns=by, values=m, sort=False)
+        for c in wide.columns:
+            if c == control:
+                continue
+            d = (wide[c] - wide[control]).to_numpy(dtype=float)
+            d = d[np.isfinite(d)]
+            if len(d) == 0:
+                continue
+            lo, hi = bootstrap_ci(d, n_boot=n_boot, seed=rng)
+            boots = d[rng.integers(0, len(d), (n_boot, len(d)))].mean(1)
+            p = float(min(1.0, 2 * min((boots <= 0).mean(), (boots >= 0).mean()) + 1 / n_boot))
+            rows.append({by: c, "metric": m, "diff": float(d.mean()), "lo": lo, "hi": hi, "p": p, "n": len(d)})
+    out = pd.DataFrame(rows)
+    if not out.empty:
+        out["p_holm"] = adjust_pvalues(out["p"].to_numpy(), "holm")
+    return out
