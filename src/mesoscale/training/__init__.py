@@ -63,8 +63,10 @@ from .frontier import (
     connectome_conditions,
     frontier_evaluator,
     frontier_findings,
+    frontier_statements,
     frontier_summary,
     prior_conditions,
+    specialisation_study,
 )
 from .loop import TrainResult, decision_correct, evaluate_batch, member_losses, select_device, train
 from .models import SpatialMLP, SpatialRNN, distance_matrix, grid_positions, member_generators, member_seeds
@@ -114,6 +116,6 @@ __all__ = [
     "train_members", "load_members", "member_key", "prune_to_density",
     "summarize_seeds", "crossing_point", "curve_shift", "partial_correlation", "link_table",
     "BENA_GOODMAN", "PRIMARY_MEASURE", "calibration_conditions", "prior_conditions", "connectome_conditions",
-    "frontier_evaluator", "frontier_summary", "frontier_findings",
+    "frontier_evaluator", "frontier_summary", "frontier_findings", "frontier_statements", "specialisation_study",
     "SCENARIOS", "head_accuracy", "scenario_evaluator", "scenario_contrasts",
 ]

@@ -54,6 +54,9 @@ __all__ = [
     "frontier_statements",
 ]
 
+#: Version of the measurements; part of every store key, so a change of method retrains instead of reusing.
+STUDY_VERSION = 1
+
 #: The primary specialisation measure of the chapter, fixed before the results.
 PRIMARY_MEASURE = "retrain_spec"
 
@@ -294,7 +297,8 @@ def specialisation_study(task, *, seeds, module_sizes=(25,), ps=(1.0, 0.1, 0.01)
     evaluate = frontier_evaluator(task, n_eval=n_eval, n_probe=n_probe, n_null=n_null, n_runs=n_runs, seed=seed)
     common = dict(seeds=list(seeds), module_readouts=True, evaluate=evaluate, store=store, seed=seed, progress=progress,
                   val_task=task.view(split="train"), finetune_steps=finetune_steps,
-                  context={"task": task.config, "evaluation": [n_eval, n_probe, n_null, n_runs]}, **train_kwargs)
+                  context={"task": task.config, "evaluation": [n_eval, n_probe, n_null, n_runs],
+                           "version": STUDY_VERSION}, **train_kwargs)
     from .runs import train_members
 
     cal = [train_members(calibration_conditions(ps), task, n_hidden=2 * int(n), steps=steps, **common)
