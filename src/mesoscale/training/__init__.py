@@ -55,7 +55,16 @@ from .experiments import (
 )
 from .runs import load_members, member_key, prune_to_density, train_members
 from .link import crossing_point, curve_shift, link_table, partial_correlation, summarize_seeds
-from .scenarios import SCENARIOS, head_accuracy, scenario_contrasts, scenario_evaluator
+from .scenarios import (
+    PRIMARY_OUTCOMES,
+    SCENARIOS,
+    generalisation_conditions,
+    generalisation_study,
+    head_accuracy,
+    scenario_contrasts,
+    scenario_evaluator,
+    scenario_statements,
+)
 from .frontier import (
     BENA_GOODMAN,
     PRIMARY_MEASURE,
@@ -117,5 +126,6 @@ __all__ = [
     "summarize_seeds", "crossing_point", "curve_shift", "partial_correlation", "link_table",
     "BENA_GOODMAN", "PRIMARY_MEASURE", "calibration_conditions", "prior_conditions", "connectome_conditions",
     "frontier_evaluator", "frontier_summary", "frontier_findings", "frontier_statements", "specialisation_study",
-    "SCENARIOS", "head_accuracy", "scenario_evaluator", "scenario_contrasts",
+    "SCENARIOS", "head_accuracy", "scenario_evaluator", "scenario_contrasts", "PRIMARY_OUTCOMES",
+    "generalisation_conditions", "generalisation_study", "scenario_statements",
 ]

@@ -192,6 +192,10 @@ def train_members(conditions, task, *, seeds, n_hidden: int = 50, steps: int = 1
            "patience": patience, "eval_every": int(eval_every), "finetune_steps": finetune_steps,
            "module_readouts": bool(module_readouts), "rnn_kwargs": _canonical(rnn_kwargs or {}), "seed": int(seed),
            "user": _canonical(context or {})}
+    from .experiments import condition_mask
+
+    for c in conditions:  # a condition that cannot be built fails here, before anything is trained
+        condition_mask(c, n_hidden, seed=0)
     root = Path(store) if store is not None else None
     if root is not None:
         for sub in ("members", "models", "ckpt"):

@@ -51,7 +51,11 @@ from .digits import RULES, PairedDigits, rule_targets
 from .robustness import unit_strength
 from .specialisation import hidden_states, ridge_readout_accuracy
 
-__all__ = ["SCENARIOS", "head_accuracy", "scenario_evaluator", "scenario_contrasts"]
+__all__ = ["SCENARIOS", "PRIMARY_OUTCOMES", "head_accuracy", "scenario_evaluator", "scenario_contrasts",
+           "generalisation_conditions", "generalisation_study", "scenario_statements"]
+
+#: The outcomes of the link analysis fixed before the results (others are secondary).
+PRIMARY_OUTCOMES = ("zero_shot", "missing", "fewshot_16", "lesion_random_0.3")
 
 #: The primary generalisation and robustness measures of the chapter, fixed before the results.
 SCENARIOS = ("zero_shot", "missing", "corrupt", "ood", "lesion_random", "lesion_hub", "module_lesion", "fewshot")
@@ -213,7 +217,9 @@ def scenario_contrasts(df: pd.DataFrame, metrics, control: str, *, by: str = "co
     rng = as_rng(seed)
     rows = []
     for m in metrics:
-        wide = df.pivot_table(index=pair, columns=by, values=m, sort=False)
+        wide = df.pivot_table(index=pair, columns=by, values=m, sort=False, dropna=False)
+        if control not in wide.columns:  # the control has no finite value of this metric
+            continue
         for c in wide.columns:
             if c == control:
                 continue
@@ -228,4 +234,109 @@ def scenario_contrasts(df: pd.DataFrame, metrics, control: str, *, by: str = "co
     out = pd.DataFrame(rows)
     if not out.empty:
         out["p_holm"] = adjust_pvalues(out["p"].to_numpy(), "holm")
+    return out
+
+
+def generalisation_conditions(density: float, ps=(0.01, 0.1), *, fits=(), sernn_strength: float = 0.0,
+                              bimt_strength: float = 0.0, swap_every: int = 100) -> list:
+    """The grid block of the generalisation chapter: everything at one density except the dense control.
+
+    Examples
+    --------
+    >>> [c.name for c in generalisation_conditions(0.2, [0.01])]
+    ['dense', 'random', 'modules p=0.01']
+    """
+    from .experiments import Condition
+
+    conds = [Condition("dense", name="dense"), Condition("random", name="random", options={"density": float(density)})]
+    conds += [Condition("planted", name=f"modules p={p:g}", options={"p": float(p), "density": float(density)})
+              for p in ps]
+    for f in fits:
+        conds.append(Condition("generative", name=f"{f['rule']} ({f['dataset']})", options={
+            "density": float(density), "rule": f["rule"], "eta": float(f["eta"]), "gamma": float(f["gamma"])}))
+    if sernn_strength > 0:
+        conds.append(Condition("dense", "communicability", float(sernn_strength), name="seRNN (pruned)",
+                               options={"prune_density": float(density)}))
+    if bimt_strength > 0:
+        conds.append(Condition("dense", "distance_l1", float(bimt_strength), name="BIMT (pruned)",
+                               options={"prune_density": float(density), "swap_every": int(swap_every)}))
+    return conds
+
+
+def generalisation_study(task: PairedDigits, *, seeds, n_hidden: int = 50, density: float = 0.2, ps=(0.01, 0.1),
+                         fits=(), sernn_strength: float = 0.0, bimt_strength: float = 0.0, swap_every: int = 100,
+                         finetune_steps: int = 500, connectome: str = "", steps: int = 2000,
+                         connectome_steps: int = 1500, n_eval: int = 1000, n_probe: int = 2000, n_null: int = 10,
+                         n_runs: int = 3, scenario_options=None, store=None, seed: int = 0, progress: bool = False,
+                         **train_kwargs) -> pd.DataFrame:
+    """Train the grid block (:func:`generalisation_conditions`) and, with ``connectome``, the connectome block
+    (:func:`~mesoscale.training.frontier.connectome_conditions`), and measure every member: structure and
+    specialisation (:func:`~mesoscale.training.frontier.frontier_evaluator`) and the unfamiliar scenarios
+    (:func:`scenario_evaluator`). One readout reads all units. Returns the member table with a ``block`` column.
+
+    Examples
+    --------
+    >>> t = PairedDigits(("image", "spikes"), rules=("first", "second", "parity_select"), held_out=5, n_steps=2, seed=0)
+    >>> df = generalisation_study(t, seeds=[0], n_hidden=8, density=0.4, ps=[0.1], steps=1, n_eval=40, n_probe=60,
+    ...                           n_null=2, n_runs=1, batch_size=8, scenario_options={"shots": (1, 16), "n_pool": 60})
+    >>> df.condition.tolist(), "zero_shot" in df
+    (['dense', 'random', 'modules p=0.1'], True)
+    """
+    from .frontier import STUDY_VERSION, connectome_conditions, frontier_evaluator
+    from .runs import train_members
+
+    structure = frontier_evaluator(task, n_eval=n_eval, n_probe=n_probe, n_null=n_null, n_runs=n_runs, seed=seed)
+    opts = dict(scenario_options or {})
+    scen = scenario_evaluator(task, n_eval=n_eval, seed=seed, **opts)
+
+    def evaluate(model, info):
+        return pd.concat([structure(model, info), scen(model, info)], axis=1)
+
+    common = dict(seeds=list(seeds), evaluate=evaluate, store=store, seed=seed, progress=progress,
+                  val_task=task.view(split="train"), finetune_steps=finetune_steps,
+                  context={"task": task.config, "evaluation": [n_eval, n_probe, n_null, n_runs],
+                           "scenarios": {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()},
+                           "version": STUDY_VERSION}, **train_kwargs)
+    conds = generalisation_conditions(density, ps, fits=fits, sernn_strength=sernn_strength,
+                                      bimt_strength=bimt_strength, swap_every=swap_every)
+    out = [train_members(conds, task, n_hidden=n_hidden, steps=steps, **common).assign(block="grid")]
+    if connectome:
+        out.append(train_members(connectome_conditions(connectome), task, steps=connectome_steps, **common)
+                   .assign(block="connectome"))
+    return pd.concat(out, ignore_index=True)
+
+
+def scenario_statements(df: pd.DataFrame, contrasts: pd.DataFrame, link: pd.DataFrame, *, control: str = "dense",
+                        alpha: float = 0.05) -> list[str]:
+    """Numbered findings of the generalisation chapter, every number from the tables.
+
+    ``contrasts`` from :func:`scenario_contrasts` (against ``control``), ``link`` from
+    :func:`~mesoscale.training.link.link_table`.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"block": "grid", "condition": ["dense", "x"], "seed": [0, 0], "accuracy": [0.9, 0.8]})
+    >>> con = pd.DataFrame({"condition": ["x"], "metric": ["zero_shot"], "diff": [0.1], "lo": [0.05], "hi": [0.2],
+    ...                     "p": [0.01], "p_holm": [0.02], "n": [5]})
+    >>> lk = pd.DataFrame({"x": ["retrain_spec"], "y": ["zero_shot"], "r": [0.4], "lo": [0.1], "hi": [0.6], "p": [0.01],
+    ...                    "p_holm": [0.04], "n": [30], "covariates": ["accuracy"]})
+    >>> print(scenario_statements(df, con, lk)[1])
+    **Against the dense control (Holm-corrected over every condition and scenario of a block).** Significant: x zero_shot +0.10 [+0.05, +0.20].
+    """
+    out = []
+    acc = df.groupby(["block", "condition"], sort=False)["accuracy"].agg(["mean", "min", "size"])
+    out.append("**Trained accuracy (all heads, test images).** " + "; ".join(
+        f"{c} {r['mean']:.2f} (lowest seed {r['min']:.2f}, {int(r['size'])} seeds)" for (_, c), r in acc.iterrows()) + ".")
+    sig = contrasts[contrasts.p_holm < alpha] if not contrasts.empty else contrasts
+    if sig.empty:
+        out.append(f"**Against the {control} control (Holm-corrected over every condition and scenario of a block).** "
+                   f"No condition differs significantly from it in any primary scenario.")
+    else:
+        out.append(f"**Against the {control} control (Holm-corrected over every condition and scenario of a block).** "
+                   f"Significant: " + "; ".join(
+            f"{r.condition} {r.metric} {r.diff:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}]" for r in sig.itertuples()) + ".")
+    for r in link.itertuples():
+        verdict = "significant" if r.p_holm < alpha else "not significant"
+        out.append(f"**{r.x} and {r.y}** (partial r controlling for {r.covariates}): r = {r.r:+.2f} "
+                   f"[{r.lo:+.2f}, {r.hi:+.2f}], n = {r.n} networks, Holm p = {r.p_holm:.2g} ({verdict}).")
     return out
