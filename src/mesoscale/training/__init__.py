@@ -94,7 +94,7 @@ from .priors import (
     sbm_mask,
     spatial_modules,
 )
-from .regularizers import Regularizer, communicability, communicability_distance, distance_l1, l1
+from .regularizers import Regularizer, communicability, communicability_distance, distance_l1, l1, swap_units
 from .digits import MODALITIES, RULES, PairedDigits, rule_targets
 from .tasks import (
     YANG19_TASKS,
@@ -113,7 +113,7 @@ __all__ = [
     "compositional_split", "VaryingGoalTask",
     "SpatialRNN", "SpatialMLP", "grid_positions", "distance_matrix", "member_seeds", "member_generators",
     "dense_mask", "sbm_mask", "module_labels", "spatial_modules", "mask_density", "generative_mask", "connectome_prior",
-    "Regularizer", "l1", "distance_l1", "communicability", "communicability_distance",
+    "Regularizer", "l1", "distance_l1", "communicability", "communicability_distance", "swap_units",
     "train", "TrainResult", "select_device", "member_losses", "decision_correct", "evaluate_batch",
     "eval_batch", "batch_accuracy", "accuracy", "per_task_accuracy", "few_shot_curve", "lesion_connections", "unit_strength",
     "lesion_curve", "module_lesion", "noise_curve", "ensemble_modularity", "task_variance",

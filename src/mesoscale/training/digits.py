@@ -282,12 +282,12 @@ class PairedDigits(Task):
         sizes = np.array([len(p) for p in pools])
         start = np.concatenate([[0], np.cumsum(sizes)[:-1]])
         flat = np.concatenate(pools)
+        idx = [flat[start[ab[:, s]] + (rng.random(batch_size) * sizes[ab[:, s]]).astype(np.int64)] for s in (0, 1)]
+        noise_rngs = rng.spawn(2)  # one noise stream per input stream: blanking one leaves the other as it was
         streams = []
         for s in (0, 1):
-            c = ab[:, s]
-            idx = flat[start[c] + (rng.random(batch_size) * sizes[c]).astype(np.int64)]
             mode = "missing" if missing == s else "corrupt" if corrupt == s else None
-            streams.append(self._stream(self.modalities[s], self._images[idx], ratios[s], rng, mode))
+            streams.append(self._stream(self.modalities[s], self._images[idx[s]], ratios[s], noise_rngs[s], mode))
         x = np.concatenate(streams, axis=2)
         y = np.stack([rule_targets(r, ab[:, 0], ab[:, 1], C) for r in self.rules], axis=1)
         T = self.n_steps

@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: Version of the measurements; part of every store key, so a change of method retrains instead of reusing.
-STUDY_VERSION = 1
+STUDY_VERSION = 2
 
 #: The primary specialisation measure of the chapter, fixed before the results.
 PRIMARY_MEASURE = "retrain_spec"
