@@ -113,7 +113,7 @@ def prior_conditions(density: float, ps, *, fits=(), sernn_strength: float = 0.0
     """
     density = check_float(density, "density", minimum=0.0, maximum=1.0)
     conds = [Condition("planted", name=f"planted p={p:g}", options={"p": float(p), "density": density})
-             for p in check_float_list(ps, "ps", minimum=0.0, maximum=1.0)]
+             for p in (check_float_list(ps, "ps", minimum=0.0, maximum=1.0) if len(ps) else [])]
     conds.append(Condition("random", name="random", options={"density": density}))
     for f in fits:
         conds.append(Condition("generative", name=f"{f['rule']} ({f['dataset']})", options={
