@@ -198,3 +198,10 @@ def test_crossing_and_shift_of_constructed_curves():
     assert abs(s.loc["on", "shift"]) < 0.03 and s.loc["on", "p_holm"] > 0.05
     with pytest.raises(ValueError, match="positive"):
         crossing_point(ref.assign(p=0.0), "p", "spec", 0.5)
+
+
+def test_each_module_reads_its_own_stream(tmp_path):
+    train_members([Condition("dense")], TASK, seeds=[0], store=tmp_path, input_groups=list(TASK.modality_slices), **KW)
+    state = torch.load(next((tmp_path / "models").glob("*.pt")), weights_only=False)["model"]
+    m = state["in_mask"][0].numpy().astype(bool)  # (128 inputs, 10 units): stream 1 -> units 0-4, stream 2 -> 5-9
+    assert m[:64, :5].all() and not m[:64, 5:].any() and m[64:, 5:].all() and not m[64:, :5].any()

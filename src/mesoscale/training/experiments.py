@@ -187,7 +187,7 @@ def condition_mask(cond: Condition, n_hidden: int = 100, seed=None) -> np.ndarra
 
 
 def build_model(cond: Condition, n_input: int, n_output: int, n_hidden: int = 100, seeds=None, *,
-                mask_seeds=None, module_readouts: bool = False, **rnn_kwargs):
+                mask_seeds=None, module_readouts: bool = False, input_groups=None, **rnn_kwargs):
     """The ensemble for ``cond``: one member per seed, each with its own mask draw.
 
     Parameters
@@ -198,6 +198,9 @@ def build_model(cond: Condition, n_input: int, n_output: int, n_hidden: int = 10
         One seed per member for its mask (default: the first seed for every member, one shared mask).
     module_readouts : bool
         Give each module its own readout, the most confident deciding (Béna & Goodman).
+    input_groups : sequence of slices, optional
+        Input columns of each module (module ``g`` alone reads group ``g``), instead of the condition's
+        ``input_groups`` option.
 
     Examples
     --------
@@ -207,6 +210,9 @@ def build_model(cond: Condition, n_input: int, n_output: int, n_hidden: int = 10
     >>> net = build_model(Condition("planted", options={"p": 0.05}), 4, 2, n_hidden=20, seeds=[0, 1], mask_seeds=[5, 6])
     >>> bool((net.mask[0] != net.mask[1]).any()), net.n_groups
     (True, 1)
+    >>> net = build_model(Condition("dense"), 4, 2, n_hidden=6, input_groups=[slice(0, 2), slice(2, 4)])
+    >>> net.in_mask[0].int().tolist()
+    [[1, 1, 1, 0, 0, 0], [1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 1]]
     """
     seeds = list(seeds) if seeds is not None else [0]
     mask_seeds = [seed_sequence(seeds[0], 0)] * len(seeds) if mask_seeds is None else list(mask_seeds)
@@ -216,7 +222,7 @@ def build_model(cond: Condition, n_input: int, n_output: int, n_hidden: int = 10
     n_hidden = len(pos)
     masks = np.stack([condition_mask(cond, n_hidden, seed=s) for s in mask_seeds])
     input_mask = None
-    groups = cond.options.get("input_groups")
+    groups = input_groups if input_groups is not None else cond.options.get("input_groups")
     if groups:
         input_mask = np.zeros((n_input, n_hidden), dtype=bool)
         for g, cols in enumerate(groups):

@@ -276,8 +276,8 @@ def specialisation_study(task, *, seeds, module_sizes=(25,), ps=(1.0, 0.1, 0.01)
                          seed: int = 0, progress: bool = False, **train_kwargs) -> dict:
     """The chapter's three blocks (calibration, priors at one density, connectome), trained and measured.
 
-    Every block goes through :func:`~mesoscale.training.runs.train_members` with module readouts and
-    :func:`frontier_evaluator`, into the same ``store`` (members already there are read back).
+    Every block goes through :func:`~mesoscale.training.runs.train_members` with module readouts, each
+    module (input half) reading its own stream, and :func:`frontier_evaluator`, into the same ``store`` (members already there are read back).
     ``prior_density=None`` or ``connectome=""`` skips a block. ``train_kwargs`` go to ``train_members``
     (``batch_size``, ``lr``, ``eval_every``, ``patience``, ``device``); validation uses fresh trials of
     the *training* images (never the test images).
@@ -295,7 +295,8 @@ def specialisation_study(task, *, seeds, module_sizes=(25,), ps=(1.0, 0.1, 0.01)
     (['p=1', 'one connection'], True)
     """
     evaluate = frontier_evaluator(task, n_eval=n_eval, n_probe=n_probe, n_null=n_null, n_runs=n_runs, seed=seed)
-    common = dict(seeds=list(seeds), module_readouts=True, evaluate=evaluate, store=store, seed=seed, progress=progress,
+    common = dict(seeds=list(seeds), module_readouts=True, input_groups=list(task.modality_slices), evaluate=evaluate,
+                  store=store, seed=seed, progress=progress,
                   val_task=task.view(split="train"), finetune_steps=finetune_steps,
                   context={"task": task.config, "evaluation": [n_eval, n_probe, n_null, n_runs],
                            "version": STUDY_VERSION}, **train_kwargs)

@@ -140,7 +140,8 @@ def _group_of(cond: Condition) -> tuple:
 
 def train_members(conditions, task, *, seeds, n_hidden: int = 50, steps: int = 1000, batch_size: int = 128,
                   lr: float = 3e-3, patience: int | None = None, eval_every: int = 100, val_task=None,
-                  finetune_steps: int = 0, module_readouts: bool = False, rnn_kwargs=None, evaluate=None,
+                  finetune_steps: int = 0, module_readouts: bool = False, input_groups=None, rnn_kwargs=None,
+                  evaluate=None,
                   context=None, store=None, seed: int = 0, device="auto", progress: bool = True) -> pd.DataFrame:
     """Train every condition with every seed (missing members only), evaluate them and store the rows.
 
@@ -163,6 +164,9 @@ def train_members(conditions, task, *, seeds, n_hidden: int = 50, steps: int = 1
         Steps of training after pruning, for conditions with ``prune_density``.
     module_readouts : bool
         Béna & Goodman's module readouts (:class:`~mesoscale.training.SpatialRNN` ``readout_groups``).
+    input_groups : sequence of slices, optional
+        Input columns of each module (e.g. ``task.modality_slices``: each module reads its own stream);
+        default: the conditions' own ``input_groups`` option, else every unit reads every input.
     evaluate : callable, optional
         ``evaluate(model, info) -> DataFrame`` with one row per member of the ensemble ``model``
         (``info`` holds the members' rows so far: condition, seed, labels...).
@@ -190,7 +194,8 @@ def train_members(conditions, task, *, seeds, n_hidden: int = 50, steps: int = 1
     finetune_steps = check_int(finetune_steps, "finetune_steps", minimum=0)
     ctx = {"n_hidden": int(n_hidden), "steps": steps, "batch_size": int(batch_size), "lr": float(lr),
            "patience": patience, "eval_every": int(eval_every), "finetune_steps": finetune_steps,
-           "module_readouts": bool(module_readouts), "rnn_kwargs": _canonical(rnn_kwargs or {}), "seed": int(seed),
+           "module_readouts": bool(module_readouts), "input_groups": _canonical(input_groups),
+           "rnn_kwargs": _canonical(rnn_kwargs or {}), "seed": int(seed),
            "user": _canonical(context or {})}
     from .experiments import condition_mask
 
@@ -220,6 +225,7 @@ def train_members(conditions, task, *, seeds, n_hidden: int = 50, steps: int = 1
         new_rows.append(_train_group(members, task, n_hidden=n_hidden, steps=steps, batch_size=batch_size, lr=lr,
                                      patience=patience, eval_every=eval_every, val_task=val_task,
                                      finetune_steps=finetune_steps, module_readouts=module_readouts,
+                                     input_groups=input_groups,
                                      rnn_kwargs=rnn_kwargs or {}, evaluate=evaluate, root=root, seed=seed,
                                      device=device))
     allrows = pd.concat([done, *new_rows], ignore_index=True) if new_rows or not done.empty else pd.DataFrame()
@@ -228,7 +234,7 @@ def train_members(conditions, task, *, seeds, n_hidden: int = 50, steps: int = 1
 
 
 def _train_group(members, task, *, n_hidden, steps, batch_size, lr, patience, eval_every, val_task, finetune_steps,
-                 module_readouts, rnn_kwargs, evaluate, root, seed, device) -> pd.DataFrame:
+                 module_readouts, input_groups, rnn_kwargs, evaluate, root, seed, device) -> pd.DataFrame:
     from ..sweep import task_key
 
     gkey = task_key({"members": [k for _, _, k in members]})[:24]
@@ -238,7 +244,7 @@ def _train_group(members, task, *, n_hidden, steps, batch_size, lr, patience, ev
     for c, s, k in members:
         mseed = np.random.SeedSequence([int(seed), *[int(k[i:i + 8], 16) for i in range(0, 32, 8)]])
         singles.append(build_model(c, task.n_input, task.n_output, n_hidden, [s], mask_seeds=[mseed],
-                                   module_readouts=module_readouts, **rnn))
+                                   module_readouts=module_readouts, input_groups=input_groups, **rnn))
     model = SpatialRNN.stack(singles)
     _, labels, _ = condition_layout(first, n_hidden)
     from .regularizers import Regularizer

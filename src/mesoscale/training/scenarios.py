@@ -272,7 +272,8 @@ def generalisation_study(task: PairedDigits, *, seeds, n_hidden: int = 50, densi
     """Train the grid block (:func:`generalisation_conditions`) and, with ``connectome``, the connectome block
     (:func:`~mesoscale.training.frontier.connectome_conditions`), and measure every member: structure and
     specialisation (:func:`~mesoscale.training.frontier.frontier_evaluator`) and the unfamiliar scenarios
-    (:func:`scenario_evaluator`). One readout reads all units. Returns the member table with a ``block`` column.
+    (:func:`scenario_evaluator`). Each input half reads its own stream; one readout reads all units. Returns the
+    member table with a ``block`` column.
 
     Examples
     --------
@@ -293,6 +294,7 @@ def generalisation_study(task: PairedDigits, *, seeds, n_hidden: int = 50, densi
         return pd.concat([structure(model, info), scen(model, info)], axis=1)
 
     common = dict(seeds=list(seeds), evaluate=evaluate, store=store, seed=seed, progress=progress,
+                  input_groups=list(task.modality_slices),
                   val_task=task.view(split="train"), finetune_steps=finetune_steps,
                   context={"task": task.config, "evaluation": [n_eval, n_probe, n_null, n_runs],
                            "scenarios": {k: list(v) if isinstance(v, tuple) else v for k, v in opts.items()},
