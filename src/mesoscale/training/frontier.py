@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 #: Version of the measurements; part of every store key, so a change of method retrains instead of reusing.
-STUDY_VERSION = 2
+STUDY_VERSION = 3
 
 #: The primary specialisation measure of the chapter, fixed before the results.
 PRIMARY_MEASURE = "retrain_spec"
@@ -155,7 +155,9 @@ def frontier_evaluator(task, *, n_eval: int = 2000, n_probe: int = 3000, n_null:
     on ``n_probe`` train and ``n_probe / 2`` test examples, modules = the input halves); the planted
     partition's modularity of the mask (``q_planted``, Leicht-Newman for directed masks); the best
     Louvain modularity of the (symmetrised) wiring against ``n_null`` density-matched random networks
-    (``q_wiring``, ``q_wiring_z``, ``q_wiring_dq`` with ``q_wiring_lo``/``hi``); and wiring lengths
+    (``q_wiring``, ``q_wiring_z``, ``q_wiring_dq`` with ``q_wiring_lo``/``hi``); the trained weights'
+    scale (``w_rec_mean``, mean ``|w|`` of the allowed connections) and ``weight_ratio`` (mean ``|w|``
+    between modules over mean ``|w|`` within: the weighted analogue of ``p``); and wiring lengths
     (mean length of the mask's connections, and the ``|w|``-weighted mean length).
 
     Examples
@@ -192,6 +194,11 @@ def frontier_evaluator(task, *, n_eval: int = 2000, n_probe: int = 3000, n_null:
             else:  # a complete (or empty) wiring has no modules to find
                 row.update(q_wiring=0.0, q_wiring_null=0.0, q_wiring_z=np.nan, q_wiring_dq=0.0, q_wiring_lo=0.0,
                            q_wiring_hi=0.0, n_null=n_null)
+            same = labels[:, None] == labels[None, :]
+            w_in, w_out = W[k][M & same], W[k][M & ~same]
+            row["w_rec_mean"] = float(W[k][M].mean()) if M.any() else np.nan
+            row["weight_ratio"] = float(w_out.mean() / w_in.mean()) if len(w_in) and len(w_out) and w_in.mean() > 0 \
+                else np.nan
             row["mask_length"] = float(D[k][M].mean()) if M.any() else np.nan
             row["weight_length"] = float((W[k] * D[k]).sum() / W[k].sum()) if W[k].sum() > 0 else np.nan
             rows.append(row)
@@ -215,7 +222,7 @@ def frontier_summary(df: pd.DataFrame, by=("condition",), metrics=None, *, seed=
     by = [by] if isinstance(by, str) else list(by)
     metrics = list(metrics) if metrics is not None else [
         c for c in ("p_ratio", "q_planted", "accuracy", *[f"{m}_spec" for m in BENA_MEASURES], "q_wiring_z",
-                    "q_wiring_dq", "mask_length", "weight_length") if c in df.columns]
+                    "q_wiring_dq", "w_rec_mean", "weight_ratio", "mask_length", "weight_length") if c in df.columns]
     long = summarize_seeds(df, by, metrics, seed=seed)
     wide = long.pivot_table(index=by, columns="metric", values=["mean", "lo", "hi"], sort=False)
     out = pd.DataFrame(index=wide.index)
