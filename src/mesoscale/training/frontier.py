@@ -242,8 +242,9 @@ def frontier_findings(calibration: pd.DataFrame, priors: pd.DataFrame | None = N
     Returns a dict with ``crossing`` (per module size: the ``p`` below which the mean ``measure``
     exceeds ``level``, :func:`~mesoscale.training.link.crossing_point`), ``extremes`` (mean and interval
     of the measure at the sparsest and densest calibration point per size), ``shifts`` (priors against
-    the planted curve at the same density, :func:`~mesoscale.training.link.curve_shift`) and
-    ``connectome`` (the connectome block's summary).
+    the planted curve at the same density, :func:`~mesoscale.training.link.curve_shift`), ``space`` (the
+    spatial costs against plain L1, paired by seed, when both were trained) and ``connectome`` (the
+    connectome block's summary).
 
     Examples
     --------
@@ -270,6 +271,11 @@ def frontier_findings(calibration: pd.DataFrame, priors: pd.DataFrame | None = N
         rest = priors[~priors.condition.str.startswith("planted")]
         out["shifts"] = curve_shift(rest, ref, "p_ratio", measure, ref_group="condition", seed=seed)
         out["shifts_accuracy"] = curve_shift(rest, ref, "p_ratio", "accuracy", ref_group="condition", seed=seed)
+        pruned = priors[priors.condition.str.endswith("(pruned)")]
+        if "L1 (pruned)" in set(pruned.condition) and pruned.condition.nunique() > 1:
+            from .scenarios import scenario_contrasts
+
+            out["space"] = scenario_contrasts(pruned, [measure, "accuracy"], "L1 (pruned)", seed=seed)
     if connectome is not None and not connectome.empty:
         out["connectome"] = frontier_summary(connectome, seed=seed)
     return out
@@ -351,6 +357,8 @@ def frontier_statements(f: dict, *, measure: str = PRIMARY_MEASURE) -> list[str]
         parts = []
         for r in sh.itertuples():
             verdict = ("above" if r.lo > 0 else "below" if r.hi < 0 else "on") + " the planted curve"
+            if r.extrapolated:
+                verdict += ", compared with the curve's end: its p lies outside the planted range"
             parts.append(f"{r.condition}: p = {r.x:.2g}, shift {r.shift:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}] "
                          f"(Holm p = {r.p_holm:.2g}; {verdict}; accuracy {acc.loc[r.condition, 'shift']:+.2f} "
                          f"against the curve)")
@@ -359,6 +367,14 @@ def frontier_statements(f: dict, *, measure: str = PRIMARY_MEASURE) -> list[str]
                 "No prior specialises significantly more than planted modules with the same p")
         out.append(f"**Priors at matched density ({int(sh.n.min()) if len(sh) else 0} seeds each).** {lead}: "
                    + "; ".join(parts) + ".")
+    if "space" in f and not f["space"].empty:
+        sp = f["space"][f["space"].metric == measure]
+        parts = "; ".join(f"{r.condition} minus L1 {r.diff:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}] (Holm p = {r.p_holm:.2g})"
+                          for r in sp.itertuples())
+        verdict = ("space adds specialisation beyond the cost itself" if (sp.lo > 0).any() and (sp.p_holm < 0.05).any()
+                   else "space adds nothing measurable beyond the cost itself")
+        out.append(f"**Space or pruning?** Against the same cost without distances (L1, pruned alike, paired by seed): "
+                   f"{parts}: {verdict}.")
     if "connectome" in f:
         t = f["connectome"].set_index("condition")
         cells = "; ".join(f"{c} {_ci(t.loc[c, measure], t.loc[c, measure + '_lo'], t.loc[c, measure + '_hi'])} "
