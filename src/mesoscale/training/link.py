@@ -201,7 +201,8 @@ def partial_correlation(df: pd.DataFrame, x: str, y: str, covariates=(), *, clus
 
     Returns ``r``, a percentile bootstrap interval ``lo, hi`` (rows resampled, or whole clusters
     when ``cluster`` names a column, e.g. the condition: seeds of one condition are not independent
-    draws of the structure), the t-test p-value (``n - 2 - k`` degrees of freedom) and ``n``.
+    draws of the structure), a p-value (the t test with ``n - 2 - k`` degrees of freedom; with
+    ``cluster``, the two-sided cluster-bootstrap p-value instead), ``n`` and ``n_clusters``.
 
     Examples
     --------
@@ -221,7 +222,7 @@ def partial_correlation(df: pd.DataFrame, x: str, y: str, covariates=(), *, clus
     d = d[np.isfinite(d[[x, y, *covariates]].to_numpy(dtype=float)).all(axis=1)]
     n, k = len(d), len(covariates)
     if n < k + 4:
-        return {"x": x, "y": y, "r": np.nan, "lo": np.nan, "hi": np.nan, "p": np.nan, "n": n}
+        return {"x": x, "y": y, "r": np.nan, "lo": np.nan, "hi": np.nan, "p": np.nan, "n": n, "n_clusters": 0}
     X, Y = d[x].to_numpy(float), d[y].to_numpy(float)
     Z = d[covariates].to_numpy(float).reshape(n, k)
     r = _pcorr(X, Y, Z)
@@ -240,7 +241,10 @@ def partial_correlation(df: pd.DataFrame, x: str, y: str, covariates=(), *, clus
     boots = np.asarray(boots)
     boots = boots[np.isfinite(boots)]
     lo, hi = (np.quantile(boots, 0.025), np.quantile(boots, 0.975)) if len(boots) else (np.nan, np.nan)
-    return {"x": x, "y": y, "r": r, "lo": float(lo), "hi": float(hi), "p": p, "n": n}
+    if groups is not None and len(boots):  # networks of one condition are not independent: test by clusters too
+        p = float(min(1.0, 2 * min((boots <= 0).mean(), (boots >= 0).mean()) + 1 / len(boots)))
+    return {"x": x, "y": y, "r": r, "lo": float(lo), "hi": float(hi), "p": p, "n": n,
+            "n_clusters": len(groups) if groups is not None else n}
 
 
 def link_table(df: pd.DataFrame, predictors, outcomes, covariates=(), *, cluster: str | None = None,

@@ -329,7 +329,7 @@ def scenario_statements(df: pd.DataFrame, contrasts: pd.DataFrame, link: pd.Data
     >>> con = pd.DataFrame({"condition": ["x"], "metric": ["zero_shot"], "diff": [0.1], "lo": [0.05], "hi": [0.2],
     ...                     "p": [0.01], "p_holm": [0.02], "n": [5]})
     >>> lk = pd.DataFrame({"x": ["retrain_spec"], "y": ["zero_shot"], "r": [0.4], "lo": [0.1], "hi": [0.6], "p": [0.01],
-    ...                    "p_holm": [0.04], "n": [30], "covariates": ["accuracy"]})
+    ...                    "p_holm": [0.04], "n": [30], "n_clusters": [6], "covariates": ["accuracy"]})
     >>> print(scenario_statements(df, con, lk)[1])
     **Against the dense control (Holm-corrected over every condition and scenario of a block).** Significant: x zero_shot +0.10 [+0.05, +0.20].
     """
@@ -348,5 +348,6 @@ def scenario_statements(df: pd.DataFrame, contrasts: pd.DataFrame, link: pd.Data
     for r in link.itertuples():
         verdict = "significant" if r.p_holm < alpha else "not significant"
         out.append(f"**{r.x} and {r.y}** (partial r controlling for {r.covariates}): r = {r.r:+.2f} "
-                   f"[{r.lo:+.2f}, {r.hi:+.2f}], n = {r.n} networks, Holm p = {r.p_holm:.2g} ({verdict}).")
+                   f"[{r.lo:+.2f}, {r.hi:+.2f}], n = {r.n} networks in {getattr(r, 'n_clusters', r.n)} conditions, "
+                   f"Holm p = {r.p_holm:.2g} ({verdict}).")
     return out
