@@ -182,6 +182,17 @@ def train_members(conditions, task, *, seeds, n_hidden: int = 50, steps: int = 1
     DataFrame, one row per (condition, seed) in the order given: ``key, condition, prior, regularizer,
     strength, seed, n_units, mask_density, p_ratio, steps_done, best_step, cpu_s`` and the columns of
     ``evaluate``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from mesoscale.training import PairedDigits
+    >>> store, task = tempfile.mkdtemp(), PairedDigits(seed=0)
+    >>> kw = dict(n_hidden=8, steps=2, batch_size=8, store=store, progress=False)
+    >>> a = train_members([Condition("random", options={"density": 0.5})], task, seeds=[0, 1], **kw)
+    >>> b = train_members([Condition("random", options={"density": 0.5})], task, seeds=[0, 1, 2], **kw)  # trains seed 2 only
+    >>> a.mask_density.round(2).tolist(), b.key[:2].tolist() == a.key.tolist(), len(load_members(store))
+    ([0.5, 0.5], True, 3)
     """
     conditions = list(conditions)
     names = [c.name for c in conditions]

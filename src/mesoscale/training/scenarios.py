@@ -100,7 +100,18 @@ def scenario_evaluator(task: PairedDigits, *, n_eval: int = 1000, ood_scales=(2.
                        n_lesion_draws: int = 5, shots=(1, 2, 4, 8, 16, 32, 64), n_draws: int = 10,
                        n_pool: int = 2000, few_shot_rule: str = "sum_threshold", ridge: float = 1e-2, seed=0):
     """The unfamiliar-scenario measurements of every member (module docstring); an ``evaluate`` for
-    :func:`~mesoscale.training.runs.train_members` (``info`` must carry the units' module ``labels``)."""
+    :func:`~mesoscale.training.runs.train_members` (``info`` must carry the units' module ``labels``).
+
+    Examples
+    --------
+    >>> from mesoscale.training import PairedDigits, SpatialRNN
+    >>> task = PairedDigits(rules=("first", "second", "parity_select"), held_out=3, seed=0)
+    >>> ev = scenario_evaluator(task, n_eval=30, shots=(2,), n_draws=1, n_pool=40, lesion_fractions=(0.5,),
+    ...                         n_lesion_draws=1, ood_scales=(2.0,))
+    >>> row = ev(SpatialRNN(task.n_input, 6, task.n_output, seed=0), pd.DataFrame({"labels": [[0, 0, 0, 1, 1, 1]]}))
+    >>> sorted(c for c in row.columns if c.startswith(("lesion", "ood", "fewshot")))
+    ['fewshot_2', 'fewshot_ceiling', 'lesion_hub_0.5', 'lesion_random_0.5', 'ood_x2']
+    """
     if not isinstance(task, PairedDigits):
         raise TypeError(f"'task' must be a PairedDigits; got {type(task).__name__}")
     need = {"first", "second"}
