@@ -163,6 +163,10 @@ def test_fitted_parameters_prefer_a_stored_fit(tmp_path):
                   "gamma": [0.1, 0.4], "energy_topk": [0.5, 0.2]}).to_csv(d / "best.csv", index=False)
     f = fitted_parameters("human_dk68", "matching", results_dir=d)
     assert (f["eta"], f["gamma"], f["energy"]) == (-3.0, 0.4, 0.2) and f["source"].endswith("best.csv")
+    # chapter 04's stored best fits are indexed by dataset
+    pd.DataFrame({"rule": ["sptl"], "eta": [-2.5], "gamma": [float("nan")], "energy_topk": [0.3]},
+                 index=pd.Index(["human_dk68"], name="dataset")).to_parquet(d / "fits-best.parquet")
+    assert fitted_parameters("human_dk68", "sptl", results_dir=d)["eta"] == -2.5
     with pytest.raises(ValueError, match="rule"):
         fitted_parameters("human_dk68", "magnetism", results_dir=d)
 

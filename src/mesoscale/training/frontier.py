@@ -38,7 +38,7 @@ from .._validation import check_float, check_float_list, seed_sequence
 from .evaluation import accuracy
 from .experiments import Condition
 from .link import crossing_point, curve_shift, summarize_seeds
-from .priors import connectome_layout, inter_module_ratio, mask_density
+from .priors import connectome_layout, inter_module_ratio, mask_density, planted_q
 from .specialisation import BENA_MEASURES, bena_specialisation
 
 __all__ = [
@@ -346,7 +346,8 @@ def frontier_statements(f: dict, *, measure: str = PRIMARY_MEASURE) -> list[str]
     out = []
     for e, c in zip(f["extremes"].itertuples(), f["crossing"].itertuples()):
         where = ("never reaches it" if not np.isfinite(c.x_star) else
-                 f"stays above it up to p = {c.x_star:.3g} (95 % CI {c.lo:.3g}-{c.hi:.3g})")
+                 f"stays above it up to p = {c.x_star:.3g} (95 % CI {c.lo:.3g}-{c.hi:.3g}), i.e. a planted "
+                 f"Q of at least {float(planted_q(c.x_star)):.3f}")
         out.append(f"**Calibration ({e.n_units} units, {e.n} seeds per point).** Specialisation ({measure}) is "
                    f"{_ci(e.sparse, e.sparse_lo, e.sparse_hi)} at the sparsest point ({e.sparse_condition}, "
                    f"p = {e.sparse_p:.3g}) and {_ci(e.dense, e.dense_lo, e.dense_hi)} at p = {e.dense_p:.3g}; "

@@ -361,6 +361,8 @@ def _stored_fit(dataset: str, rule: str, results_dir: Path):
             df = pd.read_parquet(f) if f.suffix == ".parquet" else pd.read_csv(f)
         except Exception:  # noqa: BLE001 - an unreadable file is not a fit table
             continue
+        if df.index.name in ("dataset", "name"):  # e.g. chapter 04's table of best fits, indexed by dataset
+            df = df.reset_index()
         dcol = next((c for c in ("dataset", "name") if c in df.columns), None)
         if dcol is None or not {"rule", "eta", "gamma"} <= set(df.columns):
             continue
@@ -369,7 +371,8 @@ def _stored_fit(dataset: str, rule: str, results_dir: Path):
             continue
         ecol = next((c for c in ("energy_topk", "energy") if c in rows.columns), None)
         row = rows.sort_values(ecol).iloc[0] if ecol else rows.iloc[0]
-        cand = {"eta": float(row["eta"]), "gamma": float(row["gamma"]),
+        gam = float(row["gamma"])
+        cand = {"eta": float(row["eta"]), "gamma": gam if np.isfinite(gam) else 0.0,  # sptl has no gamma
                 "energy": float(row[ecol]) if ecol else float("nan"), "source": str(f)}
         if best is None or cand["energy"] < best["energy"]:
             best = cand
@@ -384,9 +387,10 @@ def fitted_parameters(dataset: str, rule: str = "matching", *, eta=None, gamma=N
     """Wiring-rule parameters fitted to a connectome, for :func:`generative_mask`.
 
     In order of preference: the ``eta``/``gamma`` given (``source="argument"``); the stored fit of
-    chapter 04 (any Parquet or CSV table under ``results_dir``, default ``results/04_fitting`` of the
-    project, with columns ``dataset`` (or ``name``), ``rule``, ``eta``, ``gamma`` and optionally an
-    energy: the lowest-energy row); otherwise a fresh :func:`mesoscale.generative.fit` of the dataset
+    chapter 04 (any Parquet or CSV table under ``results_dir``, default the project's
+    ``results/04_fitting_connectomes`` (chapter 04's stored run) and ``results/04_fitting``, with columns
+    (or index) ``dataset`` (or ``name``), ``rule``, ``eta``, ``gamma`` and optionally an energy: the
+    lowest-energy row); otherwise a fresh :func:`mesoscale.generative.fit` of the dataset
     at a small budget (``n_draws`` points x ``levels`` Voronoi levels, one network each;
     ``source`` says so). Fresh fits are cached for the session.
 
@@ -414,8 +418,11 @@ def fitted_parameters(dataset: str, rule: str = "matching", *, eta=None, gamma=N
     if results_dir is None:
         from ..generative.study import project_root
 
-        results_dir = project_root() / "results" / "04_fitting"
-    stored = _stored_fit(dataset, rule, Path(results_dir))
+        dirs = [project_root() / "results" / d for d in ("04_fitting_connectomes", "04_fitting")]
+    else:
+        dirs = [Path(results_dir)]
+    found = [f for f in (_stored_fit(dataset, rule, d) for d in dirs) if f is not None]
+    stored = min(found, key=lambda f: f["energy"] if np.isfinite(f["energy"]) else np.inf) if found else None
     if stored is not None:
         return {**out, **stored}
     key = (dataset, rule, int(n_draws), int(levels), int(seed))
