@@ -157,7 +157,8 @@ def curve_shift(df: pd.DataFrame, reference: pd.DataFrame, x: str, y: str, *, by
         lx = np.log10(np.clip(xm, rx[0], rx[-1]))
         j = int(np.clip(np.searchsorted(np.log10(rx), lx), 1, len(rx) - 1)) if len(rx) > 1 else 0
         if len(rx) > 1:
-            w = (lx - np.log10(rx[j - 1])) / (np.log10(rx[j]) - np.log10(rx[j - 1]))
+            span = np.log10(rx[j]) - np.log10(rx[j - 1])
+            w = 0.5 if span == 0 else (lx - np.log10(rx[j - 1])) / span  # two reference points at the same x
             wts, idx = np.array([1 - w, w]), np.array([j - 1, j])
         else:
             wts, idx = np.array([1.0]), np.array([0])
