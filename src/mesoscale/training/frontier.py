@@ -271,6 +271,8 @@ def frontier_findings(calibration: pd.DataFrame, priors: pd.DataFrame | None = N
         rest = priors[~priors.condition.str.startswith("planted")]
         out["shifts"] = curve_shift(rest, ref, "p_ratio", measure, ref_group="condition", seed=seed)
         out["shifts_accuracy"] = curve_shift(rest, ref, "p_ratio", "accuracy", ref_group="condition", seed=seed)
+        if "weight_length" in priors:
+            out["lengths"] = frontier_summary(priors, metrics=["weight_length", "mask_length"], seed=seed)
         pruned = priors[priors.condition.str.endswith("(pruned)")]
         if "L1 (pruned)" in set(pruned.condition) and pruned.condition.nunique() > 1:
             from .scenarios import scenario_contrasts
@@ -363,6 +365,11 @@ def frontier_statements(f: dict, *, measure: str = PRIMARY_MEASURE) -> list[str]
             parts.append(f"{r.condition}: p = {r.x:.2g}, shift {r.shift:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}] "
                          f"(Holm p = {r.p_holm:.2g}; {verdict}; accuracy {acc.loc[r.condition, 'shift']:+.2f} "
                          f"against the curve)")
+        if "lengths" in f:  # wiring cost: |w|-weighted mean connection length, against the planted masks
+            L = f["lengths"].set_index("condition")
+            ref_len = L.loc[L.index.str.startswith("planted"), "weight_length"].mean()
+            parts = [f"{t}; wiring length {L.loc[r.condition, 'weight_length']:.2f} against {ref_len:.2f} for planted "
+                     f"modules" if r.condition in L.index else t for t, r in zip(parts, sh.itertuples())]
         moved = sh[(sh.lo > 0) & (sh.p_holm < 0.05)].condition.tolist()
         lead = (f"{', '.join(moved)} specialise more than planted modules with the same p" if moved else
                 "No prior specialises significantly more than planted modules with the same p")
