@@ -349,7 +349,8 @@ def frontier_statements(f: dict, *, measure: str = PRIMARY_MEASURE) -> list[str]
     for e, c in zip(f["extremes"].itertuples(), f["crossing"].itertuples()):
         where = ("never reaches it" if not np.isfinite(c.x_star) else
                  f"stays above it up to p = {c.x_star:.3g} (95 % CI {c.lo:.3g}-{c.hi:.3g}), i.e. a planted "
-                 f"Q of at least {float(planted_q(c.x_star)):.3f}")
+                 f"Q of at least {float(planted_q(c.x_star)):.3f} and about {c.x_star * (e.n_units / 2) ** 2:.1f} "
+                 f"connections each way between the modules")
         out.append(f"**Calibration ({e.n_units} units, {e.n} seeds per point).** Specialisation ({measure}) is "
                    f"{_ci(e.sparse, e.sparse_lo, e.sparse_hi)} at the sparsest point ({e.sparse_condition}, "
                    f"p = {e.sparse_p:.3g}) and {_ci(e.dense, e.dense_lo, e.dense_hi)} at p = {e.dense_p:.3g}; "
