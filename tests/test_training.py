@@ -14,7 +14,6 @@ from mesoscale.training import (
     SpatialRNN,
     VaryingGoalTask,
     YangTasks,
-    bena_specialisation,
     communicability,
     communicability_distance,
     compositional_split,
@@ -27,7 +26,6 @@ from mesoscale.training import (
     module_lesion,
     noise_curve,
     sbm_mask,
-    specialisation_index,
     task_variance_clusters,
     train,
     two_digit_task,
@@ -401,40 +399,6 @@ def test_task_variance_clusters_recover_planted_groups():
     assert out["k"] == 3 and (lab[28:] == -1).all()
     assert len({*lab[:10]}) == 1 and len({*lab[10:20]}) == 1 and len({*lab[20:28]}) == 1
     assert len({lab[0], lab[10], lab[20]}) == 3
-
-
-def test_bena_specialisation_on_hand_made_modules():
-    from sklearn.linear_model import LogisticRegression
-
-    data = two_digit_task(400, 200, seed=0)
-    n = 40
-    net = SpatialRNN(128, n, 20, alpha=1.0, seed=0)
-    rng = np.random.default_rng(0)
-    with torch.no_grad():
-        w = np.zeros((128, n))
-        w[:64, :20] = rng.standard_normal((64, 20))  # module 0 sees digit 1 only
-        w[64:, 20:] = rng.standard_normal((64, 20))  # module 1 sees digit 2 only
-        net.w_in[0] = torch.as_tensor(w, dtype=torch.float32)
-        net.w_rec.zero_()
-        net.b.fill_(0.1)
-        # readouts fitted on each module's activity: head 1 <- module 0, head 2 <- module 1
-        h = np.maximum(data.x_train @ w + 0.1, 0)
-        wo = np.zeros((n, 20))
-        bo = np.zeros(20)
-        for d, units in ((0, slice(0, 20)), (1, slice(20, 40))):
-            clf = LogisticRegression(max_iter=500).fit(h[:, units], data.digits_train[:, d])
-            wo[units, 10 * d: 10 * d + 10] = clf.coef_.T
-            bo[10 * d: 10 * d + 10] = clf.intercept_
-        net.w_out[0] = torch.as_tensor(wo, dtype=torch.float32)
-        net.b_out[0, 0] = torch.as_tensor(bo, dtype=torch.float32)
-    df = bena_specialisation(net, data, partition=np.repeat([0, 1], 20), n_steps=1, seed=0)
-    m0, m1 = df.iloc[0], df.iloc[1]
-    assert m0.retrain_d1 > 0.6 and m0.retrain_d2 < 0.25 and m1.retrain_d2 > 0.6 and m1.retrain_d1 < 0.25
-    assert m0.ablation_d1 > 0.4 and abs(m0.ablation_d2) < 1e-9 and m1.ablation_d2 > 0.4
-    assert m0.correlation_d1 > m0.correlation_d2 and m1.correlation_d2 > m1.correlation_d1
-    for col in ("retrain_index", "ablation_index", "correlation_index"):
-        assert m0[col] > 0.3 and m1[col] < -0.3
-    assert specialisation_index(1.0, 0.0) == 1.0 and specialisation_index(0.0, 0.0) == 0.0
 
 
 def test_few_shot_curve_improves_with_examples():

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import as_rng, check_float, check_int, spawn_rngs
-from ..metrics import structural_modularity
+from ..metrics import bootstrap_ci, structural_modularity
 from ..sweep import task_rng
 from .analysis import lesion_accuracy, specialisation, weight_graph
 from .network import layout_positions, make_network
@@ -171,28 +171,6 @@ def run_condition(params: dict, rng=None) -> dict:
     row["curve_epoch"] = list(h["epoch"])
     row["curve_test_acc"] = list(h["test_acc"])
     return row
-
-
-def bootstrap_ci(values, *, level: float = 0.95, n_boot: int = 2000, seed=None) -> tuple[float, float]:
-    """Percentile bootstrap confidence interval of the mean (NaNs dropped).
-
-    Examples
-    --------
-    >>> lo, hi = bootstrap_ci([1.0, 2.0, 3.0, 4.0], seed=0)
-    >>> lo <= 2.5 <= hi
-    True
-    """
-    level = check_float(level, "level", minimum=0.0, maximum=1.0)
-    v = np.asarray(values, dtype=float)
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return (np.nan, np.nan)
-    if len(v) == 1:
-        return (float(v[0]), float(v[0]))
-    rng = as_rng(seed)
-    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(1)
-    a = (1 - level) / 2
-    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))
 
 
 def summarize(df: pd.DataFrame, by=None, metrics=METRICS, *, seed=None) -> pd.DataFrame:

@@ -11,8 +11,8 @@ Null models (:mod:`~mesoscale.metrics.nulls`) and significance (:mod:`~mesoscale
 Fragmented networks (:mod:`~mesoscale.metrics.fragmentation`)
     :func:`fragmentation` -> :class:`Fragmentation`, :func:`flag_fragmented`
     (:class:`FragmentedNetworkWarning`)
-Multiple comparisons
-    :func:`adjust_pvalues` (Holm, Benjamini–Hochberg, Bonferroni)
+Multiple comparisons and intervals
+    :func:`adjust_pvalues` (Holm, Benjamini–Hochberg, Bonferroni), :func:`bootstrap_ci` (of a mean)
 Calibration of nulls (:mod:`~mesoscale.metrics.calibration`)
     :func:`calibrate_null`, :func:`calibrate_erdos_renyi`, :func:`summarize_calibration`
     -> :class:`NullCalibration`; :func:`erdos_renyi` (G(n, m) replicates)
@@ -59,6 +59,7 @@ from .significance import (
     ModularityTest,
     NullComparison,
     adjust_pvalues,
+    bootstrap_ci,
     compare_with_null,
     modularity_significance,
 )
@@ -116,6 +117,7 @@ __all__ = [
     "flag_fragmented",
     "PVALUE_ADJUSTMENTS",
     "adjust_pvalues",
+    "bootstrap_ci",
     "NullCalibration",
     "calibrate_null",
     "calibration_report",

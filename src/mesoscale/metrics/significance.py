@@ -40,6 +40,7 @@ __all__ = [
     "compare_with_null",
     "modularity_significance",
     "adjust_pvalues",
+    "bootstrap_ci",
 ]
 
 #: The alternatives of an empirical p-value (:func:`compare_with_null`).
@@ -463,3 +464,26 @@ def adjust_pvalues(p, method: str = "holm"):
     res[order] = adj
     out[finite] = res
     return out
+
+
+def bootstrap_ci(values, *, level: float = 0.95, n_boot: int = 2000, seed=None) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean (NaNs dropped).
+
+    Examples
+    --------
+    >>> lo, hi = bootstrap_ci([1.0, 2.0, 3.0, 4.0], seed=0)
+    >>> lo <= 2.5 <= hi
+    True
+    """
+    level = check_float(level, "level", minimum=0.0, maximum=1.0)
+    n_boot = check_int(n_boot, "n_boot", minimum=1)
+    v = np.asarray(values, dtype=float)
+    v = v[np.isfinite(v)]
+    if len(v) == 0:
+        return (np.nan, np.nan)
+    if len(v) == 1:
+        return (float(v[0]), float(v[0]))
+    rng = as_rng(seed)
+    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(1)
+    a = (1 - level) / 2
+    return float(np.quantile(means, a)), float(np.quantile(means, 1 - a))

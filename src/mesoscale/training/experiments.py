@@ -1,7 +1,7 @@
 """Conditions of the training chapters: a wiring prior plus a regulariser, trained as one ensemble of seeds.
 
-A :class:`Condition` names a recurrent mask (``dense``, ``sbm`` planted modules, ``generative``,
-``connectome``) and a regulariser; :func:`run_conditions` trains ``n_seeds`` networks per condition (one
+A :class:`Condition` names a recurrent mask (a prior of :data:`PRIORS`: dense, planted modules, random,
+generative-model or connectome wiring) and a regulariser; :func:`build_model` draws one mask per member; :func:`run_conditions` trains ``n_seeds`` networks per condition (one
 batched ensemble each) and returns the trained models with a tidy summary (accuracy, sparsity). The
 chapters then call the evaluation functions on these models.
 
@@ -27,29 +27,54 @@ from .evaluation import accuracy
 from .robustness import lesion_curve, noise_curve
 from .loop import train
 from .models import SpatialRNN, distance_matrix, grid_positions, member_seeds
-from .priors import connectome_prior, dense_mask, generative_mask, mask_density, sbm_mask, spatial_modules
+from .priors import (
+    connectome_layout,
+    dense_mask,
+    generative_mask,
+    mask_density,
+    random_mask,
+    sbm_mask,
+    spatial_modules,
+    two_module_mask,
+)
 from .regularizers import Regularizer
 
-__all__ = ["Condition", "build_model", "run_conditions", "weight_density", "robustness_table"]
+__all__ = ["PRIORS", "Condition", "condition_layout", "condition_mask", "build_model", "run_conditions", "weight_density",
+           "robustness_table"]
+
+
+#: Wiring priors of a :class:`Condition`.
+PRIORS = ("dense", "planted", "sbm", "random", "generative", "connectome", "rewired")
 
 
 @dataclass
 class Condition:
-    """One experimental condition.
+    """One experimental condition: a wiring prior, a regulariser and options.
 
     Parameters
     ----------
-    prior : {"dense", "sbm", "generative", "connectome"}
+    prior : str
+        One of :data:`PRIORS`: ``dense``; ``planted`` (Béna & Goodman's modules,
+        :func:`~mesoscale.training.priors.two_module_mask`); ``sbm`` (:func:`~mesoscale.training.priors.sbm_mask`);
+        ``random`` (density-matched, :func:`~mesoscale.training.priors.random_mask`); ``generative`` (a wiring
+        rule grown on the units' positions, :func:`~mesoscale.training.priors.generative_mask`);
+        ``connectome`` (a real wiring, the layout's own) and ``rewired`` (that wiring, degree-preserving
+        rewired).
     regularizer : {"none", "l1", "distance_l1", "communicability"}
     strength : float
         Regulariser strength.
     name : str, optional
         Label (default ``prior`` + ``regularizer``).
     options : dict
-        Prior options: ``density`` and ``p_inter`` (sbm); ``m``, ``rule``, ``eta``, ``gamma`` (generative);
-        ``name`` (connectome). ``input_groups``: a list of input-column slices, one per spatial module
-        (:func:`~mesoscale.training.priors.spatial_modules`); inputs in group g then reach module g only
-        (modular inputs, e.g. ``[slice(0, 64), slice(64, 128)]`` for the two digits).
+        ``planted``: ``p`` (or ``n_connections``), ``intra_density`` or overall ``density``, ``directed``;
+        ``sbm``: ``density``, ``p_inter``; ``random``: ``density``, ``directed``; ``generative``: ``density``
+        (or ``m`` edges), ``rule``, ``eta``, ``gamma``; ``connectome``/``rewired``: ``name``.
+        Any prior: ``layout`` (``"grid"``, default: units on :func:`~mesoscale.training.models.grid_positions`
+        with two spatial halves as modules; or a connectome name: its neurons' positions and
+        :func:`~mesoscale.training.priors.connectome_layout` halves), ``swap_every`` (BIMT neuron swaps),
+        ``prune_density`` (after training keep each member's strongest connections at this density and
+        fine-tune with the mask fixed), ``input_groups`` (input-column slices, one per module; module
+        ``g`` alone reads group ``g``).
 
     Examples
     --------
@@ -57,6 +82,10 @@ class Condition:
     'sbm+l1'
     >>> Condition("dense").name
     'dense'
+    >>> Condition("planted", options={"p": 2.0})
+    Traceback (most recent call last):
+    ...
+    ValueError: 'p' must lie in (0, 1]; got 2.0
     """
 
     prior: str = "dense"
@@ -66,47 +95,143 @@ class Condition:
     options: dict = field(default_factory=dict)
 
     def __post_init__(self):
-        check_choice(self.prior, "prior", ("dense", "sbm", "generative", "connectome"))
-        Regularizer(self.regularizer, self.strength)  # validates
+        check_choice(self.prior, "prior", PRIORS)
+        Regularizer(self.regularizer, self.strength, swap_every=int(self.options.get("swap_every", 0)))  # validates
+        o = self.options
+        if "p" in o and not (isinstance(o["p"], (int, float)) and 0 < o["p"] <= 1):
+            raise ValueError(f"'p' must lie in (0, 1]; got {o['p']!r}")
+        for key in ("density", "intra_density", "prune_density"):
+            if key in o:
+                check_float(o[key], key, minimum=0.0, maximum=1.0)
+        if self.prior in ("connectome", "rewired") and o.get("layout", "grid") == "grid":
+            o["layout"] = o.get("name", "celegans_witvliet_8")
         if self.name is None:
             self.name = self.prior if self.regularizer == "none" else f"{self.prior}+{self.regularizer}"
 
+    @property
+    def layout(self) -> str:
+        return str(self.options.get("layout", "grid"))
 
-def build_model(cond: Condition, n_input: int, n_output: int, n_hidden: int = 100, seeds=None, **rnn_kwargs):
-    """The ensemble for ``cond``: mask from the prior (seeded by the first seed), one member per seed.
+    def regularizer_object(self) -> Regularizer:
+        """The :class:`~mesoscale.training.regularizers.Regularizer` this condition trains with."""
+        return Regularizer(self.regularizer, self.strength, swap_every=int(self.options.get("swap_every", 0)))
+
+
+def condition_layout(cond: Condition, n_hidden: int = 100):
+    """Positions and module labels of a condition's units, and the layout's own wiring (or None).
+
+    Examples
+    --------
+    >>> pos, labels, wiring = condition_layout(Condition("dense"), 8)
+    >>> pos.shape, labels.tolist(), wiring is None
+    ((8, 3), [0, 0, 0, 0, 1, 1, 1, 1], True)
+    """
+    if cond.layout == "grid":
+        pos = grid_positions(n_hidden)
+        return pos, spatial_modules(pos, int(cond.options.get("n_modules", 2))), None
+    A, pos, labels = connectome_layout(cond.layout)
+    return pos, labels, A
+
+
+def condition_mask(cond: Condition, n_hidden: int = 100, seed=None) -> np.ndarray:
+    """One draw of a condition's recurrent mask (bool, (n, n)); ``n_hidden`` is ignored for connectome layouts.
+
+    Examples
+    --------
+    >>> m = condition_mask(Condition("planted", options={"p": 0.1}), 20, seed=0)
+    >>> m.shape, int(m[:10, 10:].sum())
+    ((20, 20), 10)
+    """
+    pos, labels, wiring = condition_layout(cond, n_hidden)
+    n = len(pos)
+    o = cond.options
+    if cond.prior == "dense":
+        return dense_mask(n)
+    if cond.prior in ("connectome", "rewired"):
+        if wiring is None:
+            raise ValueError(f"prior {cond.prior!r} needs a connectome layout; got layout {cond.layout!r}")
+        if cond.prior == "connectome":
+            return wiring
+        from ..metrics import degree_preserving_swaps
+
+        return degree_preserving_swaps(wiring.astype(float), itr=int(o.get("itr", 20)), seed=seed) != 0
+    if cond.prior == "random":
+        return random_mask(n, float(o.get("density", 0.1)), directed=bool(o.get("directed", True)), seed=seed)
+    if cond.prior == "sbm":
+        return sbm_mask(n, o.get("n_modules", 2), o.get("density", 0.1), o.get("p_inter", 0.05), seed=seed,
+                        labels=labels)
+    if cond.prior == "planted":
+        order = np.argsort(labels, kind="stable")
+        sizes = np.bincount(labels)
+        if len(sizes) != 2 or sizes[0] != sizes[1]:
+            raise ValueError(f"'planted' needs two equal modules; the layout has module sizes {sizes.tolist()}")
+        half = int(sizes[0])
+        p = o.get("p")
+        intra = o.get("intra_density")
+        if intra is None and "density" in o:  # overall density -> within-module density
+            p_eff = float(p) if p is not None else o["n_connections"] / half**2
+            intra = float(o["density"]) * n * (n - 1) / (2 * half * (half - 1) + 2 * p_eff * half * half)
+            if intra > 1:
+                raise ValueError(f"'density'={o['density']} is too high for 'p'={p_eff}: within-module density {intra:.2f} > 1")
+        M = two_module_mask(half, p, n_connections=o.get("n_connections"), intra_density=1.0 if intra is None else intra,
+                            directed=bool(o.get("directed", True)), seed=seed)
+        out = np.zeros_like(M)
+        out[np.ix_(order, order)] = M  # module g of the mask -> the units labelled g
+        return out
+    # generative: grown on the units' positions with (fitted) parameters
+    m = o.get("m")
+    if m is None:
+        m = int(round(float(o.get("density", 0.1)) * n * (n - 1) / 2))
+    return generative_mask(distance_matrix(pos), int(m), o.get("rule", "matching"), o.get("eta", -2.0),
+                           o.get("gamma", 0.3), seed=seed)
+
+
+def build_model(cond: Condition, n_input: int, n_output: int, n_hidden: int = 100, seeds=None, *,
+                mask_seeds=None, module_readouts: bool = False, input_groups=None, **rnn_kwargs):
+    """The ensemble for ``cond``: one member per seed, each with its own mask draw.
+
+    Parameters
+    ----------
+    seeds : sequence of int
+        Member seeds (initial weights).
+    mask_seeds : sequence, optional
+        One seed per member for its mask (default: the first seed for every member, one shared mask).
+    module_readouts : bool
+        Give each module its own readout, the most confident deciding (Béna & Goodman).
+    input_groups : sequence of slices, optional
+        Input columns of each module (module ``g`` alone reads group ``g``), instead of the condition's
+        ``input_groups`` option.
 
     Examples
     --------
     >>> net = build_model(Condition("sbm", options={"density": 0.2}), 4, 2, n_hidden=16, seeds=[0, 1])
     >>> net.n_members, net.n_hidden
     (2, 16)
+    >>> net = build_model(Condition("planted", options={"p": 0.05}), 4, 2, n_hidden=20, seeds=[0, 1], mask_seeds=[5, 6])
+    >>> bool((net.mask[0] != net.mask[1]).any()), net.n_groups
+    (True, 1)
+    >>> net = build_model(Condition("dense"), 4, 2, n_hidden=6, input_groups=[slice(0, 2), slice(2, 4)])
+    >>> net.in_mask[0].int().tolist()
+    [[1, 1, 1, 0, 0, 0], [1, 1, 1, 0, 0, 0], [0, 0, 0, 1, 1, 1], [0, 0, 0, 1, 1, 1]]
     """
     seeds = list(seeds) if seeds is not None else [0]
-    pos = grid_positions(n_hidden)
-    o = cond.options
-    if cond.prior == "dense":
-        mask = dense_mask(n_hidden)
-    elif cond.prior == "sbm":
-        mask = sbm_mask(n_hidden, o.get("n_modules", 2), o.get("density", 0.1), o.get("p_inter", 0.05),
-                        seed=seed_sequence(seeds[0], 0))
-    elif cond.prior == "generative":
-        D = distance_matrix(pos)
-        m = o.get("m", int(0.1 * n_hidden * (n_hidden - 1) / 2))
-        mask = generative_mask(D, m, o.get("rule", "matching"), o.get("eta", -2.0), o.get("gamma", 0.3),
-                               seed=seed_sequence(seeds[0], 1))
-    else:
-        mask, pos, _ = connectome_prior(o.get("name", "celegans_witvliet_8"))
-        n_hidden = mask.shape[0]
+    mask_seeds = [seed_sequence(seeds[0], 0)] * len(seeds) if mask_seeds is None else list(mask_seeds)
+    if len(mask_seeds) != len(seeds):
+        raise ValueError(f"'mask_seeds' must give one seed per member ({len(seeds)}); got {len(mask_seeds)}")
+    pos, labels, _ = condition_layout(cond, n_hidden)
+    n_hidden = len(pos)
+    masks = np.stack([condition_mask(cond, n_hidden, seed=s) for s in mask_seeds])
     input_mask = None
-    if o.get("input_groups"):
-        groups = list(o["input_groups"])
-        labels = spatial_modules(pos, len(groups))
-        input_mask = np.ones((n_input, n_hidden), dtype=bool)
+    groups = input_groups if input_groups is not None else cond.options.get("input_groups")
+    if groups:
+        input_mask = np.zeros((n_input, n_hidden), dtype=bool)
         for g, cols in enumerate(groups):
-            input_mask[cols, :] = False
-            input_mask[np.asarray(range(n_input))[cols][:, None], np.flatnonzero(labels == g)[None, :]] = True
-    return SpatialRNN(n_input, n_hidden, n_output, n_members=len(seeds), positions=pos, mask=mask,
-                      input_mask=input_mask, seed=seeds, **rnn_kwargs)
+            input_mask[np.arange(n_input)[cols][:, None], np.flatnonzero(labels == g)[None, :]] = True
+        ungrouped = ~input_mask.any(1)
+        input_mask[ungrouped] = True  # columns in no group (e.g. a context bit) reach every unit
+    return SpatialRNN(n_input, n_hidden, n_output, n_members=len(seeds), positions=pos, mask=masks,
+                      input_mask=input_mask, readout_groups=labels if module_readouts else None, seed=seeds,
+                      **rnn_kwargs)
 
 
 def weight_density(model, rel_threshold: float = 0.01) -> np.ndarray:

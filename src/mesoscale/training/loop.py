@@ -371,6 +371,7 @@ def train(
         rl = reg_loss.detach().cpu().numpy()
         log_train.append(np.stack([np.full(K, step), tl + rl, tl, rl]))
         step += 1
+        reg.after_step(model, step)  # e.g. BIMT's neuron swaps (they move units, so they are in the checkpoint)
         if step % eval_every == 0 or step == steps:
             vl, va = validate(step)
             log_val.append(np.stack([np.full(K, step - 1), vl, va]))

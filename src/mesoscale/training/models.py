@@ -134,6 +134,11 @@ class _Ensemble(nn.Module):
     n_members: int
     seeds: list[int]
 
+    def _member_buffers(self) -> list[str]:
+        """Buffers with one entry per member (leading axis K): the masks and unit slots."""
+        names = [m for _, m in self._masked]
+        return names + (["slot"] if hasattr(self, "slot") else [])
+
     def enforce_masks(self) -> None:
         """Zero every masked-out weight exactly (called by the training loop after each step)."""
         with torch.no_grad():
@@ -147,13 +152,15 @@ class _Ensemble(nn.Module):
         with torch.no_grad():
             for (name, p), (_, q) in zip(self.named_parameters(), new.named_parameters()):
                 q.copy_(p[k : k + 1])
-            for (name, b), (_, c) in zip(self.named_buffers(), new.named_buffers()):
-                if b.ndim and b.shape[0] == self.n_members:
-                    c.copy_(b[k : k + 1])
+            for name in self._member_buffers():
+                getattr(new, name).copy_(getattr(self, name)[k : k + 1])
         return new.to(next(self.parameters()).device)
 
     def with_new_readout(self, n_output: int, seed=None) -> _Ensemble:
-        """A deep copy whose readout layer is re-initialised for ``n_output`` outputs (seeded per member)."""
+        """A deep copy whose readout layer is re-initialised for ``n_output`` outputs (seeded per member).
+
+        The new readout reads every hidden unit (module readouts, if any, are replaced by one).
+        """
         import copy
 
         n_output = check_int(n_output, "n_output", minimum=1)
@@ -171,6 +178,8 @@ class _Ensemble(nn.Module):
         new.n_output = n_output
         if isinstance(new, SpatialMLP):
             new._reset_output_geometry()
+        else:
+            new._drop_readout_groups(n_output)
         return new
 
     @classmethod
@@ -182,9 +191,8 @@ class _Ensemble(nn.Module):
         with torch.no_grad():
             for name, p in new.named_parameters():
                 p.copy_(torch.cat([dict(m.named_parameters())[name] for m in members]))
-            for name, b in new.named_buffers():
-                if b.ndim and b.shape[0] == len(members):
-                    b.copy_(torch.cat([dict(m.named_buffers())[name] for m in members]))
+            for name in new._member_buffers():
+                getattr(new, name).copy_(torch.cat([getattr(m, name) for m in members]))
         return new
 
 
@@ -212,8 +220,19 @@ class SpatialRNN(_Ensemble):
     activation : {"relu", "tanh"}
     gain : float
         Recurrent weights start as ``N(0, gain^2 / fan_in)`` with ``fan_in`` the mask's mean in-degree.
+    readout_groups : array (n_hidden,) of int, optional
+        Module readouts (Béna & Goodman 2025): group ``g`` has its own readout of ``n_output`` classes
+        that reads only the units labelled ``g``, and at each step the group whose readout is most
+        confident (largest logit) decides. Default: one readout of all units.
     seed : int, sequence of K ints, SeedSequence or Generator
         Member ``k`` is initialised from ``member_seeds(seed, K)[k]`` only.
+
+    Notes
+    -----
+    Each member keeps a ``slot`` per unit (buffer ``slot``, (K, n)): unit ``i`` of member ``k`` sits
+    at ``positions[slot[k, i]]``. Slots start as the identity; BIMT's neuron swaps
+    (:meth:`~mesoscale.training.regularizers.Regularizer.after_step`) exchange them, which moves
+    units without touching their weights (:meth:`member_distances`).
 
     Examples
     --------
@@ -224,11 +243,17 @@ class SpatialRNN(_Ensemble):
     >>> one = net.member(1)
     >>> one.n_members, bool(torch.equal(one.w_rec[0], net.w_rec[1]))
     (1, True)
+
+    Two modules with their own readouts; the more confident one decides:
+
+    >>> mod = SpatialRNN(4, 8, 3, readout_groups=[0, 0, 0, 0, 1, 1, 1, 1], seed=0)
+    >>> mod.w_out.shape, mod(torch.zeros(2, 1, 4))[0].shape
+    (torch.Size([1, 8, 6]), torch.Size([1, 2, 1, 3]))
     """
 
     def __init__(self, n_input: int, n_hidden: int, n_output: int, *, n_members: int = 1, positions=None,
                  mask=None, input_mask=None, alpha: float = 0.2, activation: str = "relu", gain: float = 0.9,
-                 seed=None):
+                 readout_groups=None, seed=None):
         super().__init__()
         self.n_input = check_int(n_input, "n_input", minimum=1)
         self.n_hidden = n = check_int(n_hidden, "n_hidden", minimum=1)
@@ -247,8 +272,23 @@ class SpatialRNN(_Ensemble):
         self.register_buffer("mask", _mask_tensor(mask, K, n, n))
         self.register_buffer("dist", torch.as_tensor(distance_matrix(pos), dtype=torch.float32))
         self.register_buffer("in_mask", _mask_tensor(input_mask, K, self.n_input, n, "input_mask"))
-        self._masked = [("w_rec", "mask"), ("w_in", "in_mask")]
+        self.register_buffer("slot", torch.arange(n).repeat(K, 1))
+        self.readout_groups = None
+        self.n_groups = 1
+        if readout_groups is not None:
+            g = np.asarray(readout_groups)
+            if g.shape != (n,) or not np.issubdtype(g.dtype, np.integer) or g.min() < 0:
+                raise ValueError(f"'readout_groups' must be {n} non-negative integer labels; got {np.shape(readout_groups)}")
+            self.readout_groups = g.astype(np.int64)
+            self.n_groups = int(g.max()) + 1
+        C = self.n_output
+        out_mask = np.ones((n, self.n_groups * C), dtype=bool)
+        if self.readout_groups is not None:
+            out_mask = self.readout_groups[:, None] == np.repeat(np.arange(self.n_groups), C)[None, :]
+        self.register_buffer("out_mask", _mask_tensor(out_mask, K, n, self.n_groups * C, "readout_groups"))
+        self._masked = [("w_rec", "mask"), ("w_in", "in_mask"), ("w_out", "out_mask")]
         self._readout = ("w_out", "b_out")
+        self._readout_mask = "out_mask"
 
         w_in, w_rec, w_out = [], [], []
         for k, s in enumerate(self.seeds):
@@ -256,27 +296,45 @@ class SpatialRNN(_Ensemble):
             fan = max(float(self.mask[k].sum(0).mean()), 1.0)
             w_in.append(rng.standard_normal((self.n_input, n)) / np.sqrt(self.n_input))
             w_rec.append(rng.standard_normal((n, n)) * self.gain / np.sqrt(fan))
-            w_out.append(rng.standard_normal((n, self.n_output)) / np.sqrt(n))
+            w_out.append(rng.standard_normal((n, self.n_groups * C)) / np.sqrt(n / self.n_groups))
         f32 = lambda a: torch.as_tensor(np.stack(a), dtype=torch.float32)  # noqa: E731
         self.w_in = nn.Parameter(f32(w_in) * self.in_mask)
         self.w_rec = nn.Parameter(f32(w_rec) * self.mask)
         self.b = nn.Parameter(torch.zeros(K, 1, n))
-        self.w_out = nn.Parameter(f32(w_out))
-        self.b_out = nn.Parameter(torch.zeros(K, 1, self.n_output))
+        self.w_out = nn.Parameter(f32(w_out) * self.out_mask)
+        self.b_out = nn.Parameter(torch.zeros(K, 1, self.n_groups * C))
 
     def _clone_config(self, n_members, seed):
         mask = self.mask[0].cpu().numpy()  # member()/stack() overwrite the buffers with the right masks
         return SpatialRNN(self.n_input, self.n_hidden, self.n_output, n_members=n_members,
                           positions=self.positions, mask=mask, input_mask=self.in_mask[0].cpu().numpy(),
-                          alpha=self.alpha, activation=self.activation, gain=self.gain, seed=seed)
+                          alpha=self.alpha, activation=self.activation, gain=self.gain,
+                          readout_groups=self.readout_groups, seed=seed)
+
+    def _drop_readout_groups(self, n_output: int) -> None:
+        """After :meth:`with_new_readout`: one common readout of ``n_output`` classes."""
+        self.readout_groups, self.n_groups = None, 1
 
     def effective_weights(self) -> torch.Tensor:
         """Recurrent weights as used in the forward pass, ``W_rec * M``, shape (K, n, n)."""
         return self.w_rec * self.mask
 
+    def member_distances(self) -> torch.Tensor:
+        """Distance between the units' current slots, per member: (K, n, n).
+
+        Examples
+        --------
+        >>> net = SpatialRNN(2, 3, 2, positions=[[0, 0, 0], [1, 0, 0], [3, 0, 0]], seed=0)
+        >>> net.slot[0] = torch.tensor([2, 1, 0])  # units 0 and 2 swapped places
+        >>> net.member_distances()[0, 0].tolist()
+        [0.0, 2.0, 3.0]
+        """
+        s = self.slot
+        return self.dist[s[:, :, None], s[:, None, :]]
+
     def reg_terms(self):
         """Weight matrices subject to wiring-cost regularisation, with their distance matrices."""
-        return [(self.effective_weights(), self.dist)]
+        return [(self.effective_weights(), self.member_distances())]
 
     def forward(self, x, *, unit_mask=None, rec_noise: float = 0.0, input_noise: float = 0.0,
                 generators=None, w_rec=None):
@@ -331,7 +389,12 @@ class SpatialRNN(_Ensemble):
                 h = h * um
             hs.append(h)
         hidden = torch.stack(hs, dim=2)
-        logits = torch.einsum("kbtn,kno->kbto", hidden, self.w_out.to(hidden.dtype)) + self.b_out.unsqueeze(2)
+        w_out = (self.w_out * self.out_mask).to(hidden.dtype)
+        logits = torch.einsum("kbtn,kno->kbto", hidden, w_out) + self.b_out.unsqueeze(2)
+        if self.n_groups > 1:  # the most confident module readout decides (no gradient through the choice)
+            lg = logits.reshape(*logits.shape[:-1], self.n_groups, self.n_output)
+            pick = lg.detach().amax(-1).argmax(-1)  # (K, B, T)
+            logits = torch.gather(lg, -2, pick[..., None, None].expand(*pick.shape, 1, self.n_output)).squeeze(-2)
         return logits, hidden
 
 

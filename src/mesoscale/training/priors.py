@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import as_rng, check_distance, check_float, check_int
+from pathlib import Path
 
-__all__ = ["dense_mask", "module_labels", "spatial_modules", "sbm_mask", "generative_mask", "connectome_prior", "mask_density"]
+from .._validation import as_rng, check_choice, check_distance, check_float, check_int
+
+__all__ = [
+    "dense_mask", "module_labels", "spatial_modules", "sbm_mask", "two_module_mask", "random_mask", "inter_module_ratio",
+    "planted_q", "generative_mask", "fitted_parameters", "connectome_prior", "connectome_layout", "mask_density",
+]
 
 
 def dense_mask(n: int) -> np.ndarray:
@@ -95,8 +100,11 @@ def sbm_mask(n: int, n_modules: int = 2, density: float = 0.1, p_inter: float = 
              labels=None) -> np.ndarray:
     """Planted modules: exactly ``round(density * n(n-1)/2)`` undirected edges, a fraction ``p_inter`` between modules.
 
-    For two equal modules this is the Béna & Goodman construction with ``Q = 0.5 (1 - p) / (1 + p)`` for
-    the planted partition (in expectation, ``p`` = ``p_inter``).
+    ``p_inter`` is the fraction of the *edges* that join modules, so for two equal modules the planted
+    partition has ``Q = 0.5 - p_inter`` (exactly when the within-module edges split evenly between the
+    modules, in expectation otherwise). This is not Béna & Goodman's construction, whose ``p`` is the
+    fraction of the *possible* between-module connections that exist (dense modules), with
+    ``Q = 0.5 (1 - p) / (1 + p)``: use :func:`two_module_mask` for that.
 
     Parameters
     ----------
@@ -142,6 +150,137 @@ def sbm_mask(n: int, n_modules: int = 2, density: float = 0.1, p_inter: float = 
     M = np.zeros((n, n), dtype=bool)
     M[iu[chosen], ju[chosen]] = True
     return M | M.T
+
+
+def two_module_mask(n: int, p: float | None = None, *, n_modules: int = 2, intra_density: float = 1.0,
+                    n_connections: int | None = None, directed: bool = True, seed=None) -> np.ndarray:
+    """Béna & Goodman's modules: ``n_modules`` modules of ``n`` units, a fraction ``p`` of the connections between them.
+
+    Within a module a fraction ``intra_density`` of the ``n(n-1)`` directed pairs are connected (all of
+    them by default, as in Béna & Goodman 2025). From each module to each other module,
+    ``round(p * intra_density * n^2)`` of the ``n^2`` directed pairs are connected (at least one), so
+    ``p`` is the ratio of the between-module to the within-module density (:func:`inter_module_ratio`)
+    and the planted partition of two modules has ``Q = 0.5 (1 - p') / (1 + p')`` with
+    ``p' = p n / (n - 1)`` (:func:`planted_q`; ``p' -> p`` for large modules). ``n_connections`` fixes
+    the count per ordered module pair instead (1 = Béna & Goodman's "one connection").
+
+    Parameters
+    ----------
+    n : int
+        Units per module (units ``g*n .. (g+1)*n - 1`` form module ``g``, :func:`module_labels`).
+    p : float in (0, 1]
+    directed : bool
+        Draw each direction on its own (Béna & Goodman) or draw undirected edges (symmetric mask).
+
+    Examples
+    --------
+    >>> m = two_module_mask(10, 0.1, seed=0)
+    >>> m.shape, int(m[:10, 10:].sum()), int(m[10:, :10].sum()), int(m[:10, :10].sum())
+    ((20, 20), 10, 10, 90)
+    >>> round(inter_module_ratio(m, module_labels(20, 2)), 3)
+    0.1
+    >>> int(two_module_mask(10, n_connections=1, seed=0)[:10, 10:].sum())
+    1
+    """
+    n = check_int(n, "n", minimum=2)
+    n_modules = check_int(n_modules, "n_modules", minimum=2)
+    intra_density = check_float(intra_density, "intra_density", minimum=0.0, maximum=1.0)
+    if (p is None) == (n_connections is None):
+        raise ValueError("give exactly one of 'p' and 'n_connections'")
+    if p is not None:
+        p = check_float(p, "p", minimum=0.0, maximum=1.0)
+        if p <= 0:
+            raise ValueError(f"'p' must lie in (0, 1]; got {p}")
+        count = max(1, int(round(p * intra_density * n * n)))
+    else:
+        count = check_int(n_connections, "n_connections", minimum=1, maximum=n * n)
+    rng = as_rng(seed)
+    N = n * n_modules
+    M = np.zeros((N, N), dtype=bool)
+    n_intra = int(round(intra_density * n * (n - 1)))
+    off = ~np.eye(n, dtype=bool)
+    for g in range(n_modules):
+        blk = slice(g * n, (g + 1) * n)
+        pairs = np.flatnonzero(off)
+        sub = np.zeros(n * n, dtype=bool)
+        sub[rng.choice(pairs, n_intra, replace=False)] = True
+        M[blk, blk] = sub.reshape(n, n)
+    for g in range(n_modules):
+        for h in range(n_modules):
+            if g == h or (not directed and h < g):
+                continue
+            sub = np.zeros(n * n, dtype=bool)
+            sub[rng.choice(n * n, count, replace=False)] = True
+            M[g * n:(g + 1) * n, h * n:(h + 1) * n] = sub.reshape(n, n)
+    if not directed:
+        M = np.triu(M, 1)
+        M |= M.T
+    return M
+
+
+def random_mask(n: int, density: float, *, directed: bool = True, seed=None) -> np.ndarray:
+    """A density-matched random mask: exactly ``round(density * n(n-1))`` directed connections (or half
+    as many undirected edges when ``directed=False``), no self-connections.
+
+    Examples
+    --------
+    >>> m = random_mask(20, 0.25, seed=0)
+    >>> int(m.sum()), mask_density(m), bool(m.diagonal().any())
+    (95, 0.25, False)
+    """
+    n = check_int(n, "n", minimum=2)
+    density = check_float(density, "density", minimum=0.0, maximum=1.0)
+    rng = as_rng(seed)
+    if directed:
+        pairs = np.flatnonzero(~np.eye(n, dtype=bool))
+        M = np.zeros(n * n, dtype=bool)
+        M[rng.choice(pairs, int(round(density * len(pairs))), replace=False)] = True
+        return M.reshape(n, n)
+    iu, ju = np.triu_indices(n, 1)
+    pick = rng.choice(len(iu), int(round(density * len(iu))), replace=False)
+    M = np.zeros((n, n), dtype=bool)
+    M[iu[pick], ju[pick]] = True
+    return M | M.T
+
+
+def inter_module_ratio(mask, labels) -> float:
+    """Between-module density over within-module density of a mask: Béna & Goodman's ``p``.
+
+    Densities count directed pairs (``i != j``): ``p = 1`` for a random mask, ``p = 0`` for
+    disconnected modules.
+
+    Examples
+    --------
+    >>> inter_module_ratio(dense_mask(6), [0, 0, 0, 1, 1, 1]), inter_module_ratio(np.kron(np.eye(2), np.ones((3, 3))), [0, 0, 0, 1, 1, 1])
+    (1.0, 0.0)
+    """
+    M = np.asarray(mask) != 0
+    lab = np.asarray(labels)
+    if M.ndim != 2 or M.shape[0] != M.shape[1] or lab.shape != (M.shape[0],):
+        raise ValueError(f"'mask' must be square and 'labels' give one module per unit; got {M.shape} and {lab.shape}")
+    same = lab[:, None] == lab[None, :]
+    off = ~np.eye(len(lab), dtype=bool)
+    intra = M[same & off].mean() if (same & off).any() else np.nan
+    inter = M[~same].mean() if (~same).any() else np.nan
+    return float(inter / intra) if intra > 0 else float("nan")
+
+
+def planted_q(p, n: int | None = None):
+    """Modularity of two equal planted modules whose between/within density ratio is ``p``.
+
+    ``Q = 0.5 (1 - p') / (1 + p')`` with ``p' = p n / (n - 1)`` for modules of ``n`` units without
+    self-connections (``p' = p`` when ``n`` is None: the large-module limit used by Béna & Goodman).
+
+    Examples
+    --------
+    >>> float(planted_q(1.0)), float(planted_q(0.0)), round(float(planted_q(0.1)), 4)
+    (0.0, 0.5, 0.4091)
+    """
+    p = np.asarray(p, dtype=float)
+    if n is not None:
+        n = check_int(n, "n", minimum=2)
+        p = p * n / (n - 1)
+    return 0.5 * (1 - p) / (1 + p)
 
 
 def generative_mask(D, m: int, rule: str = "matching", eta: float = -2.0, gamma: float = 0.3, seed=None,
@@ -206,3 +345,132 @@ def connectome_prior(name: str, **load_kwargs) -> tuple[np.ndarray, np.ndarray, 
     if pos is None:
         raise ValueError(f"connectome {name!r} has no positions; a spatial RNN needs them")
     return A, np.asarray(pos, dtype=float), c
+
+
+def _stored_fit(dataset: str, rule: str, results_dir: Path):
+    """The stored chapter-04 fit of ``dataset`` with ``rule`` (lowest energy), or None."""
+    import pandas as pd
+
+    if not results_dir.is_dir():
+        return None
+    best = None
+    for f in sorted(results_dir.rglob("*")):
+        if f.suffix not in (".parquet", ".csv"):
+            continue
+        try:
+            df = pd.read_parquet(f) if f.suffix == ".parquet" else pd.read_csv(f)
+        except Exception:  # noqa: BLE001 - an unreadable file is not a fit table
+            continue
+        if df.index.name in ("dataset", "name"):  # e.g. chapter 04's table of best fits, indexed by dataset
+            df = df.reset_index()
+        dcol = next((c for c in ("dataset", "name") if c in df.columns), None)
+        if dcol is None or not {"rule", "eta", "gamma"} <= set(df.columns):
+            continue
+        rows = df[(df[dcol] == dataset) & (df["rule"] == rule)]
+        if rows.empty:
+            continue
+        ecol = next((c for c in ("energy_topk", "energy") if c in rows.columns), None)
+        row = rows.sort_values(ecol).iloc[0] if ecol else rows.iloc[0]
+        gam = float(row["gamma"])
+        cand = {"eta": float(row["eta"]), "gamma": gam if np.isfinite(gam) else 0.0,  # sptl has no gamma
+                "energy": float(row[ecol]) if ecol else float("nan"), "source": str(f)}
+        if best is None or cand["energy"] < best["energy"]:
+            best = cand
+    return best
+
+
+_FIT_CACHE: dict = {}
+
+
+def fitted_parameters(dataset: str, rule: str = "matching", *, eta=None, gamma=None, results_dir=None,
+                      n_draws: int = 60, levels: int = 3, seed: int = 0) -> dict:
+    """Wiring-rule parameters fitted to a connectome, for :func:`generative_mask`.
+
+    In order of preference: the ``eta``/``gamma`` given (``source="argument"``); the stored fit of
+    chapter 04 (any Parquet or CSV table under ``results_dir``, default the project's
+    ``results/04_fitting_connectomes`` (chapter 04's stored run) and ``results/04_fitting``, with columns
+    (or index) ``dataset`` (or ``name``), ``rule``, ``eta``, ``gamma`` and optionally an energy: the
+    lowest-energy row); otherwise a fresh :func:`mesoscale.generative.fit` of the dataset
+    at a small budget (``n_draws`` points x ``levels`` Voronoi levels, one network each;
+    ``source`` says so). Fresh fits are cached for the session.
+
+    Returns
+    -------
+    dict with ``dataset, rule, eta, gamma, energy, source``.
+
+    Examples
+    --------
+    >>> fitted_parameters("human_dk68", "matching", eta=-2.5, gamma=0.4)["source"]
+    'argument'
+    >>> f = fitted_parameters("human_dk68", "sptl", n_draws=8, levels=1, results_dir="/nonexistent")
+    >>> f["source"].startswith("fit"), bool(f["eta"] < 0)
+    (True, True)
+    """
+    if (eta is None) != (gamma is None):
+        raise ValueError("give both 'eta' and 'gamma', or neither")
+    out = {"dataset": dataset, "rule": rule}
+    if eta is not None:
+        return {**out, "eta": check_float(eta, "eta"), "gamma": check_float(gamma, "gamma"), "energy": float("nan"),
+                "source": "argument"}
+    from ..generative import WIRING_RULES
+
+    check_choice(rule, "rule", WIRING_RULES)
+    if results_dir is None:
+        from ..generative.study import project_root
+
+        dirs = [project_root() / "results" / d for d in ("04_fitting_connectomes", "04_fitting")]
+    else:
+        dirs = [Path(results_dir)]
+    found = [f for f in (_stored_fit(dataset, rule, d) for d in dirs) if f is not None]
+    stored = min(found, key=lambda f: f["energy"] if np.isfinite(f["energy"]) else np.inf) if found else None
+    if stored is not None:
+        return {**out, **stored}
+    key = (dataset, rule, int(n_draws), int(levels), int(seed))
+    if key not in _FIT_CACHE:
+        from ..generative import fit
+        from ..generative.study import prepare_connectomes
+
+        data, _ = prepare_connectomes([dataset])
+        res = fit(data[dataset]["A"], data[dataset]["D"], rules=[rule], n_draws=check_int(n_draws, "n_draws", minimum=2),
+                  levels=check_int(levels, "levels", minimum=1), top_k=min(5, n_draws), nesting="ignore", seed=seed,
+                  progress=False)
+        b = res.best.iloc[0]
+        gam = float(b["gamma"]) if np.isfinite(b["gamma"]) else 0.0
+        _FIT_CACHE[key] = {"eta": float(b["eta"]), "gamma": gam, "energy": float(b["energy"]),
+                           "source": f"fit here (no stored chapter-04 fit): {levels} levels x {n_draws} points"}
+    return {**out, **_FIT_CACHE[key]}
+
+
+_LAYOUT_CACHE: dict = {}
+
+
+def connectome_layout(name: str, n_modules: int = 2, seed: int = 0):
+    """A connectome as a network layout: undirected mask, neuron positions and ``n_modules`` equal modules.
+
+    The modules (2 only) are a Kernighan-Lin bisection of the wiring into two halves of equal size (the
+    cut with fewest edges that a seeded local search finds), so that each half can receive one input
+    stream. Cached per session.
+
+    Returns
+    -------
+    mask : ndarray of bool (n, n), positions : ndarray (n, 3), labels : ndarray (n,)
+
+    Examples
+    --------
+    >>> mask, pos, lab = connectome_layout("celegans_witvliet_8")
+    >>> mask.shape, np.bincount(lab).tolist(), bool(inter_module_ratio(mask, lab) < 0.5)
+    ((180, 180), [90, 90], True)
+    """
+    import networkx as nx
+
+    n_modules = check_int(n_modules, "n_modules", minimum=2, maximum=2)
+    key = (name, n_modules, int(seed))
+    if key not in _LAYOUT_CACHE:
+        A, pos, _ = connectome_prior(name)
+        G = nx.from_numpy_array(A.astype(int))
+        half_a, _ = nx.algorithms.community.kernighan_lin_bisection(G, seed=int(seed))
+        labels = np.ones(len(A), dtype=np.int64)
+        labels[sorted(half_a)] = 0
+        _LAYOUT_CACHE[key] = (A, pos, labels)
+    A, pos, labels = _LAYOUT_CACHE[key]
+    return A.copy(), pos.copy(), labels.copy()

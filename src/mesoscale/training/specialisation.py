@@ -3,8 +3,14 @@
 * structure: :func:`ensemble_modularity` (Q of ``|W|`` against density-matched and degree-preserving
   nulls, one :func:`mesoscale.metrics.structural_modularity` test per member and null);
 * function: :func:`task_variance`, :func:`task_variance_clusters`, :func:`cluster_lesion` (Yang et al.
-  2019), :func:`specialisation_index` and :func:`bena_specialisation` (Béna & Goodman 2025: retraining,
-  ablation, correlation).
+  2019), :func:`specialisation_index`, and Béna & Goodman's (2025) three measures for two modules
+  reading two digits: :func:`bena_metrics` on hidden states (readout retraining, readout ablation,
+  correlation), :func:`hidden_states` to get them and :func:`bena_specialisation` for a trained model
+  on a :class:`~mesoscale.training.digits.PairedDigits` task.
+
+Béna & Goodman's per-network score for a measure with values ``a[m, d]`` (module ``m``, digit ``d``,
+normalised so that 0 = chance) is ``|diff_0 - diff_1| / 2`` with ``diff_m = (a[m, 0] - a[m, 1]) /
+(a[m, 0] + a[m, 1])``: 1 when each module serves one digit, 0 when both serve both alike.
 """
 
 from __future__ import annotations
@@ -23,8 +29,15 @@ __all__ = [
     "task_variance_clusters",
     "cluster_lesion",
     "specialisation_index",
+    "hidden_states",
+    "ridge_readout_accuracy",
+    "bena_metrics",
     "bena_specialisation",
+    "BENA_MEASURES",
 ]
+
+#: The three measures of :func:`bena_metrics` (columns ``<measure>_spec``).
+BENA_MEASURES = ("retrain", "ablation", "correlation")
 
 
 def ensemble_modularity(model_or_weights, *, nulls=("density", "degree"), n_null: int = 20,
@@ -218,118 +231,241 @@ def specialisation_index(a1, a2):
 
 
 @torch.no_grad()
-def _final_hidden(model, x: np.ndarray, n_steps: int, unit_mask=None) -> np.ndarray:
-    xt = torch.as_tensor(np.repeat(x[:, None, :], n_steps, 1), device=next(model.parameters()).device)
-    model.eval()
-    _, h = model(xt, unit_mask=unit_mask)
-    return h[:, :, -1].cpu().numpy()  # (K, B, n)
-
-
-def bena_specialisation(model, data: TwoDigitData, partition, *, n_steps: int = 3, n_pairs: int = 2000,
-                        seed=None) -> pd.DataFrame:
-    """Functional specialisation of modules on the two-digit task: retraining, ablation, correlation.
-
-    For each member, module ``m`` and digit ``d`` (Béna & Goodman 2025):
-
-    * ``retrain`` — test accuracy of a logistic-regression readout trained on module m's final hidden state
-      (train split) to report digit d;
-    * ``ablation`` — drop of the network's head-d accuracy when module m is silenced (needs ``target="both"``;
-      NaN otherwise);
-    * ``correlation`` — mean Pearson correlation of module m's states between test pairs that share digit d
-      but differ in the other digit, minus the same for pairs that differ in both digits (high = the module
-      encodes d, invariant to the other digit; about 0 = it ignores d).
-
-    The ``*_index`` columns are :func:`specialisation_index` of digit 1 vs digit 2 for each module
-    (retraining: chance-corrected accuracies; ablation: drops clipped at 0; correlation: clipped at 0).
-
-    Parameters
-    ----------
-    partition : array (n_hidden,)
-        Module label per hidden unit.
-
-    Returns
-    -------
-    DataFrame with one row per (member, module): ``retrain_d1, retrain_d2, ablation_d1, ablation_d2,
-    correlation_d1, correlation_d2`` and ``retrain_index, ablation_index, correlation_index``.
+def hidden_states(model, batch, *, step: int = -1, unit_mask=None) -> np.ndarray:
+    """Hidden states of every member at time step ``step`` of a batch, shape (K, B, n_hidden).
 
     Examples
     --------
-    >>> from mesoscale.training import SpatialRNN, two_digit_task
-    >>> data = two_digit_task(60, 40, seed=0)
-    >>> net = SpatialRNN(128, 8, 20, seed=0)
-    >>> df = bena_specialisation(net, data, [0, 0, 0, 0, 1, 1, 1, 1], n_pairs=20, seed=0)
-    >>> df[["member", "module", "n_units"]].values.tolist()
-    [[0, 0, 4], [0, 1, 4]]
-    >>> bool(df.retrain_index.between(-1, 1).all())
-    True
+    >>> from mesoscale.training import SpatialRNN
+    >>> from mesoscale.training.digits import PairedDigits
+    >>> task = PairedDigits(seed=0)
+    >>> hidden_states(SpatialRNN(task.n_input, 6, 10, n_members=2, seed=0), task.sample(5, rng=0)).shape
+    (2, 5, 6)
     """
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    dev = next(model.parameters()).device
+    model.eval()
+    _, h = model(batch.x.to(dev), unit_mask=unit_mask)
+    return h[:, :, step].float().cpu().numpy()
 
-    if not isinstance(data, TwoDigitData):
-        raise TypeError(f"'data' must be a TwoDigitData; got {type(data).__name__}")
+
+def _ridge_fit(X: torch.Tensor, Y: torch.Tensor, ridge: float) -> torch.Tensor:
+    """Least-squares weights (with intercept) of targets ``Y`` (R, N, C) on features ``X`` (R, N, F)."""
+    Xb = torch.cat([X, torch.ones(*X.shape[:-1], 1, dtype=X.dtype)], -1)
+    G = Xb.transpose(1, 2) @ Xb
+    F = X.shape[-1]
+    scale = torch.diagonal(G, dim1=1, dim2=2)[:, :F].mean(1).clamp_min(1e-12)
+    reg = torch.zeros(F + 1, dtype=X.dtype)
+    reg[:F] = 1.0
+    G = G + ridge * scale[:, None, None] * torch.diag(reg)[None]
+    return torch.linalg.solve(G, Xb.transpose(1, 2) @ Y)
+
+
+def _ridge_predict(W: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
+    Xb = torch.cat([X, torch.ones(*X.shape[:-1], 1, dtype=X.dtype)], -1)
+    return (Xb @ W).argmax(-1)
+
+
+def ridge_readout_accuracy(X_train, y_train, X_test, y_test, n_classes: int, *, ridge: float = 1e-3) -> np.ndarray:
+    """Test accuracy of linear readouts fitted by ridge regression on one-hot targets, batched.
+
+    ``X_train`` (..., N, F), ``y_train`` (..., N) or (N,); the leading axes index independent
+    readouts (members, modules, digits). A readout of features that carry no information about
+    the target scores chance (``1 / n_classes``) in expectation. ``ridge`` is relative to the mean
+    feature power.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 3, 300)
+    >>> X = np.eye(3)[y] + 0.1 * rng.standard_normal((300, 3))
+    >>> noise = rng.random((300, 3))
+    >>> acc = ridge_readout_accuracy(np.stack([X, noise]), y, np.stack([X, noise]), y, 3)
+    >>> bool(acc[0] > 0.95), bool(acc[1] < 0.6)
+    (True, True)
+    """
+    n_classes = check_int(n_classes, "n_classes", minimum=2)
+    Xtr = torch.as_tensor(np.asarray(X_train, dtype=np.float64))
+    Xte = torch.as_tensor(np.asarray(X_test, dtype=np.float64))
+    lead = Xtr.shape[:-2]
+    if Xte.shape[:-2] != lead or Xte.shape[-1] != Xtr.shape[-1]:
+        raise ValueError(f"'X_test' must have shape {(*lead, 'N', Xtr.shape[-1])}; got {tuple(Xte.shape)}")
+    ytr = torch.as_tensor(np.broadcast_to(np.asarray(y_train), (*lead, Xtr.shape[-2])).copy())
+    yte = torch.as_tensor(np.broadcast_to(np.asarray(y_test), (*lead, Xte.shape[-2])).copy())
+    R = int(np.prod(lead)) if lead else 1
+    Xtr, Xte = Xtr.reshape(R, *Xtr.shape[-2:]), Xte.reshape(R, *Xte.shape[-2:])
+    ytr, yte = ytr.reshape(R, -1), yte.reshape(R, -1)
+    Y = torch.nn.functional.one_hot(ytr, n_classes).double()
+    W = _ridge_fit(Xtr, Y - Y.mean(1, keepdim=True), float(ridge))
+    acc = (_ridge_predict(W, Xte) == yte).double().mean(1)
+    return acc.reshape(lead).numpy() if lead else float(acc[0])
+
+
+def _pair_correlation(H: torch.Tensor, i: np.ndarray, j: np.ndarray) -> torch.Tensor:
+    """Mean Pearson correlation (over units) between the states of examples i and j: (K,)."""
+    a, b = H[:, i], H[:, j]
+    a = a - a.mean(-1, keepdim=True)
+    b = b - b.mean(-1, keepdim=True)
+    den = torch.sqrt((a * a).sum(-1) * (b * b).sum(-1))
+    r = torch.where(den > 0, (a * b).sum(-1) / den.clamp_min(1e-30), torch.zeros_like(den))
+    return r.mean(1)
+
+
+def _normalise_accuracy(acc, n_classes: int, normalisation: str):
+    if normalisation == "chance":
+        chance = 1.0 / n_classes
+        return np.clip((acc - chance) / (1 - chance), 1e-5, 1.0)
+    return np.clip(acc - 0.1 / (1 - 0.1), 1e-5, 1.0)  # Béna & Goodman's code, operator precedence included
+
+
+def _global_score(a: np.ndarray) -> np.ndarray:
+    """``|diff_0 - diff_1| / 2`` over the last two axes (module, digit) of ``a`` (..., 2, 2)."""
+    diff = (a[..., 0] - a[..., 1]) / (a[..., 0] + a[..., 1])
+    return np.abs(diff[..., 0] - diff[..., 1]) / 2
+
+
+def bena_metrics(H_train, digits_train, H_test, digits_test, partition, *, n_classes: int = 10,
+                 n_pairs: int = 2000, normalisation: str = "chance", ridge: float = 1e-3, seed=None) -> pd.DataFrame:
+    """Béna & Goodman's three specialisation measures of two modules, from hidden states.
+
+    For member ``k``, module ``m`` (units with ``partition == m``) and digit ``d``:
+
+    * ``retrain`` -- accuracy of a new readout (ridge regression, :func:`ridge_readout_accuracy`)
+      of module ``m``'s states for digit ``d`` (fitted on the train states, scored on the test states);
+    * ``ablation`` -- a readout of *both* modules is fitted for digit ``d``; then module ``1 - m``'s
+      inputs to it are zeroed, so that only module ``m`` speaks: its test accuracy;
+    * ``correlation`` -- mean Pearson correlation of module ``m``'s states between test examples that
+      share digit ``d`` (the other digit random), minus that of random pairs, divided by one minus it.
+
+    Accuracies are normalised to ``(acc - 1/C) / (1 - 1/C)`` (``normalisation="chance"``) or as in
+    Béna & Goodman's code (``"bena"``: ``acc - 0.1/0.9``, which is not chance-corrected for ``C != 10``);
+    every normalised value is clipped to ``[1e-5, 1]``. Each measure's per-network score is
+    ``|diff_0 - diff_1| / 2`` (module docstring).
+
+    Parameters
+    ----------
+    H_train, H_test : array (K, N, n_hidden)
+        Hidden states (e.g. the last step, :func:`hidden_states`) of K networks.
+    digits_train, digits_test : array (N, 2) of int
+        The two digits of each example.
+    partition : array (n_hidden,)
+        Module 0 or 1 of every unit (module ``m`` should read digit ``m``; the score does not care
+        which module serves which digit).
+    n_pairs : int
+        Example pairs per correlation.
+
+    Returns
+    -------
+    DataFrame, one row per member: ``retrain_spec, ablation_spec, correlation_spec`` and the raw
+    values ``<measure>_m<m>_d<d>`` (accuracies before normalisation; normalised correlations).
+
+    Examples
+    --------
+    Two modules that each see only one digit are fully specialised:
+
+    >>> rng = np.random.default_rng(0)
+    >>> d_tr, d_te = rng.integers(0, 10, (600, 2)), rng.integers(0, 10, (300, 2))
+    >>> code = lambda d: np.concatenate([np.eye(10)[d[:, 0]], np.eye(10)[d[:, 1]]], 1)
+    >>> H = lambda d: (code(d) + 0.3 * rng.standard_normal((len(d), 20)))[None]
+    >>> df = bena_metrics(H(d_tr), d_tr, H(d_te), d_te, np.repeat([0, 1], 10), seed=0)
+    >>> df[["retrain_spec", "ablation_spec", "correlation_spec"]].round(2).values.tolist()
+    [[1.0, 1.0, 1.0]]
+    """
+    check_choice(normalisation, "normalisation", ("chance", "bena"))
+    n_pairs = check_int(n_pairs, "n_pairs", minimum=10)
+    Htr = np.asarray(H_train, dtype=np.float64)
+    Hte = np.asarray(H_test, dtype=np.float64)
+    if Htr.ndim != 3 or Hte.ndim != 3 or Htr.shape[0] != Hte.shape[0] or Htr.shape[2] != Hte.shape[2]:
+        raise ValueError(f"'H_train' and 'H_test' must be (K, N, n_hidden) arrays of the same K and n_hidden; "
+                         f"got {Htr.shape} and {Hte.shape}")
+    dtr, dte = np.asarray(digits_train), np.asarray(digits_test)
+    for name, d, H in (("digits_train", dtr, Htr), ("digits_test", dte, Hte)):
+        if d.shape != (H.shape[1], 2):
+            raise ValueError(f"'{name}' must have shape ({H.shape[1]}, 2); got {d.shape}")
     P = np.asarray(partition)
-    if P.shape != (model.n_hidden,):
-        raise ValueError(f"'partition' must have shape ({model.n_hidden},); got {P.shape}")
+    if P.shape != (Htr.shape[2],) or set(np.unique(P).tolist()) != {0, 1}:
+        raise ValueError(f"'partition' must label each of the {Htr.shape[2]} units 0 or 1 (two modules); "
+                         f"got shape {P.shape} with labels {sorted(set(np.unique(P).tolist()))}")
+    C = check_int(n_classes, "n_classes", minimum=2)
+    K = Htr.shape[0]
+    units = [P == 0, P == 1]
+    retrain = np.zeros((K, 2, 2))
+    ablation = np.zeros((K, 2, 2))
+    for d in (0, 1):
+        for m in (0, 1):
+            retrain[:, m, d] = ridge_readout_accuracy(Htr[:, :, units[m]], dtr[:, d], Hte[:, :, units[m]],
+                                                      dte[:, d], C, ridge=ridge)
+        # one readout of both modules per digit; silence module 1 - m at its input
+        Xtr, Xte = torch.as_tensor(Htr), torch.as_tensor(Hte)
+        Y = torch.nn.functional.one_hot(torch.as_tensor(dtr[:, d]), C).double().expand(K, -1, -1)
+        W = _ridge_fit(Xtr, Y - Y.mean(1, keepdim=True), ridge)
+        for m in (0, 1):
+            keep = torch.as_tensor(units[m], dtype=torch.float64)
+            pred = _ridge_predict(W, Xte * keep)
+            ablation[:, m, d] = (pred == torch.as_tensor(dte[:, d])).double().mean(1).numpy()
     rng = as_rng(seed)
-    Htr = _final_hidden(model, data.x_train, n_steps)
-    Hte = _final_hidden(model, data.x_test, n_steps)
-    dtr, dte = data.digits_train, data.digits_test
-    # pairs sharing digit d and differing in the other; baseline pairs differ in both digits
-    i = rng.integers(0, len(dte), 40 * n_pairs)
-    j = rng.integers(0, len(dte), 40 * n_pairs)
-    same = dte[i] == dte[j]
-    pairs = {d: (i[same[:, d] & ~same[:, 1 - d]][:n_pairs], j[same[:, d] & ~same[:, 1 - d]][:n_pairs])
-             for d in (0, 1)}
-    pairs["base"] = (i[~same.any(1)][:n_pairs], j[~same.any(1)][:n_pairs])
-
-    def mean_corr(X, ij):
-        a, c = X[ij[0]], X[ij[1]]
-        a = a - a.mean(1, keepdims=True)
-        c = c - c.mean(1, keepdims=True)
-        den = np.sqrt((a**2).sum(1) * (c**2).sum(1))
-        return float(np.where(den > 0, (a * c).sum(1) / np.where(den > 0, den, 1), 0.0).mean())
-    both = data.target == "both"
-    if both:
-        task = data.task("test", n_steps)
-        full = task.full()
-        dev = next(model.parameters()).device
-    rows = []
-    modules = sorted(int(m) for m in np.unique(P) if m >= 0)
-    for k in range(model.n_members):
-        if both:
-            with torch.no_grad():
-                model.eval()
-                b = full.to(dev)
-                logits, _ = model(b.x)
-                base = [(logits[k, :, -1, 10 * d: 10 * d + 10].argmax(-1) == b.y[:, -1, d]).float().mean().item()
-                        for d in (0, 1)]
-        for m in modules:
-            units = P == m
-            row = {"member": k, "module": m, "n_units": int(units.sum())}
+    Ht = torch.as_tensor(Hte)
+    N = len(dte)
+    i = rng.integers(0, N, 60 * n_pairs)
+    j = rng.integers(0, N, 60 * n_pairs)
+    ok = i != j
+    i, j = i[ok], j[ok]
+    base_pairs = (i[:n_pairs], j[:n_pairs])
+    corr = np.zeros((K, 2, 2))
+    for m in (0, 1):
+        Hm = Ht[:, :, units[m]]
+        base = _pair_correlation(Hm, *base_pairs).numpy()
+        for d in (0, 1):
+            same = dte[i, d] == dte[j, d]
+            c = _pair_correlation(Hm, i[same][:n_pairs], j[same][:n_pairs]).numpy()
+            corr[:, m, d] = np.where(base < 1, (c - base) / np.where(base < 1, 1 - base, 1), 0.0)
+    scores = {
+        "retrain_spec": _global_score(_normalise_accuracy(retrain, C, normalisation)),
+        "ablation_spec": _global_score(_normalise_accuracy(ablation, C, normalisation)),
+        "correlation_spec": _global_score(np.clip(corr, 1e-5, 1.0)),
+    }
+    rows = pd.DataFrame({"member": np.arange(K), **scores})
+    for name, arr in (("retrain", retrain), ("ablation", ablation), ("correlation", corr)):
+        for m in (0, 1):
             for d in (0, 1):
-                Xtr, Xte = Htr[k][:, units], Hte[k][:, units]
-                if Xtr.std() > 0:
-                    clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
-                    row[f"retrain_d{d + 1}"] = float(clf.fit(Xtr, dtr[:, d]).score(Xte, dte[:, d]))
-                else:
-                    row[f"retrain_d{d + 1}"] = 0.1
-                row[f"correlation_d{d + 1}"] = mean_corr(Xte, pairs[d]) - mean_corr(Xte, pairs["base"])
-                if both:
-                    um = torch.as_tensor(np.broadcast_to(~units, (model.n_members, len(P))).astype(np.float32),
-                                         device=dev)
-                    with torch.no_grad():
-                        lg, _ = model(b.x, unit_mask=um)
-                        acc = (lg[k, :, -1, 10 * d: 10 * d + 10].argmax(-1) == b.y[:, -1, d]).float().mean().item()
-                    row[f"ablation_d{d + 1}"] = base[d] - acc
-                else:
-                    row[f"ablation_d{d + 1}"] = np.nan
-            rows.append(row)
-    df = pd.DataFrame(rows)
-    df["retrain_index"] = specialisation_index((df.retrain_d1 - 0.1).clip(lower=0), (df.retrain_d2 - 0.1).clip(lower=0))
-    df["ablation_index"] = specialisation_index(df.ablation_d1.clip(lower=0), df.ablation_d2.clip(lower=0))
-    df["correlation_index"] = specialisation_index(df.correlation_d1.clip(lower=0), df.correlation_d2.clip(lower=0))
-    if not both:
-        df["ablation_index"] = np.nan
-    return df
+                rows[f"{name}_m{m}_d{d}"] = arr[:, m, d]
+    return rows
+
+
+def bena_specialisation(model, task, partition, *, n_train: int = 4000, n_test: int = 2000, step: int = -1,
+                        unit_mask=None, seed=None, **kwargs) -> pd.DataFrame:
+    """:func:`bena_metrics` of a trained ensemble on a two-stream digit task.
+
+    Hidden states at ``step`` are recorded on ``n_train`` examples of the task's train images (to fit
+    the readouts) and ``n_test`` of its test images, all with the task's noise and trained pairs.
+
+    Parameters
+    ----------
+    task : :class:`~mesoscale.training.digits.PairedDigits`
+    partition : array (n_hidden,)
+        Module (0 or 1) of each unit, e.g. the input groups.
+    unit_mask : tensor (K, n) or (n,), optional
+        Silenced units during the forward pass (e.g. a lesion).
+    **kwargs
+        Passed to :func:`bena_metrics` (``n_pairs``, ``normalisation``, ``ridge``).
+
+    Examples
+    --------
+    >>> from mesoscale.training import SpatialRNN
+    >>> from mesoscale.training.digits import PairedDigits
+    >>> task = PairedDigits(seed=0)
+    >>> net = SpatialRNN(task.n_input, 8, 10, n_members=2, seed=0)
+    >>> df = bena_specialisation(net, task, np.repeat([0, 1], 4), n_train=200, n_test=100, seed=0)
+    >>> df.shape[0], bool(df.retrain_spec.between(0, 1).all())
+    (2, True)
+    """
+    from .digits import PairedDigits
+
+    if not isinstance(task, PairedDigits):
+        raise TypeError(f"'task' must be a PairedDigits; got {type(task).__name__}")
+    ss = seed_sequence(seed)
+    btr = task.sample(check_int(n_train, "n_train", minimum=10), as_rng(seed_sequence(ss, 0)), split="train")
+    bte = task.sample(check_int(n_test, "n_test", minimum=10), as_rng(seed_sequence(ss, 1)), split="test")
+    Htr = hidden_states(model, btr, step=step, unit_mask=unit_mask)
+    Hte = hidden_states(model, bte, step=step, unit_mask=unit_mask)
+    return bena_metrics(Htr, task.digits(btr), Hte, task.digits(bte), partition, n_classes=task.n_classes,
+                        seed=seed_sequence(ss, 2), **kwargs)
