@@ -105,7 +105,13 @@ def _index(rule, i, j, k, CN, n2):
         return CN[i, j] * n2 + k[i] + k[j]
     if rule == 8:
         return k[i] + k[j]  # deg-avg: the integer behind K = (k_i + k_j) / 2
-    return _combine(rule - 8, k[i], k[j])
+    if rule == 9:  # integer forms of _combine (its mean is a float, which would make every index one)
+        return min(k[i], k[j])
+    if rule == 10:
+        return max(k[i], k[j])
+    if rule == 11:
+        return abs(k[i] - k[j])
+    return k[i] * k[j]
 
 
 @njit(cache=True, nogil=True, _nrt=False)
