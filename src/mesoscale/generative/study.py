@@ -46,6 +46,7 @@ from .uncertainty import pool_searches, search_ranking, search_uncertainty
 __all__ = [
     "project_root",
     "store_path",
+    "keyed_stores",
     "stream_seed",
     "check_dataset",
     "prepare_connectomes",
@@ -95,6 +96,29 @@ def store_path(relative) -> str | None:
         return None
     p = Path(relative).expanduser()
     return str(p if p.is_absolute() else project_root() / p)
+
+
+def keyed_stores(store_dir, *, seed):
+    """A function ``store(name, **grid)`` giving each sweep its store below ``store_dir``, named by a key.
+
+    The key hashes ``seed`` and ``grid`` (everything that defines the sweep), so a sweep with other
+    parameters never resumes another's store. ``store_dir`` ``None``/``""`` keeps every sweep in memory.
+
+    Examples
+    --------
+    >>> store = keyed_stores("stores/02", seed=0)
+    >>> a, b = store("scan", n=[10, 20]), store("scan", n=[10, 40])
+    >>> a != b and os.path.basename(a).startswith("scan_")
+    True
+    >>> keyed_stores("", seed=0)("scan", n=[10]) is None
+    True
+    """
+    from ..sweep import task_key
+
+    def store(name: str, **grid):
+        return store_path(store_dir and f"{store_dir}/{name}_{task_key({'seed': seed, **grid})[:12]}")
+
+    return store
 
 
 def stream_seed(seed, purpose: str, name: str) -> int:
