@@ -359,6 +359,7 @@ def main(argv=None):
                     help="only the per-rule, energy and GPU tables (issue 14)")
     ap.add_argument("--memory-networks", type=int, default=100000,
                     help="networks of the memory table at n = 68 (0: skip)")
+    ap.add_argument("--only-fits", action="store_true", help="only the end-to-end fits (table 3)")
     ap.add_argument("--gpu-only", action="store_true", help="only the GPU table (for a short session on a GPU)")
     ap.add_argument("--gpu-device", default="cuda", help="torch device of the GPU table ('cpu' dry-runs it)")
     ap.add_argument("--gpu-batches", default="1000,10000,100000", help="batch sizes of the GPU table")
@@ -375,6 +376,11 @@ def main(argv=None):
     if args.gpu_only:
         gpu_table(args.gpu_device, tuple(int(b) for b in args.gpu_batches.split(",")),
                   fit_networks=args.fit_networks, levels=args.levels, jobs=args.jobs)
+        return
+    if args.only_fits:
+        table_fit("human_dk68", args.fit_networks, args.levels, args.jobs, seed=0)
+        if args.worm_networks:
+            table_fit("celegans_cook2019_herm", args.worm_networks, args.levels, args.jobs, seed=0)
         return
     table_rules_302(args.rule_networks, args.rule_rounds)
     table_energy(args.energy_networks, args.rule_rounds)

@@ -16,6 +16,8 @@ from mesoscale.training import (
     crossing_point,
     curve_shift,
     frontier_evaluator,
+    frontier_findings,
+    frontier_statements,
     hidden_states,
     link_table,
     load_members,
@@ -205,3 +207,23 @@ def test_each_module_reads_its_own_stream(tmp_path):
     state = torch.load(next((tmp_path / "models").glob("*.pt")), weights_only=False)["model"]
     m = state["in_mask"][0].numpy().astype(bool)  # (128 inputs, 10 units): stream 1 -> units 0-4, stream 2 -> 5-9
     assert m[:64, :5].all() and not m[:64, 5:].any() and m[64:, 5:].all() and not m[64:, :5].any()
+
+
+def test_statements_say_which_way_a_significant_difference_goes():
+    # a prior significantly below L1 is not "nothing measurable"; a shift judged beyond the planted range says so
+    cal = pd.DataFrame({"n_units": 50, "condition": ["p=1"] * 2 + ["p=0.01"] * 2, "p_ratio": [1.0, 1.0, 0.01, 0.01],
+                        "retrain_spec": [0.0, 0.1, 0.8, 0.9]})
+    f = frontier_findings(cal)
+    f["shifts"] = pd.DataFrame({"condition": ["BIMT", "matching"], "x": [1.2, 0.4], "shift": [0.3, 0.0],
+                                "lo": [0.2, -0.02], "hi": [0.4, 0.02], "p_holm": [0.002, 1.0],
+                                "extrapolated": [True, False], "n": [10, 10]})
+    f["shifts_accuracy"] = pd.DataFrame({"condition": ["BIMT", "matching"], "shift": [0.0, 0.0]})
+    f["space"] = pd.DataFrame({"metric": ["retrain_spec"], "condition": ["seRNN"], "diff": [-0.2], "lo": [-0.3],
+                               "hi": [-0.1], "p_holm": [0.02]})
+    text = " ".join(frontier_statements(f, measure="retrain_spec"))
+    assert "seRNN specialise less than the same cost without distances" in text
+    assert "nothing measurable" not in text
+    assert "BIMT specialise more than the planted curve at its end" in text
+    assert "specialise more than planted modules with the same p" not in text
+    f["space"].loc[0, ["diff", "lo", "hi", "p_holm"]] = [0.0, -0.1, 0.1, 1.0]
+    assert "space adds nothing measurable" in " ".join(frontier_statements(f, measure="retrain_spec"))

@@ -371,17 +371,24 @@ def frontier_statements(f: dict, *, measure: str = PRIMARY_MEASURE) -> list[str]
             ref_len = L.loc[L.index.str.startswith("planted"), "weight_length"].mean()
             parts = [f"{t}; wiring length {L.loc[r.condition, 'weight_length']:.2f} against {ref_len:.2f} for planted "
                      f"modules" if r.condition in L.index else t for t, r in zip(parts, sh.itertuples())]
-        moved = sh[(sh.lo > 0) & (sh.p_holm < 0.05)].condition.tolist()
-        lead = (f"{', '.join(moved)} specialise more than planted modules with the same p" if moved else
-                "No prior specialises significantly more than planted modules with the same p")
+        up = sh[(sh.lo > 0) & (sh.p_holm < 0.05)]
+        inside = up[~up.extrapolated.astype(bool)].condition.tolist()
+        beyond = up[up.extrapolated.astype(bool)].condition.tolist()
+        leads = ([f"{', '.join(inside)} specialise more than planted modules with the same p"] if inside else []) + (
+            [f"{', '.join(beyond)} specialise more than the planted curve at its end, their own p lying beyond the "
+             "planted range (an extrapolated comparison, not one at the same p)"] if beyond else [])
+        lead = "; ".join(leads) or "No prior specialises significantly more than planted modules with the same p"
         out.append(f"**Priors at matched density ({int(sh.n.min()) if len(sh) else 0} seeds each).** {lead}: "
                    + "; ".join(parts) + ".")
     if "space" in f and not f["space"].empty:
         sp = f["space"][f["space"].metric == measure]
         parts = "; ".join(f"{r.condition} minus L1 {r.diff:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}] (Holm p = {r.p_holm:.2g})"
                           for r in sp.itertuples())
-        verdict = ("space adds specialisation beyond the cost itself" if (sp.lo > 0).any() and (sp.p_holm < 0.05).any()
-                   else "space adds nothing measurable beyond the cost itself")
+        more = sp[(sp.lo > 0) & (sp.p_holm < 0.05)].condition.tolist()
+        less = sp[(sp.hi < 0) & (sp.p_holm < 0.05)].condition.tolist()
+        verdict = "; ".join(([f"space adds specialisation beyond the cost itself ({', '.join(more)})"] if more else [])
+                            + ([f"{', '.join(less)} specialise less than the same cost without distances"]
+                               if less else [])) or "space adds nothing measurable beyond the cost itself"
         out.append(f"**Space or pruning?** Against the same cost without distances (L1, pruned alike, paired by seed): "
                    f"{parts}: {verdict}.")
     if "connectome" in f:
