@@ -40,7 +40,7 @@ from .study import store_path, stream_seed
 from .weighted import WeightedModel
 
 __all__ = ["undirected_weights", "weighted_data", "holdout_scores", "compare_extension", "extension_study",
-           "special_cases", "extension_findings", "weighted_specs", "timing_specs"]
+           "special_cases", "extension_findings", "chapter_findings", "weighted_specs", "timing_specs"]
 
 
 def undirected_weights(c) -> np.ndarray:
@@ -440,3 +440,52 @@ def timing_specs(dataset: str, *, n_stages: int = 20, birth_lam_range=(0.0, 8.0)
     common = {"target": w["adult"], "D": D, "criterion": criterion, "report": tuple(report)}
     return ([{"label": f"{dataset}/birth order", "model": birth, **common},
              {"label": f"{dataset}/wave", "model": wave, **common}], {**w, "D": D})
+
+
+def chapter_findings(weights: pd.DataFrame, timing: pd.DataFrame, *, loss: str, seconds=None) -> list[str]:
+    """Chapter 08's numbered findings from the two studies' summaries (:func:`extension_study`).
+
+    ``weights`` and ``timing`` are the ``summary`` tables of the weighted and the heterochronous
+    study; ``seconds`` (optional) is ``(weighted, timing)`` wall time for the cost statement.
+
+    Examples
+    --------
+    >>> w = pd.DataFrame([{"comparison": "a/weights", "verdict": "lower", "holdout_model": 0.5, "holdout_binary": 0.8,
+    ...                    "diff_ci_low": -0.35, "diff_ci_high": -0.25, "shuffle_ci_high": 0.01, "holdout_model_ks": 0.4,
+    ...                    "holdout_binary_ks": 0.3, "n_holdout": 20, "budget_model": 100, "budget_binary": 100}])
+    >>> t = w.assign(comparison="a/wave", verdict="no difference")
+    >>> out = chapter_findings(w, t, loss="weighted_distance")
+    >>> len(out), out[0].startswith("**Weighted fits beat binary ones on the weighted energy in 1 of 1")
+    (3, True)
+    """
+    def names(df):
+        return ", ".join(df["comparison"]) or "none"
+
+    def cells(df):
+        return "; ".join(f"{r.comparison} {r.holdout_model:.3f} vs {r.holdout_binary:.3f} "
+                         f"[{r.diff_ci_low:+.3f}, {r.diff_ci_high:+.3f}]" for r in df.itertuples())
+
+    n_hold = int(pd.concat([weights["n_holdout"], timing["n_holdout"]]).min()) if len(weights) + len(timing) else 0
+    lower = weights[weights["verdict"] == "lower"]
+    placed = weights[weights["shuffle_ci_high"] < 0]
+    worse = weights[weights["holdout_model_ks"] > weights["holdout_binary_ks"]]
+    out = [f"**Weighted fits beat binary ones on the weighted energy in {len(lower)} of {len(weights)} datasets** "
+           f"({loss} loss; held-out energy, model vs binary, 95 % CI of the difference, {n_hold} fresh networks per "
+           f"fit: {cells(weights)}). Expected, since a binary network cannot have the spread of weights that energy "
+           f"asks for. The sharper test is placement: the optimised weights beat the same weights shuffled over the "
+           f"connections in {len(placed)} of {len(weights)} ({names(placed)}), so "
+           + ("the weights earn their parameters by their distribution, not by where the loss puts them"
+              if len(placed) < len(weights) else "where the loss puts the weights matters")
+           + f"; the weighted fits' topologies (held-out binary KS) are worse than the binary fits' in {len(worse)} "
+           f"({names(worse)})."]
+    tl = timing[timing["verdict"] == "lower"]
+    out.append(f"**Developmental timing earns its parameter in {len(tl)} of {len(timing)} comparisons** "
+               f"({names(tl)}; not in {names(timing[timing['verdict'] != 'lower'])}): {cells(timing)}.")
+    nets = int(sum(s["budget_model"].sum() + s["budget_binary"].sum() + 2 * s["n_holdout"].sum()
+                   for s in (weights, timing)))
+    cost = "" if seconds is None else (f" in {seconds[0]:.0f} s (weights) and {seconds[1]:.0f} s (timing) of wall "
+                                       "time")
+    out.append(f"**Cost.** About {nets:,} networks were grown and scored{cost}; `benchmarks/bench_weighted.py` "
+               "times every loss per network against the binary engine.")
+    return out
+
