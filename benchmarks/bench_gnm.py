@@ -377,10 +377,13 @@ def main(argv=None):
         gpu_table(args.gpu_device, tuple(int(b) for b in args.gpu_batches.split(",")),
                   fit_networks=args.fit_networks, levels=args.levels, jobs=args.jobs)
         return
-    if args.only_fits:
+    def fits():
         table_fit("human_dk68", args.fit_networks, args.levels, args.jobs, seed=0)
         if args.worm_networks:
             table_fit("celegans_cook2019_herm", args.worm_networks, args.levels, args.jobs, seed=0)
+
+    if args.only_fits:
+        fits()
         return
     table_rules_302(args.rule_networks, args.rule_rounds)
     table_energy(args.energy_networks, args.rule_rounds)
@@ -394,9 +397,7 @@ def main(argv=None):
     sizes = [(n, round(0.05 * n * (n - 1) / 2)) for n in (68, 150, 300, 600)] + [(400, 4000)]
     table_scaling(sorted(sizes), ["sptl", "matching", "clu-avg", "deg-avg"], args.scaling_budget)
     if not args.no_fit:
-        table_fit("human_dk68", args.fit_networks, args.levels, args.jobs, seed=0)
-        if args.worm_networks:
-            table_fit("celegans_cook2019_herm", args.worm_networks, args.levels, args.jobs, seed=0)
+        fits()
     print(f"\nmachine load at the end: {os.popen('uptime').read().strip()}")
 
 

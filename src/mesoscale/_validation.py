@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
+    "square_batch",
     "as_rng",
     "spawn_rngs",
     "seed_sequence",
@@ -308,6 +309,28 @@ def check_distance(D, n: int | None = None, name: str = "D") -> np.ndarray:
     return M
 
 
+def square_batch(A, name: str, *, n: int | None = None) -> np.ndarray:
+    """``A`` as a ``(B, n, n)`` array (a single ``(n, n)`` matrix gives ``B = 1``), its shape checked.
+
+    Examples
+    --------
+    >>> square_batch([[0, 1], [1, 0]], "A").shape
+    (1, 2, 2)
+    >>> square_batch(np.zeros((2, 3)), "A")
+    Traceback (most recent call last):
+    ...
+    ValueError: 'A' must have shape (B, n, n) or (n, n); got (2, 3)
+    """
+    M = np.asarray(A)
+    if M.ndim == 2:
+        M = M[None]
+    if M.ndim != 3 or M.shape[1] != M.shape[2]:
+        raise ValueError(f"{_name(name)} must have shape (B, n, n) or (n, n); got {np.shape(A)}")
+    if n is not None and M.shape[1] != n:
+        raise ValueError(f"{_name(name)} must have {n} nodes; got shape {M.shape}")
+    return M
+
+
 def check_batch(A, name: str = "A", *, n: int | None = None, symmetric: bool = True) -> np.ndarray:
     """Validate a batch of symmetric binary adjacency matrices, shape ``(B, n, n)`` or ``(n, n)``.
 
@@ -321,13 +344,7 @@ def check_batch(A, name: str = "A", *, n: int | None = None, symmetric: bool = T
     >>> int(check_batch([[0, 1], [0, 0]], symmetric=False).sum())  # asymmetry left to the caller
     1
     """
-    M = np.asarray(A)
-    if M.ndim == 2:
-        M = M[None]
-    if M.ndim != 3 or M.shape[1] != M.shape[2]:
-        raise ValueError(f"{_name(name)} must have shape (B, n, n) or (n, n); got {np.shape(A)}")
-    if n is not None and M.shape[1] != n:
-        raise ValueError(f"{_name(name)} must have {n} nodes; got shape {M.shape}")
+    M = square_batch(A, name, n=n)
     if M.dtype != bool:
         if not np.issubdtype(M.dtype, np.number) or not np.all(np.isfinite(M)):
             raise ValueError(f"{_name(name)} must be a finite numeric or boolean array")

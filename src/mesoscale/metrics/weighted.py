@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from .._validation import check_distance, check_n_jobs
+from .._validation import check_distance, check_n_jobs, square_batch
 from .energy import BETWEENNESS_RTOL, ks_statistic
 
 __all__ = [
@@ -75,13 +75,7 @@ def check_weights(weights, name: str = "weights", *, n: int | None = None) -> np
         W = W.astype(float)
     if not np.issubdtype(W.dtype, np.number):
         raise TypeError(f"'{name}' must be a numeric array; got dtype {W.dtype}")
-    W = np.asarray(W, dtype=np.float64)
-    if W.ndim == 2:
-        W = W[None]
-    if W.ndim != 3 or W.shape[1] != W.shape[2]:
-        raise ValueError(f"'{name}' must have shape (B, n, n) or (n, n); got {np.shape(weights)}")
-    if n is not None and W.shape[1] != n:
-        raise ValueError(f"'{name}' must have {n} nodes; got shape {W.shape}")
+    W = square_batch(np.asarray(W, dtype=np.float64), name, n=n)
     bad = ~np.isfinite(W)
     if bad.any():
         b, i, j = np.argwhere(bad)[0]
