@@ -16,6 +16,7 @@ __all__ = [
     "plot_metric_grid",
     "plot_learning_curves",
     "plot_networks",
+    "plot_local_frontier",
 ]
 
 #: One colour per learning rule, used by every figure of the chapter.
@@ -195,4 +196,36 @@ def plot_networks(nets: dict, partitions: dict | None = None):
         axes[1, j].set_xticks([])
         axes[1, j].set_yticks([])
     axes[1, 0].set_ylabel("inputs (bottom) to outputs (top)")
+    return fig
+
+
+def plot_local_frontier(summary: pd.DataFrame, *, metrics=("specialisation", "test_acc")):
+    """Each learning rule's mean and 95 % interval of ``metrics`` against ``p`` (log scale).
+
+    ``summary`` is :func:`~mesoscale.ebm.frontier.local_frontier`'s ``summary`` (one task); the
+    untrained networks' ``spec_init`` is drawn as a dashed line on the specialisation panel.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"rule": ["eqprop", "eqprop"], "p": [1.0, 0.1], "specialisation": [0.6, 0.8],
+    ...                   "specialisation_lo": [0.5, 0.7], "specialisation_hi": [0.7, 0.9], "test_acc": 0.9,
+    ...                   "test_acc_lo": 0.85, "test_acc_hi": 0.95, "spec_init": [0.6, 0.7]})
+    >>> len(plot_local_frontier(s).axes)
+    2
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.4), squeeze=False)
+    axes = axes[0]
+    for rule, g in summary.sort_values("p").groupby("rule", sort=False):
+        for ax, m in zip(axes, metrics):
+            ax.errorbar(g["p"], g[m], yerr=[g[m] - g[f"{m}_lo"], g[f"{m}_hi"] - g[m]], marker="o", capsize=2,
+                        color=RULE_COLORS.get(rule), label=RULE_LABELS.get(rule, rule))
+    for ax, m in zip(axes, metrics):
+        if m == "specialisation" and "spec_init" in summary:
+            init = summary.groupby("p")["spec_init"].mean()
+            ax.plot(init.index, init.to_numpy(), "k--", lw=1, label="untrained")
+        ax.set(xscale="log", xlabel="fraction p of between-module pairs kept", ylabel=_METRIC_LABELS.get(m, m))
+    axes[0].legend(frameon=False, fontsize=8)
+    fig.tight_layout()
     return fig
