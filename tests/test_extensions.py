@@ -11,7 +11,8 @@ from mesoscale.generative import (HeterochronousModel, WeightedModel, generate, 
                                   generate_weighted, wave_gradient)
 from mesoscale.generative.extensions import (compare_extension, extension_findings, holdout_scores, special_cases,
                                              undirected_weights, weighted_data)
-from mesoscale.generative.plots import plot_holdout, plot_weight_distributions, plot_wiring_fronts
+from mesoscale.generative.plots import (plot_holdout, plot_weight_distributions, plot_weight_quantiles,
+                                        plot_wiring_fronts)
 
 
 def test_undirected_weights_of_the_worm():
@@ -93,5 +94,115 @@ def test_figures():
     assert len(plot_wiring_fronts({"a": f, "b": f}).axes[0].lines) >= 2
     W = generate(np.ones((6, 6)) - np.eye(6), 8, "sptl", -1.0, seed=0) * 1.0
     assert plot_weight_distributions({"t": W[0]}, {"t": W}).axes[0].get_xscale() == "log"
+    from mesoscale.generative.extensions import weight_quantiles
+
+    q = weight_quantiles({"t": W[0]}, {"t": W, "u": W})
+    ax = plot_weight_quantiles(q).axes
+    assert [a.get_title() for a in ax] == ["t", "u"] and [len(a.lines) for a in ax] == [2, 1]
+    with pytest.raises(ValueError, match="lacks columns"):
+        plot_weight_quantiles(q.drop(columns="share"))
     with pytest.raises(ValueError, match="lacks columns"):
         plot_holdout(h.drop(columns="network"))
+
+
+# ---------------------------------------------------------------------------------------------- stored run (chapter 08)
+@pytest.fixture(scope="module")
+def tiny_studies():
+    """A weighted and a heterochronous extension study on 20-node toys (seconds)."""
+    from mesoscale.generative.extensions import extension_study, weighted_specs
+
+    P, D = _space(20, seed=3)
+    W = generate_weighted(D, 40, "matching", -2.0, 0.3, alpha=0.05, loss="weighted_distance", seed=1)[1][0]
+    wspecs = weighted_specs({"toy": {"W": W, "D": D}}, loss="weighted_distance")
+    tspecs = [{"label": "toy/wave", "target": W > 0, "D": D, "report": ("correlation",),
+               "model": HeterochronousModel(wave_gradient(P, 4, axis=1), "powerlaw", (0.0, 3.0))}]
+    kw = dict(rule="matching", n_draws=4, levels=1, n_networks=1, n_holdout=4, n_boot=50, seed=2)
+    return {"weights": extension_study(wspecs, **kw), "timing": extension_study(tspecs, **kw),
+            "targets": {s["label"]: s["target"] for s in wspecs}, "P": P, "D": D}
+
+
+def test_chapter_findings_from_stored_tables_equal_the_live_ones(tiny_studies, tmp_path):
+    from mesoscale.generative.extensions import (chapter_findings, extension_frames, extension_from_frames,
+                                                 weight_quantiles)
+    from mesoscale.results import open_run
+
+    live_w, live_t = tiny_studies["weights"], tiny_studies["timing"]
+    run = open_run("ch08", {"seed": 2}, root=tmp_path)
+    back_w = extension_from_frames(run.frames("weights", lambda: extension_frames(
+        live_w, targets=tiny_studies["targets"], seconds=12.25)))
+    back_t = extension_from_frames(run.frames("timing", lambda: extension_frames(live_t, seconds=3.5)))
+    assert (back_w["seconds"], back_t["seconds"]) == (12.25, 3.5)
+    live = chapter_findings(live_w["summary"], live_t["summary"], loss="weighted_distance", seconds=(12.25, 3.5))
+    stored = chapter_findings(back_w["summary"], back_t["summary"], loss="weighted_distance",
+                              seconds=(back_w["seconds"], back_t["seconds"]))
+    assert stored == live and "12 s (weights)" in stored[-1]
+    for back, study in ((back_w, live_w), (back_t, live_t)):
+        assert extension_findings(back["summary"]) == extension_findings(study["summary"])
+        pd.testing.assert_frame_equal(back["summary"], study["summary"])
+        pd.testing.assert_frame_equal(back["holdout"], study["holdout"])
+        assert back["best"] == {k: r["best"] for k, r in study["results"].items()}
+    # the weights are kept as quantiles of the data and of the held-out networks, not as networks
+    q = back_w["weights"]
+    assert set(zip(q["label"], q["source"])) == {("toy/weights", "data"), ("toy/weights", "model")}
+    model = q[q["source"] == "model"]
+    expect = weight_quantiles({}, {"toy/weights": live_w["results"]["toy/weights"]["weights"]})
+    assert np.allclose(model["weight"], expect["weight"]) and model["weight"].max() == 1.0
+    assert len(back_t["weights"]) == 0
+    assert sum(p.stat().st_size for p in run.folder.glob("*.parquet")) < 200_000
+
+
+def test_a_second_run_of_chapter_08_reads_its_tables(tiny_studies, tmp_path):
+    """Same result parameters (n_jobs, store_dir, progress aside): read back, nothing computed; others: computed."""
+    from mesoscale import runner
+    from mesoscale.generative.archive import stored_extensions, stored_special_cases
+    from mesoscale.results import open_run, promote_run
+
+    P, D = tiny_studies["P"], tiny_studies["D"]
+    calls = []
+
+    def study():
+        calls.append("study")
+        return tiny_studies["timing"]
+
+    def specials():
+        calls.append("special")
+        return special_cases(D, P, np.argsort(P[:, 1]), 40, "matching", -2.0, 0.3, n_stages=4, n_networks=2)
+
+    chapter = "08_weighted_and_timed_models"
+    path = runner.find_root() / "notebooks" / f"{chapter}.ipynb"
+    ns = {k: v["default"] for k, v in runner.notebook_parameters(path).items()}
+
+    def chapter_run(**changes):
+        run = open_run(chapter, namespace=dict(ns, **changes), root=tmp_path)
+        s = stored_extensions(run, "timing", study)
+        checks, fronts = stored_special_cases(run, "special_cases", specials)
+        run.close()
+        return run, s, checks, fronts
+
+    first, s1, c1, f1 = chapter_run()
+    assert first.computed == ["timing", "special_cases"] and calls == ["study", "special"]
+    assert s1["seconds"] is not None and s1["seconds"] >= 0
+    again, s2, c2, f2 = chapter_run(n_jobs=-1, store_dir="", progress=False)
+    assert again.computed == [] and calls == ["study", "special"] and again.fingerprint == first.fingerprint
+    pd.testing.assert_frame_equal(s1["summary"], s2["summary"])
+    pd.testing.assert_frame_equal(c1, c2)
+    assert list(f1) == list(f2) and all(f1[k].equals(f2[k]) for k in f1)
+    assert s2["seconds"] == s1["seconds"]
+    promote_run(chapter, root=tmp_path)
+    stored, *_ = chapter_run(n_jobs=2)
+    assert stored.stored and stored.computed == [] and "stored run" in stored.status()
+    other, *_ = chapter_run(n_holdout=5)
+    assert other.computed == ["timing", "special_cases"] and not other.stored and "computed afresh" in other.status()
+
+
+def test_stored_tables_refuse_what_they_cannot_keep():
+    from mesoscale.generative.extensions import extension_frames, extension_from_frames, special_frames
+
+    with pytest.raises(ValueError, match="'study'"):
+        extension_frames({"summary": pd.DataFrame()})
+    with pytest.raises(ValueError, match="seconds"):
+        extension_frames({"summary": pd.DataFrame(), "holdout": pd.DataFrame(), "results": {}}, seconds=-1)
+    with pytest.raises(ValueError, match="lacks the tables"):
+        extension_from_frames({"summary": pd.DataFrame()})
+    with pytest.raises(ValueError, match="fronts"):
+        special_frames(pd.DataFrame({"check": ["x"], "value": [1.0]}), {})

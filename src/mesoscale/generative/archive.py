@@ -9,7 +9,9 @@ resolution). :func:`fits_to_frames` / :func:`fits_from_frames` do this for the o
 :func:`~mesoscale.generative.study.fit_connectomes`; :func:`comparisons_to_frames` /
 :func:`comparisons_from_frames` for :func:`~mesoscale.generative.study.compare_fits`;
 :func:`study_to_frames` / :func:`study_from_frames` for any dict of tables and lists (the
-development study, the checks).
+development study, the checks); :func:`stored_extensions` and :func:`stored_special_cases` keep
+chapter 08's studies (reduced by :func:`~mesoscale.generative.extensions.extension_frames` and
+:func:`~mesoscale.generative.extensions.special_frames`).
 
 Examples
 --------
@@ -25,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -43,6 +46,8 @@ __all__ = [
     "stored_fits",
     "stored_comparisons",
     "stored_study",
+    "stored_extensions",
+    "stored_special_cases",
 ]
 
 _PARTS = ("rankings", "topk", "uncertainty")
@@ -294,3 +299,56 @@ def stored_study(run, name: str, compute) -> dict:
     ['a']
     """
     return study_from_frames(run.frames(name, lambda: study_to_frames(compute())))
+
+
+def stored_extensions(run, name: str, compute, *, targets=None) -> dict:
+    """An :func:`~mesoscale.generative.extensions.extension_study` kept in a stored run, reduced.
+
+    ``compute()`` runs the study; its wall time is kept with its tables (``seconds``). What comes
+    back, computed here or read, is :func:`~mesoscale.generative.extensions.extension_from_frames`
+    of the stored tables: ``summary``, ``holdout``, ``best``, ``weights`` (quantiles; ``targets``
+    maps a comparison label to the real weights for the data's distribution) and ``seconds``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from mesoscale.results import open_run
+    >>> from mesoscale.generative import HeterochronousModel, generate, wave_gradient
+    >>> from mesoscale.generative.extensions import extension_study
+    >>> P = np.random.default_rng(0).random((20, 3)); D = np.linalg.norm(P[:, None] - P[None], axis=-1)
+    >>> spec = {"label": "toy/wave", "target": generate(D, 40, "sptl", -2.0, seed=0)[0], "D": D,
+    ...         "model": HeterochronousModel(wave_gradient(P, 4), "powerlaw", (0.0, 3.0))}
+    >>> run = open_run("demo", {"x": 1}, root=tempfile.mkdtemp())
+    >>> s = stored_extensions(run, "timing", lambda: extension_study([spec], rule="sptl", n_draws=4, levels=1,
+    ...                                                              n_networks=1, n_holdout=3, n_boot=50))
+    >>> sorted(s["best"]["toy/wave"]["model"]), s["seconds"] > 0, run.computed
+    (['eta', 'gamma', 'lam'], True, ['timing'])
+    """
+    from .extensions import extension_frames, extension_from_frames
+
+    def reduced():
+        t0 = time.perf_counter()
+        study = compute()
+        return extension_frames(study, targets=targets, seconds=time.perf_counter() - t0)
+
+    return extension_from_frames(run.frames(name, reduced))
+
+
+def stored_special_cases(run, name: str, compute) -> tuple[pd.DataFrame, dict]:
+    """:func:`~mesoscale.generative.extensions.special_cases` output (``compute()``) kept in a stored run.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from mesoscale.results import open_run
+    >>> from mesoscale.generative.extensions import special_cases
+    >>> P = np.random.default_rng(0).random((24, 3)); D = np.linalg.norm(P[:, None] - P[None], axis=-1)
+    >>> run = open_run("demo", {"x": 1}, root=tempfile.mkdtemp())
+    >>> checks, fronts = stored_special_cases(run, "special", lambda: special_cases(
+    ...     D, P, np.arange(24), 40, "matching", -2.0, 0.3, n_stages=4, n_networks=3))
+    >>> len(checks), list(fronts)
+    (6, ['no wave', 'wave (lam = 3)'])
+    """
+    from .extensions import special_frames, special_from_frames
+
+    return special_from_frames(run.frames(name, lambda: special_frames(*compute())))

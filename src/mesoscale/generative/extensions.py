@@ -20,6 +20,12 @@ shuffled networks are worse.
 :func:`special_cases` measures the three facts the heterochronous model is built on (``lam = 0`` is
 the plain model, the birth-order growth is a special case, a wave wires its origin first) on the
 data at hand.
+
+A stored run (:mod:`mesoscale.results`) keeps what the chapter shows of both, as compact tables:
+:func:`extension_frames` / :func:`extension_from_frames` reduce an :func:`extension_study` to its
+summary, its held-out networks' scores, the best points and the weight distributions (quantiles,
+:func:`weight_quantiles`, not the networks), and back; :func:`special_frames` /
+:func:`special_from_frames` do the same for :func:`special_cases`.
 """
 
 from __future__ import annotations
@@ -40,7 +46,8 @@ from .study import store_path, stream_seed
 from .weighted import WeightedModel
 
 __all__ = ["undirected_weights", "weighted_data", "holdout_scores", "compare_extension", "extension_study",
-           "special_cases", "extension_findings", "chapter_findings", "weighted_specs", "timing_specs"]
+           "special_cases", "extension_findings", "chapter_findings", "weighted_specs", "timing_specs",
+           "weight_quantiles", "extension_frames", "extension_from_frames", "special_frames", "special_from_frames"]
 
 
 def undirected_weights(c) -> np.ndarray:
@@ -489,3 +496,191 @@ def chapter_findings(weights: pd.DataFrame, timing: pd.DataFrame, *, loss: str, 
                "times every loss per network against the binary engine.")
     return out
 
+
+# ---------------------------------------------------------------------------------------------- stored tables
+_FRAME_KEYS = ("summary", "holdout", "best", "weights", "meta")
+
+
+def _pooled_weights(M) -> np.ndarray:
+    """Every network's positive weights (upper triangle) over its largest weight, pooled; ``[1.0]`` if none."""
+    M = np.asarray(M, dtype=float)
+    M = M[None] if M.ndim == 2 else M
+    if M.ndim != 3 or M.shape[1] != M.shape[2]:
+        raise ValueError(f"weights must be an (n, n) matrix or a (B, n, n) batch; got shape {M.shape}")
+    iu = np.triu_indices(M.shape[1], 1)
+    vals = []
+    for W in M:
+        w = W[iu]
+        w = w[w > 0]
+        if w.size:
+            vals.append(w / w.max())
+    return np.concatenate(vals) if vals else np.array([1.0])
+
+
+def weight_quantiles(targets, models, *, n_points: int = 201) -> pd.DataFrame:
+    """Distributions of connection weights over the largest weight, as quantiles: the data and the model.
+
+    Each network's positive weights are divided by its largest one and pooled (over the held-out
+    networks of a model); the table holds their quantiles at ``n_points`` evenly spaced shares
+    (``method="inverted_cdf"``: every value is a weight that occurs, as on the empirical
+    distribution function).
+
+    Parameters
+    ----------
+    targets : mapping
+        Label -> real weight matrix ``(n, n)``; labels without a model are left out.
+    models : mapping
+        Label -> model weights ``(B, n, n)`` (or one ``(n, n)`` matrix).
+    n_points : int
+        Quantiles per label and source (at least 2).
+
+    Returns
+    -------
+    DataFrame
+        ``label``, ``source`` (``"data"`` where a target is given, ``"model"``), ``share`` (0 to 1)
+        and ``weight``.
+
+    Examples
+    --------
+    >>> W = np.array([[0, 2.0, 1.0], [2.0, 0, 0], [1.0, 0, 0]])
+    >>> q = weight_quantiles({"toy": W}, {"toy": W[None] * 0.5}, n_points=3)
+    >>> q["share"].tolist()[:3], q.groupby("source")["weight"].apply(list).to_dict()
+    ([0.0, 0.5, 1.0], {'data': [0.5, 0.5, 1.0], 'model': [0.5, 0.5, 1.0]})
+    """
+    n_points = check_int(n_points, "n_points", minimum=2)
+    share = np.linspace(0.0, 1.0, n_points)
+    rows = []
+    for label, M in models.items():
+        for source, X in (("data", targets.get(label)), ("model", M)):
+            if X is None:
+                continue
+            q = np.quantile(_pooled_weights(X), share, method="inverted_cdf")
+            rows.append(pd.DataFrame({"label": str(label), "source": source, "share": share, "weight": q}))
+    if not rows:
+        return pd.DataFrame({"label": pd.Series(dtype=str), "source": pd.Series(dtype=str),
+                             "share": pd.Series(dtype=float), "weight": pd.Series(dtype=float)})
+    return pd.concat(rows, ignore_index=True)
+
+
+def extension_frames(study: dict, *, targets=None, seconds: float | None = None,
+                     n_points: int = 201) -> dict[str, pd.DataFrame]:
+    """What chapter 08 shows of an :func:`extension_study`, as a few compact tables (for a stored run).
+
+    Parameters
+    ----------
+    study : dict
+        :func:`extension_study` output (``summary``, ``holdout``, ``results``).
+    targets : mapping, optional
+        Comparison label -> the real weight matrix it was fitted to (the ``target`` of its spec);
+        gives the data's weight distribution next to the model's.
+    seconds : float, optional
+        Wall time the study took (kept for the findings' cost statement).
+    n_points : int
+        Quantiles of each weight distribution (:func:`weight_quantiles`).
+
+    Returns
+    -------
+    dict of DataFrame
+        ``summary`` and ``holdout`` as they are; ``best`` (one row per comparison, fit and
+        parameter: ``comparison``, ``network`` of ``binary``/``model``, ``parameter``, ``value``);
+        ``weights`` (:func:`weight_quantiles` of the held-out networks of the weighted models,
+        labelled by comparison; empty without weighted models); ``meta`` (one row: ``seconds``,
+        NaN when not given). The held-out networks themselves are not kept.
+
+    Examples
+    --------
+    >>> from mesoscale.generative import HeterochronousModel, wave_gradient, generate
+    >>> P = np.random.default_rng(0).random((20, 3)); D = np.linalg.norm(P[:, None] - P[None], axis=-1)
+    >>> spec = {"label": "toy/wave", "target": generate(D, 40, "sptl", -2.0, seed=0)[0], "D": D,
+    ...         "model": HeterochronousModel(wave_gradient(P, 4), "powerlaw", (0.0, 3.0)), "criterion": "ks"}
+    >>> s = extension_study([spec], rule="sptl", n_draws=4, levels=1, n_networks=1, n_holdout=3, n_boot=50)
+    >>> f = extension_frames(s, seconds=1.5)
+    >>> sorted(f), f["best"]["parameter"].tolist(), len(f["weights"])
+    (['best', 'holdout', 'meta', 'summary', 'weights'], ['eta', 'gamma', 'eta', 'gamma', 'lam'], 0)
+    """
+    if not isinstance(study, dict) or any(k not in study for k in ("summary", "holdout", "results")):
+        raise ValueError("'study' must be extension_study output with 'summary', 'holdout' and 'results'; got "
+                         + (f"keys {sorted(study)}" if isinstance(study, dict) else type(study).__name__))
+    if seconds is not None:
+        seconds = float(seconds)
+        if not np.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"'seconds' must be a finite number >= 0 or None; got {seconds!r}")
+    targets = {} if targets is None else dict(targets)
+    best = [{"comparison": str(label), "network": which, "parameter": str(k), "value": float(v)}
+            for label, r in study["results"].items() for which, p in r["best"].items() for k, v in p.items()]
+    models = {label: r["weights"] for label, r in study["results"].items() if r.get("weights") is not None}
+    return {"summary": study["summary"].reset_index(drop=True), "holdout": study["holdout"].reset_index(drop=True),
+            "best": pd.DataFrame(best, columns=["comparison", "network", "parameter", "value"]),
+            "weights": weight_quantiles(targets, models, n_points=n_points),
+            "meta": pd.DataFrame({"seconds": [np.nan if seconds is None else seconds]})}
+
+
+def extension_from_frames(frames) -> dict:
+    """The study that :func:`extension_frames` reduced, as chapter 08 uses it.
+
+    Returns
+    -------
+    dict
+        ``summary``, ``holdout`` and ``weights`` (the tables), ``best`` (comparison label ->
+        ``{"binary": {...}, "model": {...}}``, the best points as :func:`compare_extension` gives
+        them) and ``seconds`` (float, or ``None`` when not recorded).
+
+    Examples
+    --------
+    >>> best = pd.DataFrame({"comparison": "w/wave", "network": ["binary", "binary", "model", "model", "model"],
+    ...                      "parameter": ["eta", "gamma", "eta", "gamma", "lam"], "value": [-2, 0.1, -1, 0.2, 3]})
+    >>> s = extension_from_frames({"summary": pd.DataFrame(), "holdout": pd.DataFrame(), "best": best,
+    ...                            "weights": pd.DataFrame(), "meta": pd.DataFrame({"seconds": [12.5]})})
+    >>> s["best"]["w/wave"]["model"], s["seconds"]
+    ({'eta': -1.0, 'gamma': 0.2, 'lam': 3.0}, 12.5)
+    """
+    missing = [k for k in _FRAME_KEYS if k not in frames]
+    if missing:
+        raise ValueError(f"'frames' lacks the tables {missing} (made by extension_frames); has {sorted(frames)}")
+    best: dict[str, dict[str, dict[str, float]]] = {}
+    for r in frames["best"].itertuples(index=False):
+        best.setdefault(r.comparison, {}).setdefault(r.network, {})[r.parameter] = float(r.value)
+    seconds = float(frames["meta"]["seconds"].iloc[0]) if len(frames["meta"]) else np.nan
+    return {"summary": frames["summary"], "holdout": frames["holdout"], "weights": frames["weights"], "best": best,
+            "seconds": None if not np.isfinite(seconds) else seconds}
+
+
+def special_frames(checks: pd.DataFrame, fronts: dict) -> dict[str, pd.DataFrame]:
+    """:func:`special_cases` output as two tables: ``checks`` and ``fronts`` (stacked, labelled by ``front``).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"phase": [0.25, 0.75], "position": [0.2, 0.8], "sd": [0.01, 0.02]})
+    >>> t = special_frames(pd.DataFrame({"check": ["x"], "value": [1.0]}), {"no wave": f, "wave": f})
+    >>> t["fronts"]["front"].tolist()
+    ['no wave', 'no wave', 'wave', 'wave']
+    """
+    from .._validation import check_frame
+
+    check_frame(checks, ["check", "value"], "checks", made_by="special_cases")
+    if not isinstance(fronts, dict) or not fronts:
+        raise ValueError(f"'fronts' must be a non-empty dict of wiring_front tables; got {type(fronts).__name__}")
+    parts = [check_frame(df, ["phase", "position"], f"fronts[{label!r}]").assign(front=str(label))
+             for label, df in fronts.items()]
+    stacked = pd.concat(parts, ignore_index=True)
+    return {"checks": checks.reset_index(drop=True), "fronts": stacked[["front", *parts[0].columns[:-1]]]}
+
+
+def special_from_frames(frames) -> tuple[pd.DataFrame, dict]:
+    """The inverse of :func:`special_frames`: ``(checks, fronts)`` as :func:`special_cases` returns them.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"phase": [0.25, 0.75], "position": [0.2, 0.8], "sd": [0.01, 0.02]})
+    >>> checks, fronts = special_from_frames(special_frames(pd.DataFrame({"check": ["x"], "value": [1.0]}),
+    ...                                                     {"no wave": f, "wave": f}))
+    >>> list(fronts), fronts["wave"].equals(f)
+    (['no wave', 'wave'], True)
+    """
+    missing = [k for k in ("checks", "fronts") if k not in frames]
+    if missing:
+        raise ValueError(f"'frames' lacks the tables {missing} (made by special_frames); has {sorted(frames)}")
+    stacked = frames["fronts"]
+    fronts = {str(label): stacked[stacked["front"] == label].drop(columns="front").reset_index(drop=True)
+              for label in dict.fromkeys(stacked["front"])}
+    return frames["checks"], fronts

@@ -25,7 +25,7 @@ from .fits import (
     plot_trajectories,
 )
 from .stages import plot_stage_structure, style_z_table
-from .extensions import plot_holdout, plot_weight_distributions, plot_wiring_fronts
+from .extensions import plot_holdout, plot_weight_distributions, plot_weight_quantiles, plot_wiring_fronts
 from .landscape import (
     METRIC_LABELS,
     plot_conditions,
@@ -57,4 +57,5 @@ __all__ = [
     "plot_holdout",
     "plot_wiring_fronts",
     "plot_weight_distributions",
+    "plot_weight_quantiles",
 ]

@@ -1,6 +1,6 @@
 """Figures of the chapter on weighted and heterochronous models.
 
-Inputs are the tables of :mod:`~mesoscale.generative.extensions` and
+Inputs are the tables of :mod:`~mesoscale.generative.extensions` (as a stored run keeps them) and
 :func:`~mesoscale.generative.wiring_front`. Every function returns a :class:`matplotlib.figure.Figure`.
 """
 
@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..._validation import check_frame
 
-__all__ = ["plot_holdout", "plot_wiring_fronts", "plot_weight_distributions"]
+__all__ = ["plot_holdout", "plot_wiring_fronts", "plot_weight_distributions", "plot_weight_quantiles"]
 
 _ORDER = ("binary", "model", "shuffled")
 _LABELS = {"binary": "binary fit", "model": "extended fit", "shuffled": "weights\nshuffled"}
@@ -77,7 +77,8 @@ def plot_weight_distributions(targets: dict, models: dict):
     """Distribution functions of the weights over the largest weight: data against the fitted model.
 
     ``targets`` maps a label to the real weight matrix, ``models`` the same labels to model weights
-    ``(B, n, n)`` (all networks pooled). Logarithmic weight axis.
+    ``(B, n, n)`` (all networks pooled); drawn from their quantiles
+    (:func:`~mesoscale.generative.extensions.weight_quantiles`) by :func:`plot_weight_quantiles`.
 
     Examples
     --------
@@ -85,21 +86,37 @@ def plot_weight_distributions(targets: dict, models: dict):
     >>> plot_weight_distributions({"toy": W}, {"toy": W[None] * 0.5}).axes[0].get_title()
     'toy'
     """
+    from ..extensions import weight_quantiles
+
+    return plot_weight_quantiles(weight_quantiles(targets, {k: v for k, v in models.items() if k in targets}))
+
+
+def plot_weight_quantiles(quantiles: pd.DataFrame):
+    """Distribution functions of the weights over the largest weight, one panel per label: data and model.
+
+    ``quantiles`` is a :func:`~mesoscale.generative.extensions.weight_quantiles` table (``label``,
+    ``source``, ``share``, ``weight``), e.g. the ``weights`` of a stored extension study.
+    Logarithmic weight axis.
+
+    Examples
+    --------
+    >>> q = pd.DataFrame({"label": "toy", "source": ["data"] * 3 + ["model"] * 3, "share": [0, 0.5, 1] * 2,
+    ...                   "weight": [0.1, 0.4, 1.0, 0.3, 0.6, 1.0]})
+    >>> fig = plot_weight_quantiles(q)
+    >>> fig.axes[0].get_title(), len(fig.axes[0].lines)
+    ('toy', 2)
+    """
     import matplotlib.pyplot as plt
 
-    labels = [k for k in targets if k in models]
+    check_frame(quantiles, ["label", "source", "share", "weight"], "quantiles", made_by="weight_quantiles")
+    labels = list(dict.fromkeys(quantiles["label"]))
     fig, axes = plt.subplots(1, max(1, len(labels)), figsize=(3.3 * max(1, len(labels)), 2.8), squeeze=False)
     for ax, label in zip(axes.flat, labels):
-        for i, (name, M) in enumerate((("data", np.asarray(targets[label], float)[None]),
-                                       ("model", np.asarray(models[label], float)))):
-            vals = []
-            for W in M:
-                w = W[np.triu_indices(W.shape[0], 1)]
-                w = w[w > 0]
-                if w.size:
-                    vals.append(w / w.max())
-            v = np.sort(np.concatenate(vals)) if vals else np.array([1.0])
-            ax.step(v, np.arange(1, v.size + 1) / v.size, where="post", color=f"C{i}", label=name)
+        g = quantiles[quantiles["label"] == label]
+        for i, source in enumerate(("data", "model")):
+            q = g[g["source"] == source].sort_values("share")
+            if len(q):
+                ax.plot(q["weight"], q["share"], color=f"C{i}", label=source)
         ax.set_xscale("log")
         ax.set_xlabel("weight / largest weight")
         ax.set_ylabel("share of edges")
