@@ -112,6 +112,11 @@ def test_promoted_run_is_read_and_other_parameters_compute_afresh(tmp_path):
     text = other.status()
     assert "computed afresh" in text and "`n`" in text and "`seed`" not in text
     assert other.frame("t", make) is not None and make.calls == 2
+    other.close()
+    again = open_run("ch", {"n": 5, "seed": 0}, root=tmp_path)
+    assert again.resumed and not again.stored and "begun earlier" in again.status()
+    assert again.frame("t", make) is not None and make.calls == 2 and again.computed == []
+    assert not stored.resumed and not open_run("ch", {"n": 6, "seed": 0}, root=tmp_path).resumed
     table = stored_runs(tmp_path)
     assert table["chapter"].tolist() == ["ch"] and table["tables"].tolist() == [2]
 

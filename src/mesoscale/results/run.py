@@ -28,6 +28,8 @@ class Run:
         Every parameter given (the result parameters and the others).
     stored : bool
         Whether a stored run in ``results/<chapter>`` has this fingerprint.
+    resumed : bool
+        Whether the scratch folder already holds a run with this fingerprint (not stored).
     folder : Path
         Where missing tables are computed to (``stores/runs/<chapter>-<fingerprint>``).
     manifest : dict or None
@@ -59,7 +61,8 @@ class Run:
         self.complete = False
         self._timings: dict[str, dict] = {}
         prior = read_manifest(self.folder)
-        if prior and prior.get("fingerprint") == self.fingerprint:
+        self.resumed = bool(prior) and prior.get("fingerprint") == self.fingerprint and not self.stored
+        if self.resumed:
             self._timings.update(prior.get("tables", {}))
 
     # ------------------------------------------------------------------ where a table lives
@@ -226,8 +229,13 @@ class Run:
             if missing:
                 text += f" Tables computed here because the stored run lacks them: {', '.join(missing)}."
             return text
-        text = (f"**Results** are computed afresh into `{self._relative(self.folder)}` (fingerprint "
-                f"`{self.fingerprint}`).")
+        if self.resumed:
+            text = (f"**Results** come from the scratch run `{self._relative(self.folder)}` (fingerprint "
+                    f"`{self.fingerprint}`), begun earlier with these parameters: its finished tables are read, "
+                    f"missing ones computed.")
+        else:
+            text = (f"**Results** are computed afresh into `{self._relative(self.folder)}` (fingerprint "
+                    f"`{self.fingerprint}`).")
         if self._other:
             old = self._other.get("parameters", {})
             new = result_parameters(self.parameters)
