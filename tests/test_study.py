@@ -110,3 +110,17 @@ def test_fit_checks_report_nesting_and_floors_with_a_pair_of_adults():
     assert (f.xs("pair", level="floor")["verdict"] == "misfit").all()
     again = S.fit_checks(data, fitted, n_floor=6, seed=1)
     pd.testing.assert_frame_equal(c["floors"], again["floors"])
+
+
+def test_compare_fits_in_processes_equals_the_serial_result():
+    from mesoscale.generative.study import compare_fits, fit_connectomes, prepare_connectomes
+
+    data, _ = prepare_connectomes(["human_dk68", "celegans_witvliet_1"])
+    fitted = fit_connectomes(data, ["sptl"], top_k=2, n_boot=20, n_draws=4, levels=1, seed=3)
+    serial = compare_fits(data, fitted, n_synthetic=2, n_null=2, n_runs=1, seed=5, ceiling_pair=None)
+    pooled = compare_fits(data, fitted, n_synthetic=2, n_null=2, n_runs=1, seed=5, ceiling_pair=None, n_jobs=2)
+    for name in data:
+        pd.testing.assert_frame_equal(serial["comparisons"][name], pooled["comparisons"][name])
+    pd.testing.assert_frame_equal(serial["rescored"], pooled["rescored"])
+    with pytest.raises(ValueError, match="n_jobs"):
+        compare_fits(data, fitted, n_synthetic=2, n_null=2, n_runs=1, n_jobs=0)

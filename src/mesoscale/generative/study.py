@@ -395,8 +395,22 @@ CEILING_PAIR = ("celegans_witvliet_7", "celegans_witvliet_8")
 IDENTITY_METRICS = ("partition_ami", "hub_overlap", "degree_corr")
 
 
+def _compare_one(name, A, D, spatial, fit, rule, best, n_synthetic, n_null, n_runs, seed):
+    """One dataset of :func:`compare_fits` (a process-pool job; every stream keyed by the dataset's name)."""
+    from ..metrics import ks_energy
+
+    syn = fitted_networks(fit, D, int(A.sum() // 2), n_synthetic, seed=stream_seed(seed, "synthetic", name), rule=rule)
+    table = compare_mesoscale(A, syn, D if spatial else None, seed=stream_seed(seed, "compare", name), n_null=n_null,
+                              n_runs=n_runs, progress=False)
+    e = ks_energy(syn, A, D)[:, -1]
+    row = {"dataset": name, "rule": rule, "energy_topk": best["energy_topk"], "energy_q05": best["energy_q05"],
+           "energy_q95": best["energy_q95"], "rescored_mean": float(e.mean()), "rescored_sd": float(e.std(ddof=1)),
+           "n_synthetic": len(e), "ok": bool(best["energy_q05"] <= e.mean() <= best["energy_q95"])}
+    return table, row
+
+
 def compare_fits(data: dict, fitted: dict, *, n_synthetic: int = 20, n_null: int = 20, n_runs: int = 10, seed=0,
-                 ceiling_pair=CEILING_PAIR, progress: bool = False) -> dict:
+                 ceiling_pair=CEILING_PAIR, n_jobs: int | None = 1, progress: bool = False) -> dict:
     """Mesoscale structure of networks grown at each dataset's best fit, against the real one.
 
     The synthetic networks are grown at the mean of the best rule's top-k parameters
@@ -407,6 +421,9 @@ def compare_fits(data: dict, fitted: dict, *, n_synthetic: int = 20, n_null: int
     hub overlap, degree correlation) get a **ceiling**: the same metrics between two
     animals that should be alike (``ceiling_pair``, on their common neurons), the most a
     model of one animal can be expected to reach on another.
+
+    ``n_jobs`` > 1 (or -1: every core) compares the datasets in that many processes; every
+    dataset's streams are keyed by its name, so the result does not depend on ``n_jobs``.
 
     Returns
     -------
@@ -428,27 +445,34 @@ def compare_fits(data: dict, fitted: dict, *, n_synthetic: int = 20, n_null: int
     >>> out["comparisons"]["human_dk68"]["source"].tolist(), len(out["rescored"]), len(out["ceiling"])
     (['real', 'synthetic', 'synthetic'], 1, 0)
     """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     from tqdm.auto import tqdm
 
     from ..connectomes import align_connectomes
-    from ..metrics import ks_energy
 
     n_synthetic = check_int(n_synthetic, "n_synthetic", minimum=2)
-    comparisons, rescored = {}, []
+    n_jobs = check_n_jobs(n_jobs) or 1
     names = list(data)
-    for name in tqdm(names, desc="compare", disable=not progress):
-        d, rule = data[name], fitted["best"].loc[name, "rule"]
-        syn = fitted_networks(fitted["fits"][name], d["D"], int(d["A"].sum() // 2), n_synthetic,
-                              seed=stream_seed(seed, "synthetic", name), rule=rule)
-        comparisons[name] = compare_mesoscale(d["A"], syn, d["D"] if d["spatial"] else None,
-                                              seed=stream_seed(seed, "compare", name), n_null=n_null,
-                                              n_runs=n_runs, progress=False)
-        e = ks_energy(syn, d["A"], d["D"])[:, -1]
-        b = fitted["best"].loc[name]
-        rescored.append({"dataset": name, "rule": rule, "energy_topk": b["energy_topk"], "energy_q05": b["energy_q05"],
-                         "energy_q95": b["energy_q95"], "rescored_mean": float(e.mean()),
-                         "rescored_sd": float(e.std(ddof=1)), "n_synthetic": len(e),
-                         "ok": bool(b["energy_q05"] <= e.mean() <= b["energy_q95"])})
+    jobs = [(name, data[name]["A"], data[name]["D"], bool(data[name]["spatial"]), fitted["fits"][name],
+             fitted["best"].loc[name, "rule"], fitted["best"].loc[name, ["energy_topk", "energy_q05", "energy_q95"]]
+             .astype(float).to_dict(), n_synthetic, n_null, n_runs, seed) for name in names]
+    done = {}
+    with tqdm(total=len(jobs), desc="compare", disable=not progress) as bar:
+        if n_jobs == 1 or len(jobs) < 2:
+            for job in jobs:
+                done[job[0]] = _compare_one(*job)
+                bar.update()
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(min(n_jobs, len(jobs)), mp_context=ctx) as pool:
+                futures = {pool.submit(_compare_one, *job): job[0] for job in jobs}
+                for fut, name in futures.items():
+                    done[name] = fut.result()
+                    bar.update()
+    comparisons = {name: done[name][0] for name in names}
+    rescored = [done[name][1] for name in names]
     ceiling = pd.DataFrame(columns=["pair", "n_common", *IDENTITY_METRICS])
     a, b_ = ceiling_pair if ceiling_pair else (None, None)
     if a in data and b_ in data:
