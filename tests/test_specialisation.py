@@ -167,6 +167,10 @@ def test_fitted_parameters_prefer_a_stored_fit(tmp_path):
     pd.DataFrame({"rule": ["sptl"], "eta": [-2.5], "gamma": [float("nan")], "energy_topk": [0.3]},
                  index=pd.Index(["human_dk68"], name="dataset")).to_parquet(d / "fits-best.parquet")
     assert fitted_parameters("human_dk68", "sptl", results_dir=d)["eta"] == -2.5
+    # a table of single networks (lower energies: one lucky network) does not beat the fit's top-k table
+    pd.DataFrame({"dataset": "human_dk68", "rule": "matching", "eta": [-6.0], "gamma": [2.0],
+                  "energy": [0.05]}).to_parquet(d / "fits-networks.parquet")
+    assert fitted_parameters("human_dk68", "matching", results_dir=d)["eta"] == -3.0
     with pytest.raises(ValueError, match="rule"):
         fitted_parameters("human_dk68", "magnetism", results_dir=d)
 
