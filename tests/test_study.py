@@ -124,3 +124,28 @@ def test_compare_fits_in_processes_equals_the_serial_result():
     pd.testing.assert_frame_equal(serial["rescored"], pooled["rescored"])
     with pytest.raises(ValueError, match="n_jobs"):
         compare_fits(data, fitted, n_synthetic=2, n_null=2, n_runs=1, n_jobs=0)
+
+
+def test_threshold_check_refits_only_denser_datasets_and_reports_both_rankings():
+    from mesoscale.generative.findings import phase2_findings
+    from mesoscale.generative.study import fit_connectomes, prepare_connectomes, threshold_check
+
+    data, _ = prepare_connectomes(["human_dk68", "celegans_witvliet_1"])
+    fitted = fit_connectomes(data, ["sptl", "matching"], top_k=2, n_boot=20, n_draws=4, levels=1, seed=1)
+    t = threshold_check(data, fitted, density=0.1, top_k=2, n_boot=20, n_draws=4, levels=1, seed=1)
+    assert set(t["dataset"]) == {"human_dk68"}  # the worm is not human (default names)
+    assert sorted(t["rank"]) == [1, 2] and sorted(t["rank_own"]) == [1, 2]
+    assert (t["density_own"] > 0.25).all() and (t["density"] == 0.1).all()
+    own = fitted["rankings"].set_index(["dataset", "rule"]).loc["human_dk68", "energy_topk"]
+    assert np.allclose(t.set_index("rule")["energy_own"].sort_index(), own.sort_index())
+    # a density at or above the dataset's own skips it
+    assert threshold_check(data, fitted, density=0.5, top_k=2, n_boot=20, n_draws=4, levels=1).empty
+    with pytest.raises(ValueError, match="'density' must lie strictly between 0 and 1"):
+        threshold_check(data, fitted, density=1.0)
+    with pytest.raises(ValueError, match="names"):
+        threshold_check(data, fitted, names=["human_hagmann66"])
+    text = phase2_findings(fitted, threshold=t)
+    assert "Does the threshold decide the ranking?" in text and "`human_dk68` at 10% of pairs" in text
+    flipped = t.assign(rank_own=t["rank_own"].max() + 1 - t["rank_own"])
+    assert "changes the winner" in phase2_findings(fitted, threshold=flipped)
+    assert "does not change" in text or "changes the winner" in text

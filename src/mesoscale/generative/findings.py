@@ -191,9 +191,36 @@ def _group_finding(group) -> str | None:
             f"{_f(group.iloc[1]['energy_ci_high'])}]." if len(group) > 1 else "")
 
 
+def _threshold_finding(threshold) -> str | None:
+    if threshold is None or len(threshold) == 0:
+        return None
+    parts = []
+    for d, g in threshold.groupby("dataset", sort=False):
+        g = g.sort_values("rank")
+        top, own_top = g.iloc[0], g.sort_values("rank_own").iloc[0]
+        m = g[g["rule"] == "matching"]
+        text = (f"`{d}` at {top['density']:.0%} of pairs (its own {top['density_own']:.0%}): best `{top['rule']}` "
+                f"{_f(top['energy_topk'])} [{_f(top['ci_low'])}, {_f(top['ci_high'])}], p_best {top['p_best']:.2f}")
+        if len(m) and top["rule"] != "matching":
+            text += f", `matching` {_f(m['energy_topk'].iloc[0])} (rank {int(m['rank'].iloc[0])} of {len(g)})"
+        text += (f"; at its own density `{own_top['rule']}` led these rules"
+                 + (" too" if own_top["rule"] == top["rule"] else ""))
+        parts.append(text)
+    flipped = {d: g.sort_values("rank").iloc[0]["p_best"] >= 0.95 for d, g in threshold.groupby("dataset", sort=False)
+               if g.sort_values("rank").iloc[0]["rule"] != g.sort_values("rank_own").iloc[0]["rule"]}
+    verdict = ("the threshold changes the winner on "
+               + ", ".join(f"`{d}` ({'resolved' if ok else 'not resolved: p_best < 0.95'})" for d, ok in flipped.items())
+               + ": part of the disagreement with the published ranking may be how the network was binarised"
+               if flipped else "the winner does not change with the threshold, so binarisation does not explain a "
+               "disagreement with the published ranking")
+    return ("**Does the threshold decide the ranking?** Refitted with the same search at a published-style density "
+            "(strongest pairs kept): " + "; ".join(parts) + f". So {verdict}.")
+
+
 def phase2_findings(fitted: dict, *, checks: dict | None = None, compared: dict | None = None,
                     dev: dict | None = None, stage: pd.DataFrame | None = None, trends: pd.DataFrame | None = None,
-                    seeded: pd.DataFrame | None = None, group: pd.DataFrame | None = None) -> str:
+                    seeded: pd.DataFrame | None = None, group: pd.DataFrame | None = None,
+                    threshold: pd.DataFrame | None = None) -> str:
     """The chapter's numbered findings as Markdown, from its tables (absent inputs are skipped).
 
     Examples
@@ -203,7 +230,8 @@ def phase2_findings(fitted: dict, *, checks: dict | None = None, compared: dict 
     >>> print(phase2_findings({"best": best, "rankings": best.reset_index()}))
     1. **Which rule wins.** Over 1 datasets the best rule (lowest mean top-k energy) is `sptl` (1); the winner is resolved (p_best ≥ 0.95, two-level bootstrap over 1 search(es) and their top-k networks) on 1 of 1.
     """
-    parts = [_rules_finding(fitted, checks), _floors_finding(checks), _search_finding(fitted),
+    parts = [_rules_finding(fitted, checks), _threshold_finding(threshold), _floors_finding(checks),
+             _search_finding(fitted),
              _comparison_finding(compared), _stage_finding(stage, trends), _growth_finding(dev),
              _seeded_finding(seeded), _group_finding(group)]
     parts = [p for p in parts if p]
