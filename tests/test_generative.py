@@ -12,6 +12,8 @@ from hypothesis import strategies as st
 from mesoscale.generative import (
     WIRING_RULES,
     _kernels,
+    _vecmath,
+    _weights,
     birth_stages,
     count_edges,
     elongating_distances,
@@ -72,6 +74,22 @@ def ref_logweights(A, D, rule, eta, gamma, model_var, eps=1e-5):
     L = eta * X
     if rule != "sptl":
         L = L + (gamma * K if model_var[1] == "exponential" else gamma * np.log(K))
+    cand = (np.asarray(A) == 0) & ~np.eye(len(A), dtype=bool)
+    return np.where(cand, L, -np.inf), cand
+
+
+def ref_held_logweights(A, D, rule, eta, gamma, model_var, bmode, eps=1e-5):
+    """The log-weights the engine holds: the rule's own, or (clu-avg/-diff/-prod drawn by thinning,
+    ``bmode`` > 0) its per-node bound: K replaced by max(c_i, c_j) (avg, diff), max(c_i, c_j) / 2
+    (avg, gamma < 0; ``bmode`` 2) or min(c_i, c_j) (prod)."""
+    if bmode == 0:
+        return ref_logweights(A, D, rule, eta, gamma, model_var, eps)
+    assert rule in ("clu-avg", "clu-diff", "clu-prod") and (bmode == 2) == (rule == "clu-avg" and gamma < 0)
+    x = bct.clustering_coef_bu(np.asarray(A, float))
+    a, b = x[:, None], x[None, :]
+    Kb = np.minimum(a, b) if rule == "clu-prod" else np.maximum(a, b) * (0.5 if bmode == 2 else 1.0)
+    L = eta * distance_feature(D, model_var[0])
+    L = L + (gamma * (Kb + eps) if model_var[1] == "exponential" else gamma * np.log(Kb + eps))
     cand = (np.asarray(A) == 0) & ~np.eye(len(A), dtype=bool)
     return np.where(cand, L, -np.inf), cand
 
@@ -271,7 +289,8 @@ def test_incremental_state_equals_full_recomputation(n, rule, eta, gamma, model_
     mseed = int(A0.sum()) // 2
     pairs = n * (n - 1) // 2
     m = mseed + int(round(frac * (pairs - mseed)))
-    A, k, CN, tri, L, W, R, M, steps = _run_state(A0, D, m, rule, eta, gamma, model_var, seed, fast_range=fast_range)
+    A, k, CN, tri, L, W, R, M, steps, bmode = _run_state(A0, D, m, rule, eta, gamma, model_var, seed,
+                                                         fast_range=fast_range)
     assert steps == m - mseed and int(A.sum()) // 2 == m
     Af = A.astype(float)
     assert np.array_equal(k, Af.sum(1).astype(int))
@@ -281,7 +300,11 @@ def test_incremental_state_equals_full_recomputation(n, rule, eta, gamma, model_
     assert np.array_equal(tri, np.round(np.diag(Af @ Af @ Af) / 2).astype(int))
     if steps == 0 or m == pairs:
         return
-    Lref, cand = ref_logweights(Af, D, rule, eta, gamma, model_var)
+    assert bmode == 0 or fast_range > 0  # thinning only on the factored path
+    Lref, cand = ref_held_logweights(Af, D, rule, eta, gamma, model_var, bmode)
+    if bmode:  # the held bounds dominate the rule's weights
+        Ltrue, _ = ref_logweights(Af, D, rule, eta, gamma, model_var)
+        assert np.all(Lref[cand] >= Ltrue[cand] - 1e-9 * (1 + np.abs(Ltrue[cand])))
     assert np.all(W[~cand] == 0.0)
     assert np.all(np.isfinite(W)) and np.all(W >= 0) and np.all(np.isfinite(R))
     live = cand & (W > 1e-200)
@@ -813,17 +836,88 @@ def test_pick_walks_the_packed_triangle_in_order_across_row_blocks():
         assert (i, j) == (iu[0][ref], iu[1][ref])
 
 
-@pytest.mark.parametrize("rule", ["matching", "clu-avg", "clu-min", "deg-prod", "neighbors"])
+@pytest.mark.parametrize("rule", ["matching", "clu-avg", "clu-min", "clu-diff", "clu-prod", "deg-prod", "neighbors"])
 def test_incremental_state_of_a_larger_network_spanning_row_blocks(rule):
     n = 90
     _, D = _positions_D(n, seed=71)
     m = 600
-    A, k, CN, tri, L, W, R, M, steps = _run_state(np.zeros((n, n)), D, m, rule, -2.5, 0.8, ("powerlaw", "powerlaw"), 72)
+    A, k, CN, tri, L, W, R, M, steps, bmode = _run_state(np.zeros((n, n)), D, m, rule, -2.5, 0.8,
+                                                         ("powerlaw", "powerlaw"), 72)
     Af = A.astype(float)
     CNref = (Af @ Af).astype(int)
     np.fill_diagonal(CNref, 0)
     assert steps == m and np.array_equal(CN, CNref)
-    Lref, cand = ref_logweights(Af, D, rule, -2.5, 0.8, ("powerlaw", "powerlaw"))
+    if rule in ("clu-avg", "clu-prod"):
+        assert bmode == 1  # drawn by thinning (accepts well here)
+    elif rule != "clu-diff":  # clu-diff may fall back to exact rows when its window accepts too few
+        assert bmode == 0
+    Lref, cand = ref_held_logweights(Af, D, rule, -2.5, 0.8, ("powerlaw", "powerlaw"), bmode)
     assert np.all(W[~cand] == 0.0)
     assert np.allclose(np.log(W[cand]), Lref[cand] - M, rtol=1e-9, atol=1e-7)
     assert np.allclose(R, np.triu(W, 1).sum(1), rtol=1e-10, atol=1e-300)
+
+
+@pytest.mark.parametrize("rule,gamma", [("clu-avg", 1.3), ("clu-avg", -1.5), ("clu-diff", 0.9), ("clu-prod", 1.6)])
+def test_thinning_draws_the_same_law_as_exact_rows_over_several_steps(rule, gamma):
+    """clu-avg/-diff/-prod draw by thinning on the factored path and from exact rows in log space
+    (fast_range = 0): the third added edge has the same distribution (chi-square homogeneity)."""
+    n = 7
+    _, D = _positions_D(n, seed=31)
+    A0 = _random_graph(n, 0.4, seed=32)
+    m = int(A0.sum()) // 2 + 3
+    model_var = ("powerlaw", "powerlaw")
+    iu = np.triu_indices(n, 1)
+    index = np.full((n, n), -1)
+    index[iu] = np.arange(len(iu[0]))
+    B = 3000
+    counts = np.zeros((2, len(iu[0])), int)
+    for q, fr in enumerate((_kernels.FAST_RANGE, 0.0)):
+        for s in range(B):
+            U = np.random.default_rng(5000 + s + q * B).random(3)
+            order = np.zeros((3, 2), np.int32)
+            X = distance_feature(D, model_var[0])[None]
+            out = _kernels.grow_state(np.asarray(A0, np.uint8), X, np.zeros(1, np.int64), np.array([m], np.int64),
+                                      np.zeros(n, np.int64), _kernels.RULE_CODE[rule], -0.8, gamma, 1e-5, False, U,
+                                      order, fr)
+            assert out[-1] == (_weights.bound_mode(_kernels.RULE_CODE[rule], gamma) if q == 0 else 0)
+            counts[q, index[min(order[2]), max(order[2])]] += 1
+    keep = counts.sum(0) > 10
+    tot = counts[:, keep].sum(0)
+    exp = tot[None] / 2
+    chi2 = (((counts[:, keep] - exp) ** 2) / exp).sum()
+    dof = max(int(keep.sum()) - 1, 1)
+    assert chi2 < dof + 6 * np.sqrt(2 * dof) + 10, (chi2, dof)
+
+
+def test_thinning_falls_back_to_exact_rows_when_it_accepts_too_few():
+    """clu-diff with a large gamma accepts few proposals: the engine switches to exact rows and
+    the state it holds is then the rule's own weights."""
+    n = 40
+    _, D = _positions_D(n, seed=41)
+    A, k, CN, tri, L, W, R, M, steps, bmode = _run_state(np.zeros((n, n)), D, 300, "clu-diff", -1.0, 6.0,
+                                                         ("powerlaw", "powerlaw"), 42)
+    assert bmode == 0 and steps == 300
+    Af = A.astype(float)
+    Lref, cand = ref_logweights(Af, D, "clu-diff", -1.0, 6.0, ("powerlaw", "powerlaw"))
+    live = cand & (W > 1e-200)
+    assert np.allclose(np.log(W[live]), Lref[live] - M, rtol=1e-9, atol=1e-7)
+    assert np.allclose(R, np.triu(W, 1).sum(1), rtol=1e-8, atol=1e-280)
+
+
+def test_thinning_uniform_stream():
+    """The SplitMix64 draws of thinning are uniform on [0, 1) and differ between seeds."""
+    from numba import njit
+
+    @njit
+    def draws(u, count):
+        st = np.uint64(_vecmath._bits(u))
+        out = np.empty(count)
+        for i in range(count):
+            out[i], st = _kernels._next_uniform(st)
+        return out
+
+    x = draws(0.25, 200000)
+    assert x.min() >= 0.0 and x.max() < 1.0
+    assert abs(x.mean() - 0.5) < 0.005 and abs(x.var() - 1 / 12) < 0.002
+    assert np.histogram(x, 20, (0, 1))[0].min() > 9000
+    assert not np.array_equal(draws(0.25, 5), draws(0.2500000001, 5))

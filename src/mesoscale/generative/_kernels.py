@@ -44,11 +44,15 @@ import numpy as np
 from numba import njit
 
 from ._triangle import apply_pair, apply_row, pick, rebuild, row_sum, totals
+from ._vecmath import _bits
 from ._weights import (
     RULE_CODE,
     WIRING_RULES,
+    accept_ratio,
+    bound_mode,
     fill_table,
     pair_weight,
+    row_rule,
     row_weights,
     set_node,
     stage_weights,
@@ -60,6 +64,23 @@ __all__ = ["WIRING_RULES", "RULE_CODE", "FAST_RANGE", "grow_state", "run_batch",
 
 FAST_RANGE = 700.0  # factored weights when the log-weights span less than this (e^-700 > 1e-305)
 _TINY = 1e-250  # log space: rebuild when the total weight falls below this
+_WINDOW = 256  # thinning: proposals per window of the acceptance check
+_MIN_ACCEPT = 0.125  # thinning: exact rows from the next window on when a window accepted less than this
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S11 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(11)
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _next_uniform(st):
+    """(uniform in [0, 1), next state) of a SplitMix64 stream (extra draws of thinning)."""
+    st = st + _GOLDEN
+    z = st
+    z = (z ^ (z >> _S30)) * _MIX1
+    z = (z ^ (z >> _S27)) * _MIX2
+    z = z ^ (z >> _S31)
+    return float(z >> _S11) * (1.0 / 9007199254740992.0), st
 
 
 @njit(cache=True, nogil=True)
@@ -155,6 +176,9 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
     fast = True
     MG = 0.0
     MX = 0.0
+    thin = True  # thinning allowed (until a window of proposals accepts too few)
+    bmode = 0
+    rowrule = rule
     for s in range(stage_end.shape[0]):
         if nedges >= stage_end[s]:
             continue
@@ -163,22 +187,43 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
         fast, MG, MX = stage_weights(rule, X[stage_x[s]], eta, gamma, eps, kexp, alive, E, fast_range)
         fill_table(rule, n, n2, tab, -1, tmax, fast, gamma, eps, kexp, MG)
         tfill = tmax
+        bmode = bound_mode(rule, gamma) if fast and thin else 0
+        rowrule = row_rule(rule, gamma, bmode)
+        pmode = bmode if bmode else (1 if fast and (rule == 4 or rule == 5) else 0)
+        nprop = 0
+        nacc = 0
         if clu:
             for i in range(n):
-                nnz = set_node(i, rule, fast, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
-        M = rebuild(rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf,
-                     gbuf)
+                nnz = set_node(i, pmode, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+        M = rebuild(rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R, peak,
+                    buf, gbuf)
         while nedges < stage_end[s]:
             T = totals(R, bsum)
             if not fast and (not (T > _TINY) or not np.isfinite(T)):
-                M = rebuild(rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R,
-                             peak, buf, gbuf)
+                M = rebuild(rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off,
+                            R, peak, buf, gbuf)
                 T = totals(R, bsum)
-            a, b = pick(R, bsum, W, off, T, U[step])
-            while a < 0:  # rounding residue of an emptied row b: re-sum it, draw again
-                R[b] = peak[b] = row_sum(W, off, b, n)
-                T = totals(R, bsum)
-                a, b = pick(R, bsum, W, off, T, U[step])
+            u = U[step]
+            st = np.uint64(_bits(u))  # the extra uniforms of thinning: a SplitMix64 stream seeded by u
+            while True:
+                a, b = pick(R, bsum, W, off, T, u)
+                while a < 0:  # rounding residue of an emptied row b: re-sum it, draw again
+                    R[b] = peak[b] = row_sum(W, off, b, n)
+                    T = totals(R, bsum)
+                    a, b = pick(R, bsum, W, off, T, u)
+                if bmode == 0:
+                    break
+                # thinning: the pair was drawn from the bounds; keep it with probability G(K) / bound
+                nprop += 1
+                ratio = accept_ratio(rule, rowrule, a, b, cl, P, gamma, eps, kexp, MG)
+                if ratio >= 1.0:  # gamma = 0 (and pairs at their bound) draw nothing more
+                    nacc += 1
+                    break
+                v, st = _next_uniform(st)
+                if v < ratio:
+                    nacc += 1
+                    break
+                u, st = _next_uniform(st)
             order[step, 0] = a
             order[step, 1] = b
             step += 1
@@ -224,15 +269,22 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
             over = False
             if rows:
                 if clu:
-                    nnz = set_node(a, rule, fast, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
-                    nnz = set_node(b, rule, fast, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+                    nnz = set_node(a, pmode, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+                    nnz = set_node(b, pmode, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
                     for p in range(nc):
-                        nnz = set_node(common[p], rule, fast, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+                        nnz = set_node(common[p], pmode, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+                if bmode and nprop >= _WINDOW:  # thinning accepted too few: exact rows from here on
+                    if nacc < _MIN_ACCEPT * nprop:
+                        thin = False
+                        bmode = pmode = 0
+                        rowrule = rule
+                        over = True  # the rebuild below puts the exact weights in
+                    nprop = nacc = 0
                 nrows = 2 + nc if clu else 2
                 for q in range(nrows):
                     r = a if q == 0 else (b if q == 1 else common[q - 2])
-                    over |= row_weights(r, rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, M, buf,
-                                 gbuf)
+                    over |= row_weights(r, rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp,
+                                        MG, M, buf, gbuf)
                     apply_row(r, buf, W, off, R, peak, gbuf)
             else:
                 apply_pair(a, b, 0.0, W, off, R, peak)
@@ -248,16 +300,16 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
                         apply_pair(a, y, w, W, off, R, peak)
                         over |= o
             if over:
-                M = rebuild(rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R,
-                             peak, buf, gbuf)
+                M = rebuild(rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off,
+                            R, peak, buf, gbuf)
     if fast:
         M = MX + MG  # W = exp(L - M) on the factored path too
-    return M, step
+    return M, step, bmode
 
 
 @njit(cache=True, nogil=True)
 def grow_state(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range):
-    """Grow one network; return its final state ``(A, k, CN, tri, E, W, R, M, steps)`` (testing aid).
+    """Grow one network; return its final state ``(A, k, CN, tri, E, W, R, M, steps, bmode)`` (testing aid).
 
     ``X[q]`` is the distance feature (``log D`` for the powerlaw, ``D`` for the exponential
     model) used in stage ``s`` where ``q = stage_x[s]``; stage ``s`` runs until the network
@@ -266,18 +318,19 @@ def grow_state(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U,
     ``fast_range`` bounds the dynamic range of the factored path (0 forces log space).
     On return ``W`` (n x n, symmetric, unpacked) is ``exp(L - M)`` for every candidate pair
     of the last stage (``M`` = the offset; ``MX + MG`` on the factored path) and ``R[i]`` the
-    incrementally kept sum of ``W[i, i+1:]``.
+    incrementally kept sum of ``W[i, i+1:]``. ``bmode`` > 0 when clu-avg, clu-diff or clu-prod
+    were drawn by thinning at the end (``_weights.bound_mode``): ``W`` then holds the bounds.
     """
     n = A0.shape[0]
     ws = _workspace(n, rule)
-    M, step = _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range, ws)
+    M, step, bmode = _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range, ws)
     A, k, CN, tri, cl, P, adj, E, Wp, off, R, peak, tab, buf, gbuf, nz, innz, common, alive, bsum = ws
     W = np.zeros((n, n))
     for i in range(n):
         for j in range(i + 1, n):
             W[i, j] = Wp[off[i] + j - i - 1]
             W[j, i] = W[i, j]
-    return A.copy(), k.copy(), CN.astype(np.int64), tri.copy(), E.copy(), W, R.copy(), M, step
+    return A.copy(), k.copy(), CN.astype(np.int64), tri.copy(), E.copy(), W, R.copy(), M, step, bmode
 
 
 @njit(cache=True, nogil=True)
@@ -308,7 +361,7 @@ def state_of(A, rule, X, eta, gamma, eps, kexp):
     innz = np.zeros(n, np.bool_)
     nnz = 0
     for i in range(n):
-        nnz = set_node(i, rule, False, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, 0.0)
+        nnz = set_node(i, 0, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, 0.0)
     tab = np.empty(table_size(rule, n))
     fill_table(rule, n, 2 * n - 1, tab, -1, max(n - 2, 0) if rule == 2 else n - 1, False, gamma, eps, kexp, 0.0)
     L = np.full((n, n), -np.inf)

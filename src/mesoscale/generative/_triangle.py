@@ -149,7 +149,8 @@ def pick(R, bsum, W, off, T, u):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def rebuild(rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf, gbuf):
+def rebuild(rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R, peak, buf,
+            gbuf):
     """Recompute every weight from the state; return the offset M (log space) or 0."""
     n = A.shape[0]
     M = 0.0
@@ -162,7 +163,7 @@ def rebuild(rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, 
         if M == -np.inf:
             M = 0.0
     for i in range(n):
-        row_weights(i, rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf)
+        row_weights(i, rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf)
         Wi = W[off[i] : off[i] + n - i - 1]
         for j in range(Wi.shape[0]):
             Wi[j] = buf[i + 1 + j]

@@ -186,9 +186,9 @@ def _row_fast(r, rule, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, M
     if rule == 0:
         for j in range(n):
             buf[j] = Er[j] if Ar[j] == 0 else 0.0
-    elif rule == 4 or rule == 5:
+    elif rule == 4 or rule == 5:  # per-node factors: 4 takes the smaller, 5 the larger (see row_rule)
         pr = P[r]
-        if (rule == 4) == (gamma >= 0.0):
+        if rule == 4:
             for j in range(n):
                 buf[j] = Er[j] * min(pr, P[j]) if Ar[j] == 0 else 0.0
         else:
@@ -246,10 +246,14 @@ def row_log_weights(r, rule, E, A, k, CN, cl, tab, n2, gamma, eps, kexp, buf):
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def row_weights(r, rule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf):
-    """Weights of every pair (r, j) into ``buf``; return the overflow flag (log space)."""
+def row_weights(r, rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, M, buf, gbuf):
+    """Weights of every pair (r, j) into ``buf``; return the overflow flag (log space).
+
+    On the factored path the row is that of ``rowrule`` (:func:`row_rule`: the rule itself, or
+    the per-node bound of a clustering rule drawn by thinning); log space uses ``rule``.
+    """
     if fast:
-        _row_fast(r, rule, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, buf, gbuf)
+        _row_fast(r, rowrule, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, buf, gbuf)
         return False
     row_log_weights(r, rule, E, A, k, CN, cl, tab, n2, gamma, eps, kexp, buf)
     over = False
@@ -277,19 +281,63 @@ def pair_weight(i, j, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp,
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def set_node(i, rule, fast, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG):
-    """Refresh the clustering of node i (and its factor for clu-min/clu-max); list it in ``nz``
-    once its clustering is non-zero. Return the length of the list."""
+def set_node(i, pmode, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG):
+    """Refresh the clustering c of node i and its per-node factor P (``pmode`` 1: P = G(c),
+    2: P = G(c / 2), 0: none); list it in ``nz`` once its clustering is non-zero. Return the
+    length of the list."""
     ki = k[i]
     c = 0.0 if ki < 2 else 2.0 * tri[i] / (ki * (ki - 1.0))
     cl[i] = c
-    if fast and (rule == 4 or rule == 5):
+    if pmode == 1:
         P[i] = exp_le0(lg(c, gamma, eps, kexp) - MG)
+    elif pmode == 2:
+        P[i] = exp_le0(lg(0.5 * c, gamma, eps, kexp) - MG)
     if c != 0.0 and not innz[i]:
         innz[i] = True
         nz[nnz] = i
         nnz += 1
     return nnz
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def bound_mode(rule, gamma):
+    """How clu-avg, clu-diff and clu-prod are drawn on the factored path: 0 exact rows, else by
+    thinning from per-node bounds (1: P = G(c), 2: P = G(c / 2); see :func:`row_rule`).
+
+    g is monotone in K (increasing for gamma > 0), and K is bounded by one node's value:
+    clu-avg: max(c_i, c_j) / 2 <= K <= max(c_i, c_j); clu-diff: K <= max(c_i, c_j);
+    clu-prod: K <= min(c_i, c_j). So G(K) <= max(G(c_i), G(c_j)) (clu-avg, clu-diff, gamma > 0),
+    min(G(c_i / 2), G(c_j / 2)) (clu-avg, gamma < 0), min(G(c_i), G(c_j)) (clu-prod, gamma > 0).
+    clu-diff and clu-prod with gamma < 0 have no useful per-node bound (K can be 0): exact rows.
+    """
+    if rule == 3:
+        return 2 if gamma < 0.0 else 1
+    if (rule == 6 or rule == 7) and gamma >= 0.0:
+        return 1
+    return 0
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def row_rule(rule, gamma, bmode):
+    """Rule code of the factored rows: the rule itself, except 4 (the smaller per-node factor)
+    or 5 (the larger) for clu-min/clu-max (g decreasing when gamma < 0 swaps them) and for the
+    thinning bounds of :func:`bound_mode`."""
+    if rule == 4 or rule == 5:
+        return 4 if (rule == 4) == (gamma >= 0.0) else 5
+    if bmode == 0:
+        return rule
+    if rule == 7 or bmode == 2:
+        return 4
+    return 5
+
+
+@njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
+def accept_ratio(rule, rowrule, i, j, cl, P, gamma, eps, kexp, MG):
+    """Thinning: the exact factor G(K_ij) over the bound held for the pair (at most 1 up to
+    rounding; the pair is kept with this probability)."""
+    g = exp_le0(lg(_combine(rule - 3, cl[i], cl[j]), gamma, eps, kexp) - MG)
+    pb = min(P[i], P[j]) if rowrule == 4 else max(P[i], P[j])
+    return g / pb
 
 
 @njit(cache=True, nogil=True, _nrt=False, error_model="numpy")
