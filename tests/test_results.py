@@ -22,7 +22,7 @@ from mesoscale.results import (
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Chapters whose stored run must exist in results/ (issue 20: every chapter, as their paper-grade runs land).
-STORED_CHAPTERS: tuple[str, ...] = ("03_connectomes", "05_modular_training", "06_generalization_robustness",
+STORED_CHAPTERS: tuple[str, ...] = ("03_connectomes", "05_modular_training", "06_generalization_robustness", "07_local_learning",
                                    "08_weighted_and_timed_models")
 
 
