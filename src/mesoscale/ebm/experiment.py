@@ -27,8 +27,8 @@ from .rules import LEARNING_RULES
 from .tasks import TASKS, load_task
 from .learning import LearningConfig, learn
 
-__all__ = ["make_condition", "run_condition", "summarize", "paired_differences", "geometry_contrast",
-           "sign_flip_p", "bootstrap_ci", "METRICS", "GEOMETRIES"]
+__all__ = ["make_condition", "check_member", "run_condition", "summarize", "paired_differences",
+           "geometry_contrast", "sign_flip_p", "bootstrap_ci", "METRICS", "GEOMETRIES"]
 
 #: Columns of :func:`run_condition` that :func:`summarize` aggregates.
 METRICS = (
@@ -92,6 +92,28 @@ def make_condition(task: str, rep: int, *, base_seed: int = 0, n_hidden: int = 1
     return data, make_network(data.n_in, n_hidden, data.n_out, seed=s_net, positions=pos)
 
 
+def check_member(params: dict, required) -> dict:
+    """A copy of a sweep member's ``params`` with its ``required`` keys present and a known ``rule`` and ``task``.
+
+    Examples
+    --------
+    >>> check_member({"rule": "chl", "task": "retina_and", "rep": 0}, ("rule", "task", "rep"))["rule"]
+    'chl'
+    >>> check_member({"rule": "chl"}, ("rule", "rep"))
+    Traceback (most recent call last):
+    ValueError: 'params' must contain 'rep'; got keys ['rule']
+    """
+    p = dict(params)
+    for key in required:
+        if key not in p:
+            raise ValueError(f"'params' must contain {key!r}; got keys {sorted(p)}")
+    if "rule" in p and p["rule"] not in LEARNING_RULES:
+        raise ValueError(f"'rule' must be one of {list(LEARNING_RULES)}; got {p['rule']!r}")
+    if "task" in p and p["task"] not in TASKS:
+        raise ValueError(f"'task' must be one of {list(TASKS)}; got {p['task']!r}")
+    return p
+
+
 def run_condition(params: dict, rng=None) -> dict:
     """Train one network for one (rule, cost, task, rep) and measure it.
 
@@ -126,14 +148,7 @@ def run_condition(params: dict, rng=None) -> dict:
     >>> sorted(k for k in row if k.startswith("q"))
     ['q']
     """
-    p = dict(params)
-    for key in ("rule", "cost", "task", "rep"):
-        if key not in p:
-            raise ValueError(f"'params' must contain {key!r}; got keys {sorted(p)}")
-    if p["rule"] not in LEARNING_RULES:
-        raise ValueError(f"'rule' must be one of {list(LEARNING_RULES)}; got {p['rule']!r}")
-    if p["task"] not in TASKS:
-        raise ValueError(f"'task' must be one of {list(TASKS)}; got {p['task']!r}")
+    p = check_member(params, ("rule", "cost", "task", "rep"))
     cost = check_float(p["cost"], "cost", minimum=0.0)
     rep = check_int(p["rep"], "rep", minimum=0)
     base_seed = check_int(p.get("base_seed", 0), "base_seed", minimum=0)

@@ -38,11 +38,9 @@ from .._validation import as_rng, check_float, check_int
 from ..metrics import adjust_pvalues, bootstrap_ci
 from ..sweep import task_rng
 from .analysis import specialisation
-from .experiment import make_condition, sign_flip_p
+from .experiment import check_member, make_condition, sign_flip_p
 from .learning import LearningConfig, learn
 from .network import EnergyNetwork
-from .rules import LEARNING_RULES
-from .tasks import TASKS
 
 __all__ = ["modular_network", "module_of_hidden", "run_frontier_member", "local_frontier",
            "local_frontier_statements", "FRONTIER_METRICS"]
@@ -193,14 +191,7 @@ def run_frontier_member(params: dict, rng=None) -> dict:
     >>> row["n_between"], row["spec_gain"]
     (16, 0.0)
     """
-    p = dict(params)
-    for key in ("rule", "p", "task", "rep"):
-        if key not in p:
-            raise ValueError(f"'params' must contain {key!r}; got keys {sorted(p)}")
-    if p["rule"] not in LEARNING_RULES:
-        raise ValueError(f"'rule' must be one of {list(LEARNING_RULES)}; got {p['rule']!r}")
-    if p["task"] not in TASKS:
-        raise ValueError(f"'task' must be one of {list(TASKS)}; got {p['task']!r}")
+    p = check_member(params, ("rule", "p", "task", "rep"))
     frac = check_float(p["p"], "p", minimum=0.0, maximum=1.0)
     rep = check_int(p["rep"], "rep", minimum=0)
     base_seed = check_int(p.get("base_seed", 0), "base_seed", minimum=0)
