@@ -224,6 +224,17 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
                     nacc += 1
                     break
                 u, st = _next_uniform(st)
+                if nprop >= _WINDOW and nacc < _MIN_ACCEPT * nprop:
+                    # thinning accepts too few even within this step (e.g. clu-prod at extreme gamma): exact
+                    # rows from here on, and this step is drawn from them. The switch depends only on how many
+                    # proposals were made, never on which pairs, so the law is kept.
+                    thin = False
+                    bmode = pmode = 0
+                    rowrule = rule
+                    nprop = nacc = 0
+                    M = rebuild(rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W,
+                                off, R, peak, buf, gbuf)
+                    T = totals(R, bsum)
             order[step, 0] = a
             order[step, 1] = b
             step += 1
