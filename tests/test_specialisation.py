@@ -11,6 +11,7 @@ import torch
 
 from mesoscale.metrics import modularity
 from mesoscale.training import (
+    scenario_statements,
     Condition,
     PairedDigits,
     Regularizer,
@@ -286,3 +287,19 @@ def test_all_module_pairs_of_a_three_module_mask():
     m = two_module_mask(5, 0.2, n_modules=3, seed=0)
     for g, h in itertools.permutations(range(3), 2):
         assert m[g * 5:(g + 1) * 5, h * 5:(h + 1) * 5].sum() == 5
+
+
+def test_scenario_statements_reference_and_steps():
+    df = pd.DataFrame({"block": "grid", "condition": ["dense", "dense", "x", "x"], "seed": [0, 1, 0, 1],
+                       "accuracy": [0.6, 0.5, 0.4, 0.3], "acc_first": [0.9, 0.9, 0.8, 0.8],
+                       "acc_second": [0.7, 0.6, 0.5, 0.4], "steps_done": [4000, 4000, 2500, 4000],
+                       "best_step": [3999, 3000, 1500, 3950]})
+    empty = pd.DataFrame(columns=["condition", "metric", "diff", "lo", "hi", "p", "p_holm", "n"])
+    link = pd.DataFrame(columns=["x", "y", "r", "lo", "hi", "p", "p_holm", "n", "n_clusters", "covariates"])
+    ref = pd.Series({"acc_0": 0.95, "acc_1": 0.8, "accuracy": 0.75})
+    first = scenario_statements(df, empty, link, reference=ref)[0]
+    assert "reaches 0.75" in first and "first 0.85 of 0.95" in first and "second 0.55 of 0.80" in first
+    assert "40%-80% of it (median 60%)" in first  # 0.3/0.75 .. 0.6/0.75
+    assert "50% of networks were best at their last validation" in first  # seeds with a gap <= 100 steps
+    with pytest.raises(ValueError, match="heads"):
+        scenario_statements(df, empty, link, reference=pd.Series({"acc_0": 0.9, "accuracy": 0.9}))

@@ -30,7 +30,8 @@ from mesoscale.training import (
     train,
     two_digit_task,
 )
-from mesoscale.training import few_shot_curve
+from mesoscale.training import few_shot_curve, reference_accuracy
+from mesoscale.training.tasks import Batch, Task
 
 torch.set_num_threads(1)
 
@@ -509,3 +510,33 @@ def test_robustness_table_matches_the_curves_and_plots_one_panel_per_test():
     assert np.allclose(got, ref)
     fig = plot_robustness(rob)
     assert [ax.get_title() for ax in fig.axes] == list(dict.fromkeys(rob.test))
+
+
+class _OneKnownOneRandomHead(Task):
+    """Fresh Gaussian inputs over 2 steps; head 0 is the sign of input 0 (learnable), head 1 a coin (not)."""
+
+    heads, n_input, n_steps = (2, 2), 3, 2
+
+    def sample(self, batch_size, rng=None, step=0):
+        rng = np.random.default_rng(rng)
+        x = rng.standard_normal((batch_size, self.n_steps, self.n_input)).astype(np.float32)
+        y = np.stack([(x[:, 0, 0] > 0).astype(np.int64), rng.integers(0, 2, batch_size)], axis=1)
+        w = torch.zeros(batch_size, self.n_steps)
+        w[:, -1] = 1.0
+        return Batch(torch.as_tensor(x), torch.as_tensor(np.repeat(y[:, None], self.n_steps, 1)), w, None)
+
+
+def test_reference_accuracy_known_answers():
+    task = _OneKnownOneRandomHead()
+    ref = reference_accuracy(task, steps=600, batch_size=64, hidden=16, lr=1e-2, n_test=2000, seed=0)
+    assert ref.acc_0 > 0.95  # a learnable head is learnt
+    assert abs(ref.acc_1 - 0.5) < 0.05  # a coin stays a coin on fresh trials
+    assert ref.accuracy <= min(ref.acc_0, ref.acc_1) + 1e-12
+    again = reference_accuracy(task, steps=600, batch_size=64, hidden=16, lr=1e-2, n_test=2000, seed=0)
+    pd.testing.assert_series_equal(ref, again)
+    with pytest.raises(ValueError, match="steps"):
+        reference_accuracy(task, steps=0)
+    with pytest.raises(ValueError, match="'lr'"):
+        reference_accuracy(task, lr=0.0)
+    with pytest.raises(TypeError, match="Task"):
+        reference_accuracy("digits")

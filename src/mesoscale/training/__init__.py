@@ -29,7 +29,7 @@ Examples
 3
 """
 
-from .evaluation import accuracy, batch_accuracy, eval_batch, few_shot_curve, per_task_accuracy
+from .evaluation import accuracy, batch_accuracy, eval_batch, few_shot_curve, per_task_accuracy, reference_accuracy
 from .robustness import lesion_connections, lesion_curve, module_lesion, noise_curve, unit_strength
 from .specialisation import (
     BENA_MEASURES,
@@ -115,7 +115,7 @@ __all__ = [
     "dense_mask", "sbm_mask", "module_labels", "spatial_modules", "mask_density", "generative_mask", "connectome_prior",
     "Regularizer", "l1", "distance_l1", "communicability", "communicability_distance", "swap_units",
     "train", "TrainResult", "select_device", "member_losses", "decision_correct", "evaluate_batch",
-    "eval_batch", "batch_accuracy", "accuracy", "per_task_accuracy", "few_shot_curve", "lesion_connections", "unit_strength",
+    "eval_batch", "batch_accuracy", "accuracy", "per_task_accuracy", "few_shot_curve", "reference_accuracy", "lesion_connections", "unit_strength",
     "lesion_curve", "module_lesion", "noise_curve", "ensemble_modularity", "task_variance",
     "task_variance_clusters", "cluster_lesion", "bena_specialisation", "specialisation_index", "bena_metrics",
     "hidden_states", "ridge_readout_accuracy", "BENA_MEASURES", "PairedDigits", "rule_targets", "MODALITIES", "RULES",

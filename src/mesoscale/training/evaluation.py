@@ -6,6 +6,8 @@ are always reported together. Every random choice (evaluation trials, lesion ord
 
 * accuracy: :func:`accuracy`, :func:`per_task_accuracy` (zero-shot = on held-out tasks);
 * adaptation: :func:`few_shot_curve` (k = 1 ... 64 examples of a new task);
+* what the task allows: :func:`reference_accuracy` (a feed-forward classifier that sees a trial's whole
+  input sequence at once, the yardstick of "trained to convergence" when noise caps every head);
 * robustness (lesions, noise) is in :mod:`mesoscale.training.robustness`, structure and functional
   specialisation in :mod:`mesoscale.training.specialisation`.
 """
@@ -22,7 +24,7 @@ from .._validation import as_rng, check_choice, check_float, check_int, seed_seq
 from .loop import evaluate_batch, train
 from .tasks import ArrayTask, Batch, Task, YangTasks
 
-__all__ = ["eval_batch", "batch_accuracy", "accuracy", "per_task_accuracy", "few_shot_curve"]
+__all__ = ["eval_batch", "batch_accuracy", "accuracy", "per_task_accuracy", "few_shot_curve", "reference_accuracy"]
 
 
 def eval_batch(task: Task, n: int = 512, seed=None, **sample_kwargs) -> Batch:
@@ -169,3 +171,74 @@ def few_shot_curve(model, task: Task, ks=(1, 2, 4, 8, 16, 32, 64), *, n_test: in
               device=next(model.parameters()).device)
         rows += [{"k": k, "member": m, "accuracy": float(a)} for m, a in enumerate(batch_accuracy(net, test, task.heads))]
     return pd.DataFrame(rows)
+
+
+def reference_accuracy(task: Task, *, steps: int = 3000, batch_size: int = 256, hidden: int = 256, lr: float = 1e-3,
+                       n_test: int = 4000, test_kwargs=None, seed=None) -> pd.Series:
+    """Accuracy a feed-forward network reaches on each head when it sees the whole input sequence at once.
+
+    A noisy task caps every network's accuracy below 1 (e.g. the spike stream of
+    :class:`~mesoscale.training.PairedDigits` shows each pixel once, as one Bernoulli spike). This
+    function measures the cap an unconstrained reader reaches: a multi-layer perceptron (``hidden`` ReLU
+    units, one softmax per head) whose input is the trial's inputs at every time step, flattened, so it has
+    all the information a recurrent network integrates over time. Like the networks, it trains on fresh
+    trials (``steps`` Adam steps of ``batch_size``); it is tested on ``n_test`` trials drawn with
+    ``test_kwargs`` (e.g. ``{"split": "test"}``). A recurrent network near these numbers is trained to
+    convergence; one far below them is not.
+
+    Returns a Series: ``acc_<k>`` per head (``k`` = 0, 1, ...) and ``accuracy``, the fraction of test trials
+    with every head right.
+
+    Examples
+    --------
+    >>> from mesoscale.training import PairedDigits
+    >>> task = PairedDigits(("image", "spikes"), rules=("first", "second"), seed=0)
+    >>> ref = reference_accuracy(task, steps=200, batch_size=64, hidden=32, n_test=200, seed=0)
+    >>> ref.index.tolist()
+    ['acc_0', 'acc_1', 'accuracy']
+    >>> bool(ref.acc_0 > 0.5)
+    True
+    """
+    if not isinstance(task, Task):
+        raise TypeError(f"'task' must be a Task; got {type(task).__name__}")
+    steps = check_int(steps, "steps", minimum=1)
+    batch_size = check_int(batch_size, "batch_size", minimum=2)
+    hidden = check_int(hidden, "hidden", minimum=1)
+    lr = check_float(lr, "lr", minimum=0.0)
+    if lr == 0:
+        raise ValueError("'lr' must be > 0; got 0.0")
+    n_test = check_int(n_test, "n_test", minimum=1)
+    ss = seed_sequence(seed)
+    heads = tuple(task.heads)
+    bounds = np.cumsum((0,) + heads)
+    torch_gen = torch.Generator().manual_seed(int(seed_sequence(ss, 0).generate_state(1)[0]))
+    probe = task.sample(2, as_rng(seed_sequence(ss, 1)))
+    n_features = probe.x[0].numel()
+    net = torch.nn.Sequential(torch.nn.Linear(n_features, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, bounds[-1]))
+    with torch.no_grad():
+        for layer in (net[0], net[2]):
+            bound = 1.0 / np.sqrt(layer.in_features)
+            layer.weight.uniform_(-bound, bound, generator=torch_gen)
+            layer.bias.uniform_(-bound, bound, generator=torch_gen)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+
+    def decision(b: Batch):
+        last = b.w.argmax(1)  # the decision step of each trial
+        return b.x.reshape(len(b.x), -1), b.y[torch.arange(len(b.y)), last]
+
+    data_rng = as_rng(seed_sequence(ss, 2))
+    for step in range(steps):
+        x, y = decision(task.sample(batch_size, data_rng, step=step))
+        logits = net(x)
+        loss = sum(torch.nn.functional.cross_entropy(logits[:, bounds[h]:bounds[h + 1]], y[:, h])
+                   for h in range(len(heads)))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    with torch.no_grad():
+        x, y = decision(task.sample(n_test, as_rng(seed_sequence(ss, 3)), **dict(test_kwargs or {})))
+        logits = net(x)
+        right = torch.stack([logits[:, bounds[h]:bounds[h + 1]].argmax(1) == y[:, h] for h in range(len(heads))], 1)
+    out = {f"acc_{h}": float(right[:, h].float().mean()) for h in range(len(heads))}
+    out["accuracy"] = float(right.all(1).float().mean())
+    return pd.Series(out)

@@ -328,11 +328,15 @@ def generalisation_study(task: PairedDigits, *, seeds, n_hidden: int = 50, densi
 
 
 def scenario_statements(df: pd.DataFrame, contrasts: pd.DataFrame, link: pd.DataFrame, *, control: str = "dense",
-                        alpha: float = 0.05) -> list[str]:
+                        alpha: float = 0.05, reference: pd.Series | None = None, eval_every: int = 100) -> list[str]:
     """Numbered findings of the generalisation chapter, every number from the tables.
 
     ``contrasts`` from :func:`scenario_contrasts` (against ``control``), ``link`` from
-    :func:`~mesoscale.training.link.link_table`.
+    :func:`~mesoscale.training.link.link_table`. ``reference``
+    (:func:`~mesoscale.training.evaluation.reference_accuracy` of the same task) adds how close the trained
+    networks came to what the task allows; with ``steps_done`` and ``best_step`` columns the first finding
+    also says when the networks were best and how many were still improving at their last validation
+    (best within ``eval_every`` steps of the end).
 
     Examples
     --------
@@ -346,8 +350,24 @@ def scenario_statements(df: pd.DataFrame, contrasts: pd.DataFrame, link: pd.Data
     """
     out = []
     acc = df.groupby(["block", "condition"], sort=False)["accuracy"].agg(["mean", "min", "size"])
-    out.append("**Trained accuracy (all heads, test images).** " + "; ".join(
-        f"{c} {r['mean']:.2f} (lowest seed {r['min']:.2f}, {int(r['size'])} seeds)" for (_, c), r in acc.iterrows()) + ".")
+    text = "**Trained accuracy (all heads, test images).** " + "; ".join(
+        f"{c} {r['mean']:.2f} (lowest seed {r['min']:.2f}, {int(r['size'])} seeds)" for (_, c), r in acc.iterrows()) + "."
+    if reference is not None:
+        heads = [c for c in df if c.startswith("acc_")]
+        ref_heads = [k for k in reference.index if k.startswith("acc_")]
+        if len(heads) != len(ref_heads):
+            raise ValueError(f"'reference' has {len(ref_heads)} heads, the table {len(heads)} ({heads})")
+        share = df["accuracy"] / reference["accuracy"]
+        text += (f" A feed-forward reader of each trial's whole input sequence, trained on as many trials, reaches "
+                 f"{reference['accuracy']:.2f} (per head " + ", ".join(
+                     f"{h[4:]} {df[h].mean():.2f} of {reference[k]:.2f}" for h, k in zip(heads, ref_heads)) +
+                 f"): the networks reach {share.min():.0%}-{share.max():.0%} of it (median {share.median():.0%}).")
+    if {"best_step", "steps_done"} <= set(df):
+        improving = (df["steps_done"] - df["best_step"]) <= eval_every
+        text += (f" Best validation at step {df['best_step'].median():.0f} (median) of {df['steps_done'].median():.0f} "
+                 f"trained; {improving.mean():.0%} of networks were best at their last validation (still improving "
+                 f"when the step cap stopped them).")
+    out.append(text)
     sig = contrasts[contrasts.p_holm < alpha] if not contrasts.empty else contrasts
     if sig.empty:
         out.append(f"**Against the {control} control (Holm-corrected over every condition and scenario of a block).** "
