@@ -12,6 +12,7 @@ import pytest
 
 from mesoscale import results, runner
 from mesoscale.results import (
+    amend_table,
     check_stored_runs,
     open_run,
     parameter_fingerprint,
@@ -136,6 +137,40 @@ def test_a_stored_run_computes_only_its_missing_tables_and_promotion_merges(tmp_
     assert set(manifest["tables"]) == {"old", "new"}
     final = open_run("ch", {"n": 3}, root=tmp_path)
     assert final.frame("new", lambda: 1 / 0).b.tolist() == [2] and final.computed == []
+
+
+def test_amending_a_stored_table_rewrites_it_checksums_and_says_why(tmp_path):
+    root = _project(tmp_path)
+    run = open_run("ch", {"n": 3}, root=root)
+    run.frame("t", lambda: pd.DataFrame({"a": [1, 2]}))
+    run.frames("g", lambda: {"x": pd.DataFrame({"b": [1.0]}), "y": pd.DataFrame({"c": ["u"]})})
+    run.close()
+    promote_run("ch", root=root)
+    before = json.loads((root / "results" / "ch" / "manifest.json").read_text())
+    m = amend_table("ch", "g", {"x": pd.DataFrame({"b": [2.0]}), "y": pd.DataFrame({"c": ["v"]})},
+                    why="interval about another statistic", root=root)
+    m = amend_table("ch", "t", pd.DataFrame({"a": [3, 4]}), why="second fix", root=root)
+    assert [a["table"] for a in m["amended"]] == ["g", "t"] and m["amended"][0]["why"] == "interval about another statistic"
+    assert m["fingerprint"] == before["fingerprint"] and m["complete"]
+    assert m["tables"]["t"]["sha256"] != before["tables"]["t"]["sha256"]
+    assert m["tables"]["g"]["parts"] != before["tables"]["g"]["parts"]
+    assert not [p for p in check_stored_runs(root) if "checksum" in p or "missing" in p]
+    stored = open_run("ch", {"n": 3}, root=root)
+    assert "2 of its tables were since recomputed" in stored.status() and "second fix" in stored.status()
+    assert stored.stored and stored.frame("t", lambda: 1 / 0).a.tolist() == [3, 4]
+    assert stored.frames("g", lambda: 1 / 0)["y"].c.tolist() == ["v"]
+    with pytest.raises(KeyError, match="no table 'nope'"):
+        amend_table("ch", "nope", pd.DataFrame(), why="x", root=root)
+    with pytest.raises(ValueError, match="stored keys"):
+        amend_table("ch", "g", {"x": pd.DataFrame()}, why="x", root=root)
+    with pytest.raises(TypeError, match="DataFrame"):
+        amend_table("ch", "t", {"a": 1}, why="x", root=root)
+    with pytest.raises(ValueError, match="why"):
+        amend_table("ch", "t", pd.DataFrame(), why=" ", root=root)
+    (root / "results" / "ch" / "t.parquet").write_bytes(b"garbage")  # a corrupt run is not amended
+    with pytest.raises(ValueError, match="checksum"):
+        amend_table("ch", "g", {"x": pd.DataFrame({"b": [5.0]}), "y": pd.DataFrame({"c": ["w"]})}, why="x", root=root)
+    assert json.loads((root / "results" / "ch" / "manifest.json").read_text())["amended"] == m["amended"]
 
 
 def test_promotion_refuses_a_corrupt_run_and_the_budget(tmp_path, monkeypatch):

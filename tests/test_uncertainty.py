@@ -49,6 +49,10 @@ def test_a_search_that_varies_is_less_certain_than_its_networks_say():
     assert 0.15 < two.loc["a", "p_best"] < 0.85  # the searches' disagreement shows
     assert two.loc["a", "ci_high"] - two.loc["a", "ci_low"] > 5 * (one.loc["a", "ci_high"] - one.loc["a", "ci_low"])
     assert two.loc["a", "n_searches"] == 2 and two.loc["a", "n_evaluated"] == 24
+    # the estimate (pooled top-k) lies inside its own interval, which reaches up to the worse search alone
+    assert (two["ci_low"] <= two["energy_topk"]).all() and (two["energy_topk"] <= two["ci_high"]).all()
+    assert two.loc["a", "energy_topk"] == pytest.approx(np.mean([0.20, 0.20, 0.21]))
+    assert two.loc["a", "ci_high"] == pytest.approx(np.mean([0.40, 0.40, 0.41]), abs=0.01)
     single = search_ranking(searches[:1], top_k=3, n_boot=400, seed=0).set_index("rule")
     assert single.loc["a", "p_best"] == 1.0 and np.isnan(single.loc["a", "energy_search_sd"])
 

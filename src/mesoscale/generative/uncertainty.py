@@ -205,13 +205,16 @@ def search_uncertainty(fits, top_k: int = 10, confidence: float = 0.95,
 def search_ranking(fits, top_k: int = 10, n_boot: int = 1000, seed=None) -> pd.DataFrame:
     """Rank rules over repeated searches; ``p_best`` from a two-level bootstrap (searches, then networks).
 
-    Each replicate draws, for every rule independently, ``S`` searches with replacement and
-    then, within each drawn search, the networks of its top-k points with replacement; the
-    rule's statistic is the mean of all drawn energies. ``p_best`` is the share of replicates
-    in which a rule has the lowest statistic, ``ci_low``/``ci_high`` the 95 % interval of its
-    statistic. With one search this is the network bootstrap of
-    :func:`~mesoscale.generative.rule_ranking`. The point columns (``energy_topk``, ``eta``,
-    ``gamma``, ...) describe the pooled searches (:func:`pool_searches`).
+    The rule's statistic is ``energy_topk``: the mean energy of the networks of its ``top_k``
+    best points over all searches pooled (:func:`pool_searches`). Each replicate draws, for
+    every rule independently, ``S`` searches with replacement, pools the distinct searches
+    drawn, takes that pool's top-k points, and draws their networks with replacement; the
+    statistic is the mean of the drawn energies. So the interval is about the estimate itself,
+    and it widens when the searches disagree (a pool of one search stands for what a single
+    search would have found). ``p_best`` is the share of replicates in which a rule has the
+    lowest statistic, ``ci_low``/``ci_high`` the 95 % interval of its statistic. With one
+    search this is the network bootstrap of :func:`~mesoscale.generative.rule_ranking`. The
+    point columns (``energy_topk``, ``eta``, ``gamma``, ...) describe the pooled searches.
 
     Returns
     -------
@@ -238,14 +241,23 @@ def search_ranking(fits, top_k: int = 10, n_boot: int = 1000, seed=None) -> pd.D
     pools = [topk_energies(t, top_k) for t in tables]
     pooled_table = pd.concat([t.assign(search=s) for s, t in enumerate(tables)], ignore_index=True)
     pooled_top = topk_energies(pooled_table, top_k)
+    subsets: dict[tuple, dict[str, np.ndarray]] = {}
+
+    def top_of(drawn: tuple) -> dict[str, np.ndarray]:
+        # each rule's top-k networks in the pool of the distinct searches ``drawn`` (cached: few distinct pools)
+        if drawn not in subsets:
+            top = pools[drawn[0]] if len(drawn) == 1 else pooled_top if len(drawn) == S else topk_energies(
+                pooled_table[pooled_table["search"].isin(drawn)], top_k)
+            subsets[drawn] = {r: g["energy"].to_numpy(float) for r, g in top.groupby("rule", sort=False)}
+        return subsets[drawn]
+
     stat = np.empty((n_boot, len(rules)))
     rows = []
     for r_i, rule in enumerate(rules):
         per = [p.loc[p["rule"] == rule, "energy"].to_numpy(float) for p in pools]
         for b in range(n_boot):
-            picks = rng.integers(0, S, size=S)
-            draws = [per[s][rng.integers(0, per[s].size, size=per[s].size)] for s in picks]
-            stat[b, r_i] = np.concatenate(draws).mean()
+            e = top_of(tuple(np.unique(rng.integers(0, S, size=S)).tolist()))[rule]
+            stat[b, r_i] = e[rng.integers(0, e.size, size=e.size)].mean()
         g = pooled_top[pooled_top["rule"] == rule]
         e = g["energy"].to_numpy(float)
         pts = g.drop_duplicates(["search", "level", "point"])

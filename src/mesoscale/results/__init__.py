@@ -56,7 +56,7 @@ from ._common import (
     scratch_dir,
 )
 from .run import Run, open_run
-from .stored import check_stored_runs, promote_run, stored_runs
+from .stored import amend_table, check_stored_runs, promote_run, stored_runs
 
 __all__ = [
     "NON_RESULT_PARAMETERS",
@@ -66,6 +66,7 @@ __all__ = [
     "parameter_fingerprint",
     "result_parameters",
     "promote_run",
+    "amend_table",
     "stored_runs",
     "check_stored_runs",
     "results_dir",

@@ -225,6 +225,11 @@ class Run:
             text = (f"**Results** come from the stored run `results/{self.chapter}` (fingerprint `{self.fingerprint}`, "
                     f"profile `{m.get('profile', '?')}`, commit `{str(m.get('commit') or '?')[:7]}`, "
                     f"{_hours(m)} of compute).")
+            amended = m.get("amended", [])
+            if amended:
+                whys = list(dict.fromkeys(a["why"] for a in amended))
+                text += (f" {len(amended)} of its tables were since recomputed from its own stored tables by newer code "
+                         f"(commit `{str(amended[-1].get('commit') or '?')[:7]}`): " + "; ".join(whys) + ".")
             missing = [t for t in self.computed]
             if missing:
                 text += f" Tables computed here because the stored run lacks them: {', '.join(missing)}."

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -13,7 +14,7 @@ import pandas as pd
 from ._common import (MANIFEST, RESULTS_BUDGET_BYTES, parameter_fingerprint, project_dir, read_manifest,
                       result_parameters, results_dir, scratch_dir, sha256_of)
 
-__all__ = ["stored_runs", "promote_run", "check_stored_runs"]
+__all__ = ["stored_runs", "promote_run", "amend_table", "check_stored_runs"]
 
 
 def stored_runs(root=None) -> pd.DataFrame:
@@ -112,6 +113,92 @@ def promote_run(chapter: str, fingerprint: str | None = None, *, root=None) -> P
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return dest
+
+
+def _swap_in(dest: Path, fill) -> None:
+    """Replace folder ``dest`` by a staged copy that ``fill(staging)`` completes (a crash leaves old or new)."""
+    base = dest.parent
+    staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=base))
+    try:
+        fill(staging)
+        trash = base / f".{dest.name}.old-{os.getpid()}"
+        os.replace(dest, trash)
+        os.replace(staging, dest)
+        shutil.rmtree(trash)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def amend_table(chapter: str, name: str, value, *, why: str, root=None) -> dict:
+    """Replace one table of a stored run by a recomputation from its own stored inputs, and say so.
+
+    For a fix in code that only *summarises* stored tables (e.g. an interval computed the wrong way
+    from stored networks), the table is recomputed from what the run stored, without rerunning the
+    chapter. ``value`` is a DataFrame (a table of :meth:`Run.frame`) or a dict of DataFrames with
+    the same keys as the stored group (:meth:`Run.frames`). The run keeps its fingerprint and
+    parameters; its manifest records the amendment (``amended``: table, commit, time, ``why``) and
+    the new checksums. The stored folder is replaced atomically. Returns the new manifest.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> amend_table("nothing", "t", pd.DataFrame(), why="x", root=tempfile.mkdtemp())
+    Traceback (most recent call last):
+        ...
+    FileNotFoundError: no stored run of chapter 'nothing' in .../results
+    """
+    from .run import _commit
+
+    base = results_dir(root)
+    dest = base / chapter
+    manifest = read_manifest(dest)
+    if manifest is None:
+        raise FileNotFoundError(f"no stored run of chapter {chapter!r} in {base}")
+    if not isinstance(why, str) or not why.strip():
+        raise ValueError("'why' must say what was wrong with the stored table")
+    tables = manifest.get("tables", {})
+    if name not in tables:
+        raise KeyError(f"stored run {chapter!r} has no table {name!r}; it has {sorted(tables)}")
+    entry = dict(tables[name])
+    if entry["file"].endswith(".parquet"):
+        if not isinstance(value, pd.DataFrame):
+            raise TypeError(f"table {name!r} is a frame: 'value' must be a DataFrame; got {type(value).__name__}")
+        writes = {entry["file"]: value}
+    elif entry["file"].endswith(".group.json"):
+        index = json.loads((dest / entry["file"]).read_text())
+        if not isinstance(value, dict) or list(value) != index["keys"]:
+            raise ValueError(f"table group {name!r} must be a dict with the stored keys {index['keys']}; "
+                             f"got {list(value) if isinstance(value, dict) else type(value).__name__}")
+        if not all(isinstance(v, pd.DataFrame) for v in value.values()):
+            raise TypeError(f"table group {name!r}: every value must be a DataFrame")
+        writes = dict(zip(index["files"], value.values()))
+    else:
+        raise ValueError(f"table {name!r} ({entry['file']}) is not a frame or a group of frames")
+    problems = [p for p in check_stored_runs(root) if p.startswith(f"{chapter}:") and "checksum" in p]
+    if problems:
+        raise ValueError(f"stored run {chapter!r} fails its checksums before the amendment: {problems}")
+
+    def fill(staging: Path) -> None:
+        for f in dest.iterdir():
+            if f.is_file() and f.name != MANIFEST:
+                shutil.copy2(f, staging / f.name)
+        for fname, df in writes.items():
+            df.to_parquet(staging / fname, compression="zstd")
+        if len(writes) == 1 and entry["file"] in writes:
+            entry["sha256"] = sha256_of(staging / entry["file"])
+            entry["bytes"] = (staging / entry["file"]).stat().st_size
+        else:
+            entry["parts"] = {f: sha256_of(staging / f) for f in writes}
+            entry["bytes"] = (staging / entry["file"]).stat().st_size + sum((staging / f).stat().st_size for f in writes)
+        manifest["tables"][name] = entry
+        manifest.setdefault("amended", []).append({
+            "table": name, "commit": _commit(project_dir(root)), "why": why.strip(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
+
+    _swap_in(dest, fill)
+    return read_manifest(dest)
 
 
 def _mk(path: Path) -> Path:
