@@ -78,18 +78,22 @@ def ref_logweights(A, D, rule, eta, gamma, model_var, eps=1e-5):
     return np.where(cand, L, -np.inf), cand
 
 
-def ref_held_logweights(A, D, rule, eta, gamma, model_var, bmode, eps=1e-5):
-    """The log-weights the engine holds: the rule's own, or (clu-avg/-diff/-prod drawn by thinning,
-    ``bmode`` > 0) its per-node bound: K replaced by max(c_i, c_j) (avg, diff), max(c_i, c_j) / 2
-    (avg, gamma < 0; ``bmode`` 2) or min(c_i, c_j) (prod)."""
+def ref_held_logweights(A, D, rule, eta, gamma, model_var, bmode, hold, eps=1e-5):
+    """The log-weights the engine holds: the rule's own (``bmode`` 0), or (a clustering rule drawn
+    by thinning) ``eta X + min or max(hold_i, hold_j)`` from the lazily held node bounds ``hold``,
+    checked here to lie between log g of the node's value (c_i, or c_i / 2 for clu-avg at gamma < 0,
+    ``bmode`` 2) and that plus log LOOSE."""
     if bmode == 0:
         return ref_logweights(A, D, rule, eta, gamma, model_var, eps)
-    assert rule in ("clu-avg", "clu-diff", "clu-prod") and (bmode == 2) == (rule == "clu-avg" and gamma < 0)
-    x = bct.clustering_coef_bu(np.asarray(A, float))
-    a, b = x[:, None], x[None, :]
-    Kb = np.minimum(a, b) if rule == "clu-prod" else np.maximum(a, b) * (0.5 if bmode == 2 else 1.0)
-    L = eta * distance_feature(D, model_var[0])
-    L = L + (gamma * (Kb + eps) if model_var[1] == "exponential" else gamma * np.log(Kb + eps))
+    assert rule.startswith("clu") and (bmode == 2) == (rule == "clu-avg" and gamma < 0)
+    x = bct.clustering_coef_bu(np.asarray(A, float)) * (0.5 if bmode == 2 else 1.0)
+    lgx = gamma * (x + eps) if model_var[1] == "exponential" else gamma * np.log(x + eps)
+    tol = 1e-9 * (1 + np.abs(lgx))
+    assert np.all(hold >= lgx - tol), (hold - lgx).min()  # the held bounds dominate the node factors
+    assert np.all(hold <= lgx + np.log(_weights.LOOSE) + tol), (hold - lgx).max()  # and are not too loose
+    rowrule = _weights.row_rule(_kernels.RULE_CODE[rule], gamma, bmode)
+    Hb = np.minimum.outer(hold, hold) if rowrule == 4 else np.maximum.outer(hold, hold)
+    L = eta * distance_feature(D, model_var[0]) + Hb
     cand = (np.asarray(A) == 0) & ~np.eye(len(A), dtype=bool)
     return np.where(cand, L, -np.inf), cand
 
@@ -289,8 +293,8 @@ def test_incremental_state_equals_full_recomputation(n, rule, eta, gamma, model_
     mseed = int(A0.sum()) // 2
     pairs = n * (n - 1) // 2
     m = mseed + int(round(frac * (pairs - mseed)))
-    A, k, CN, tri, L, W, R, M, steps, bmode = _run_state(A0, D, m, rule, eta, gamma, model_var, seed,
-                                                         fast_range=fast_range)
+    A, k, CN, tri, L, W, R, M, steps, bmode, hold = _run_state(A0, D, m, rule, eta, gamma, model_var, seed,
+                                                               fast_range=fast_range)
     assert steps == m - mseed and int(A.sum()) // 2 == m
     Af = A.astype(float)
     assert np.array_equal(k, Af.sum(1).astype(int))
@@ -301,7 +305,7 @@ def test_incremental_state_equals_full_recomputation(n, rule, eta, gamma, model_
     if steps == 0 or m == pairs:
         return
     assert bmode == 0 or fast_range > 0  # thinning only on the factored path
-    Lref, cand = ref_held_logweights(Af, D, rule, eta, gamma, model_var, bmode)
+    Lref, cand = ref_held_logweights(Af, D, rule, eta, gamma, model_var, bmode, hold)
     if bmode:  # the held bounds dominate the rule's weights
         Ltrue, _ = ref_logweights(Af, D, rule, eta, gamma, model_var)
         assert np.all(Lref[cand] >= Ltrue[cand] - 1e-9 * (1 + np.abs(Ltrue[cand])))
@@ -841,17 +845,17 @@ def test_incremental_state_of_a_larger_network_spanning_row_blocks(rule):
     n = 90
     _, D = _positions_D(n, seed=71)
     m = 600
-    A, k, CN, tri, L, W, R, M, steps, bmode = _run_state(np.zeros((n, n)), D, m, rule, -2.5, 0.8,
-                                                         ("powerlaw", "powerlaw"), 72)
+    A, k, CN, tri, L, W, R, M, steps, bmode, hold = _run_state(np.zeros((n, n)), D, m, rule, -2.5, 0.8,
+                                                               ("powerlaw", "powerlaw"), 72)
     Af = A.astype(float)
     CNref = (Af @ Af).astype(int)
     np.fill_diagonal(CNref, 0)
     assert steps == m and np.array_equal(CN, CNref)
-    if rule in ("clu-avg", "clu-prod"):
+    if rule in ("clu-avg", "clu-min", "clu-prod"):
         assert bmode == 1  # drawn by thinning (accepts well here)
     elif rule != "clu-diff":  # clu-diff may fall back to exact rows when its window accepts too few
         assert bmode == 0
-    Lref, cand = ref_held_logweights(Af, D, rule, -2.5, 0.8, ("powerlaw", "powerlaw"), bmode)
+    Lref, cand = ref_held_logweights(Af, D, rule, -2.5, 0.8, ("powerlaw", "powerlaw"), bmode, hold)
     assert np.all(W[~cand] == 0.0)
     assert np.allclose(np.log(W[cand]), Lref[cand] - M, rtol=1e-9, atol=1e-7)
     assert np.allclose(R, np.triu(W, 1).sum(1), rtol=1e-10, atol=1e-300)
@@ -879,7 +883,7 @@ def test_thinning_draws_the_same_law_as_exact_rows_over_several_steps(rule, gamm
             out = _kernels.grow_state(np.asarray(A0, np.uint8), X, np.zeros(1, np.int64), np.array([m], np.int64),
                                       np.zeros(n, np.int64), _kernels.RULE_CODE[rule], -0.8, gamma, 1e-5, False, U,
                                       order, fr)
-            assert out[-1] == (_weights.bound_mode(_kernels.RULE_CODE[rule], gamma) if q == 0 else 0)
+            assert out[-2] == (_weights.bound_mode(_kernels.RULE_CODE[rule], gamma) if q == 0 else 0)
             counts[q, index[min(order[2]), max(order[2])]] += 1
     keep = counts.sum(0) > 10
     tot = counts[:, keep].sum(0)
@@ -889,13 +893,82 @@ def test_thinning_draws_the_same_law_as_exact_rows_over_several_steps(rule, gamm
     assert chi2 < dof + 6 * np.sqrt(2 * dof) + 10, (chi2, dof)
 
 
+@pytest.mark.parametrize("rule,gamma", [("clu-min", 0.3), ("clu-min", 2.0), ("clu-min", -1.5), ("clu-max", 1.0),
+                                        ("clu-prod", 0.3), ("clu-prod", 2.0), ("clu-avg", 0.3)])
+def test_lazy_bounds_draw_the_same_law_as_exact_rows(rule, gamma):
+    """Thinning from lazily held node bounds (rows recomputed only when a bound stops dominating
+    its factor or grows too loose) against exact rows in log space: the sixth added edge has the
+    same distribution (chi-square homogeneity), and the runs do end with stale bounds held."""
+    n = 8
+    _, D = _positions_D(n, seed=33)
+    A0 = _random_graph(n, 0.35, seed=34)
+    steps = 6
+    m = int(A0.sum()) // 2 + steps
+    X = distance_feature(D, "powerlaw")[None]
+    eps = 1e-5
+    iu = np.triu_indices(n, 1)
+    index = np.full((n, n), -1)
+    index[iu] = np.arange(len(iu[0]))
+    B = 3000
+    counts = np.zeros((2, len(iu[0])), int)
+    stale = 0
+    for q, fr in enumerate((_kernels.FAST_RANGE, 0.0)):
+        for s in range(B):
+            U = np.random.default_rng(7000 + s + q * B).random(steps)
+            order = np.zeros((steps, 2), np.int32)
+            out = _kernels.grow_state(np.asarray(A0, np.uint8), X, np.zeros(1, np.int64), np.array([m], np.int64),
+                                      np.zeros(n, np.int64), _kernels.RULE_CODE[rule], -0.8, gamma, eps, False, U,
+                                      order, fr)
+            assert out[-2] == (1 if q == 0 else 0)
+            counts[q, index[min(order[-1]), max(order[-1])]] += 1
+            if q == 0:
+                lgx = gamma * np.log(bct.clustering_coef_bu(out[0].astype(float)) + eps)
+                stale += bool(np.any(out[-1] > lgx + 1e-6))
+    assert stale > B // 10  # the lazy bounds were exercised
+    keep = counts.sum(0) > 10
+    tot = counts[:, keep].sum(0)
+    exp = tot[None] / 2
+    chi2 = (((counts[:, keep] - exp) ** 2) / exp).sum()
+    dof = max(int(keep.sum()) - 1, 1)
+    assert chi2 < dof + 6 * np.sqrt(2 * dof) + 10, (chi2, dof)
+
+
+@pytest.mark.parametrize("rule,gamma", [("clu-min", 0.8), ("clu-min", -1.2), ("clu-max", 1.5), ("clu-max", -0.7),
+                                        ("clu-prod", 0.3), ("clu-prod", 2.0), ("clu-avg", 1.0), ("clu-avg", -1.0),
+                                        ("clu-diff", 0.5)])
+@pytest.mark.parametrize("model_var", [("powerlaw", "powerlaw"), ("powerlaw", "exponential")])
+def test_held_bound_times_acceptance_is_the_rules_weight(rule, gamma, model_var):
+    """Thinning keeps the law when its held bounds are stale: for every candidate pair of a grown
+    state, the weight held (the proposal) times the acceptance ratio is the rule's own weight."""
+    n = 50
+    _, D = _positions_D(n, seed=81)
+    eps = 1e-5
+    kexp = model_var[1] == "exponential"
+    code = _kernels.RULE_CODE[rule]
+    A, *_, W, _, M, _, bmode, hold = _run_state(np.zeros((n, n)), D, 300, rule, -2.0, gamma, model_var, 82)
+    assert bmode == _weights.bound_mode(code, gamma) > 0
+    Af = A.astype(float)
+    cl = bct.clustering_coef_bu(Af)
+    x = cl * (0.5 if bmode == 2 else 1.0)
+    lgx = gamma * (x + eps) if kexp else gamma * np.log(x + eps)
+    assert np.sum(hold > lgx + 1e-6) >= 3  # some bounds are stale
+    MG = max(_weights.lg(0.0, gamma, eps, kexp), _weights.lg(_weights.k_max(code, n), gamma, eps, kexp))
+    P = np.exp(hold - MG)
+    rowrule = _weights.row_rule(code, gamma, bmode)
+    Ltrue, cand = ref_logweights(Af, D, rule, -2.0, gamma, model_var, eps)
+    for i, j in zip(*np.nonzero(np.triu(cand, 1))):
+        ratio = _weights.accept_ratio(code, rowrule, i, j, cl, P, gamma, eps, kexp, MG)
+        assert ratio <= 1.0 + 1e-12
+        assert W[i, j] * ratio == pytest.approx(np.exp(Ltrue[i, j] - M), rel=1e-9, abs=1e-300)
+
+
 def test_thinning_falls_back_to_exact_rows_when_it_accepts_too_few():
     """clu-diff with a large gamma accepts few proposals: the engine switches to exact rows and
     the state it holds is then the rule's own weights."""
     n = 40
     _, D = _positions_D(n, seed=41)
-    A, k, CN, tri, L, W, R, M, steps, bmode = _run_state(np.zeros((n, n)), D, 300, "clu-diff", -1.0, 6.0,
-                                                         ("powerlaw", "powerlaw"), 42)
+    A, k, CN, tri, L, W, R, M, steps, bmode, hold = _run_state(np.zeros((n, n)), D, 300, "clu-diff", -1.0, 6.0,
+                                                               ("powerlaw", "powerlaw"), 42)
     assert bmode == 0 and steps == 300
     Af = A.astype(float)
     Lref, cand = ref_logweights(Af, D, "clu-diff", -1.0, 6.0, ("powerlaw", "powerlaw"))

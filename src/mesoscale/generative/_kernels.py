@@ -33,9 +33,13 @@ of holding ``W = exp(L - M)``:
 After an edge (a, b) only the pairs whose K changed are recomputed: none for ``sptl``;
 (b, N(a)) and (a, N(b)) for ``neighbors``; the pairs of a and b for ``matching`` and the
 degree rules; the pairs of a, b and their common neighbours (whose clustering changed) for
-the clustering rules. Row sums follow by differences (old weight out, new weight in), so a
-change costs what changed. At ``gamma = 0`` every rule holds sptl's weights and makes sptl's
-updates to the row sums, so it grows sptl's networks bit for bit.
+the clustering rules. There thinning (``_weights.bound_mode``) holds lazy per-node bounds: a
+node's rows are recomputed only when its held bound no longer dominates its factor or has
+become too loose (``_weights.set_node``), so most common neighbours cost nothing (the
+proposal is accepted with the exact weight over the bound held for it, so the law is the
+rule's). Row sums follow by differences (old weight out, new weight in), so a change costs
+what changed. At ``gamma = 0`` every rule holds sptl's weights and makes sptl's updates to the
+row sums, so it grows sptl's networks bit for bit.
 """
 
 from __future__ import annotations
@@ -65,7 +69,8 @@ __all__ = ["WIRING_RULES", "RULE_CODE", "FAST_RANGE", "grow_state", "run_batch",
 FAST_RANGE = 700.0  # factored weights when the log-weights span less than this (e^-700 > 1e-305)
 _TINY = 1e-250  # log space: rebuild when the total weight falls below this
 _WINDOW = 256  # thinning: proposals per window of the acceptance check
-_MIN_ACCEPT = 0.125  # thinning: exact rows from the next window on when a window accepted less than this
+_MIN_ACCEPT = 0.125  # thinning: one level down (lazy -> exact bounds -> exact rows) when a window accepted less
+_TIGHTEN = 0.125  # lazy bounds: exact node bounds from the next window on when a window accepted less than this
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
@@ -140,9 +145,27 @@ def _workspace(n, rule):
     )
 
 
+@njit(cache=True, nogil=True, _nrt=False)
+def _draw_mode(rule, gamma, fast, level):
+    """(bmode, rowrule, pmode, lazy) of a drawing level: 2 thinning from lazily held node bounds,
+    1 thinning from exact node bounds, 0 exact rows (the level only falls, when thinning accepts
+    too few; log space always uses exact rows)."""
+    bmode = bound_mode(rule, gamma) if fast and level > 0 else 0
+    pmode = bmode if bmode else (1 if fast and (rule == 4 or rule == 5) else 0)
+    return bmode, row_rule(rule, gamma, bmode), pmode, bmode != 0 and level == 2
+
+
+@njit(cache=True, nogil=True, _nrt=False)
+def _set_all(n, pmode, lazy, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG):
+    """:func:`set_node` for every node (the rows are rebuilt after it); return the length of ``nz``."""
+    for i in range(n):
+        nnz, _ = set_node(i, pmode, lazy, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+    return nnz
+
+
 @njit(cache=True, nogil=True)
 def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range, ws):
-    """Grow one network in the workspace ``ws``; return (M, steps) with ``W = exp(L - M)``; see
+    """Grow one network in the workspace ``ws``; return (M, steps, bmode, MG) with ``W = exp(L - M)``; see
     :func:`grow_state`."""
     A, k, CN, tri, cl, P, adj, E, W, off, R, peak, tab, buf, gbuf, nz, innz, common, alive, bsum = ws
     n = A0.shape[0]
@@ -176,7 +199,7 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
     fast = True
     MG = 0.0
     MX = 0.0
-    thin = True  # thinning allowed (until a window of proposals accepts too few)
+    level = 2  # drawing level (_draw_mode): falls when a window of proposals accepts too few
     bmode = 0
     rowrule = rule
     for s in range(stage_end.shape[0]):
@@ -187,14 +210,11 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
         fast, MG, MX = stage_weights(rule, X[stage_x[s]], eta, gamma, eps, kexp, alive, E, fast_range)
         fill_table(rule, n, n2, tab, -1, tmax, fast, gamma, eps, kexp, MG)
         tfill = tmax
-        bmode = bound_mode(rule, gamma) if fast and thin else 0
-        rowrule = row_rule(rule, gamma, bmode)
-        pmode = bmode if bmode else (1 if fast and (rule == 4 or rule == 5) else 0)
+        bmode, rowrule, pmode, lazy = _draw_mode(rule, gamma, fast, level)
         nprop = 0
         nacc = 0
         if clu:
-            for i in range(n):
-                nnz = set_node(i, pmode, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+            nnz = _set_all(n, pmode, lazy, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
         M = rebuild(rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W, off, R, peak,
                     buf, gbuf)
         while nedges < stage_end[s]:
@@ -225,12 +245,13 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
                     break
                 u, st = _next_uniform(st)
                 if nprop >= _WINDOW and nacc < _MIN_ACCEPT * nprop:
-                    # thinning accepts too few even within this step (e.g. clu-prod at extreme gamma): exact
-                    # rows from here on, and this step is drawn from them. The switch depends only on how many
-                    # proposals were made, never on which pairs, so the law is kept.
-                    thin = False
-                    bmode = pmode = 0
-                    rowrule = rule
+                    # thinning accepts too few even within this step (e.g. clu-prod at extreme gamma): one
+                    # level down (exact node bounds, then exact rows), and this step is drawn from there. The
+                    # switch depends only on how many proposals were made, never on which pairs, so the law
+                    # is kept.
+                    level = 1 if lazy else 0
+                    bmode, rowrule, pmode, lazy = _draw_mode(rule, gamma, fast, level)
+                    nnz = _set_all(n, pmode, False, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
                     nprop = nacc = 0
                     M = rebuild(rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp, MG, W,
                                 off, R, peak, buf, gbuf)
@@ -279,20 +300,31 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
             # --- weights of the pairs whose K changed ---
             over = False
             if rows:
+                ra = rb = True  # rows of a and b recomputed (else only the pair (a, b) leaves)
                 if clu:
-                    nnz = set_node(a, pmode, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
-                    nnz = set_node(b, pmode, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
-                    for p in range(nc):
-                        nnz = set_node(common[p], pmode, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
-                if bmode and nprop >= _WINDOW:  # thinning accepted too few: exact rows from here on
-                    if nacc < _MIN_ACCEPT * nprop:
-                        thin = False
-                        bmode = pmode = 0
-                        rowrule = rule
-                        over = True  # the rebuild below puts the exact weights in
+                    nnz, ra = set_node(a, pmode, lazy, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+                    nnz, rb = set_node(b, pmode, lazy, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+                    q = 0
+                    for p in range(nc):  # keep the common neighbours whose rows change
+                        w = common[p]
+                        nnz, rw = set_node(w, pmode, lazy, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+                        if rw:
+                            common[q] = w
+                            q += 1
+                    nc = q
+                if bmode and nprop >= _WINDOW:  # a window of thinning: one level down if it accepted too few
+                    if nacc < (_TIGHTEN if lazy else _MIN_ACCEPT) * nprop:
+                        level = 1 if lazy else 0
+                        bmode, rowrule, pmode, lazy = _draw_mode(rule, gamma, fast, level)
+                        nnz = _set_all(n, pmode, False, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG)
+                        over = True  # the rebuild below puts the new weights in
                     nprop = nacc = 0
+                if not (ra or rb):
+                    apply_pair(a, b, 0.0, W, off, R, peak)
                 nrows = 2 + nc if clu else 2
-                for q in range(nrows):
+                for q in range(0 if over else nrows):
+                    if (q == 0 and not ra) or (q == 1 and not rb):
+                        continue
                     r = a if q == 0 else (b if q == 1 else common[q - 2])
                     over |= row_weights(r, rule, rowrule, fast, E, A, k, CN, cl, P, nz, nnz, tab, n2, gamma, eps, kexp,
                                         MG, M, buf, gbuf)
@@ -315,12 +347,12 @@ def _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, orde
                             R, peak, buf, gbuf)
     if fast:
         M = MX + MG  # W = exp(L - M) on the factored path too
-    return M, step, bmode
+    return M, step, bmode, MG
 
 
 @njit(cache=True, nogil=True)
 def grow_state(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range):
-    """Grow one network; return its final state ``(A, k, CN, tri, E, W, R, M, steps, bmode)`` (testing aid).
+    """Grow one network; return its final state ``(A, k, CN, tri, E, W, R, M, steps, bmode, hold)`` (testing aid).
 
     ``X[q]`` is the distance feature (``log D`` for the powerlaw, ``D`` for the exponential
     model) used in stage ``s`` where ``q = stage_x[s]``; stage ``s`` runs until the network
@@ -329,19 +361,23 @@ def grow_state(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U,
     ``fast_range`` bounds the dynamic range of the factored path (0 forces log space).
     On return ``W`` (n x n, symmetric, unpacked) is ``exp(L - M)`` for every candidate pair
     of the last stage (``M`` = the offset; ``MX + MG`` on the factored path) and ``R[i]`` the
-    incrementally kept sum of ``W[i, i+1:]``. ``bmode`` > 0 when clu-avg, clu-diff or clu-prod
-    were drawn by thinning at the end (``_weights.bound_mode``): ``W`` then holds the bounds.
+    incrementally kept sum of ``W[i, i+1:]``. ``bmode`` > 0 when a clustering rule was drawn by
+    thinning at the end (``_weights.bound_mode``): ``W`` then holds the bounds, built from the
+    held node factors whose log g is ``hold`` (``W_ij = exp(eta X_ij + min or max(hold_i, hold_j)
+    - M)``; each between log g of the node's value and that plus ``log LOOSE``). ``hold`` is exact
+    for clu-min/-max drawn from exact rows on the factored path and meaningless otherwise.
     """
     n = A0.shape[0]
     ws = _workspace(n, rule)
-    M, step, bmode = _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range, ws)
+    M, step, bmode, MG = _grow(A0, X, stage_x, stage_end, birth, rule, eta, gamma, eps, kexp, U, order, fast_range, ws)
     A, k, CN, tri, cl, P, adj, E, Wp, off, R, peak, tab, buf, gbuf, nz, innz, common, alive, bsum = ws
     W = np.zeros((n, n))
     for i in range(n):
         for j in range(i + 1, n):
             W[i, j] = Wp[off[i] + j - i - 1]
             W[j, i] = W[i, j]
-    return A.copy(), k.copy(), CN.astype(np.int64), tri.copy(), E.copy(), W, R.copy(), M, step, bmode
+    hold = np.log(P) + MG  # log g of the held node factors (clu-min/-max and thinning, factored path)
+    return A.copy(), k.copy(), CN.astype(np.int64), tri.copy(), E.copy(), W, R.copy(), M, step, bmode, hold
 
 
 @njit(cache=True, nogil=True)
@@ -372,7 +408,7 @@ def state_of(A, rule, X, eta, gamma, eps, kexp):
     innz = np.zeros(n, np.bool_)
     nnz = 0
     for i in range(n):
-        nnz = set_node(i, 0, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, 0.0)
+        nnz, _ = set_node(i, 0, False, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, 0.0)
     tab = np.empty(table_size(rule, n))
     fill_table(rule, n, 2 * n - 1, tab, -1, max(n - 2, 0) if rule == 2 else n - 1, False, gamma, eps, kexp, 0.0)
     L = np.full((n, n), -np.inf)

@@ -31,6 +31,8 @@ WIRING_RULES = (
 )
 RULE_CODE = {name: i for i, name in enumerate(WIRING_RULES)}
 OVERFLOW = 600.0  # log space: rebuild when a log-weight exceeds the offset by this much
+SLACK = 1.25  # lazy bounds of thinning: a refreshed node bound is its factor times this (at most 1)
+LOOSE = 2.0  # lazy bounds: a node bound is refreshed once it exceeds its factor this many times
 
 
 @njit(cache=True, nogil=True, _nrt=False)
@@ -281,38 +283,53 @@ def pair_weight(i, j, rule, fast, E, A, k, CN, cl, P, tab, n2, gamma, eps, kexp,
 
 
 @njit(cache=True, nogil=True, _nrt=False)
-def set_node(i, pmode, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG):
-    """Refresh the clustering c of node i and its per-node factor P (``pmode`` 1: P = G(c),
-    2: P = G(c / 2), 0: none); list it in ``nz`` once its clustering is non-zero. Return the
-    length of the list."""
+def set_node(i, pmode, lazy, k, tri, cl, P, nz, innz, nnz, gamma, eps, kexp, MG):
+    """Refresh the clustering c of node i and its per-node factor P (``pmode`` 1: G(c), 2: G(c / 2),
+    0: none); list it in ``nz`` once its clustering is non-zero. Return (length of the list,
+    whether the rows of node i must be recomputed).
+
+    ``lazy`` (thinning): ``P[i]`` holds a *bound* of the factor, not the factor itself: it is
+    kept while ``factor <= P[i] <= LOOSE * factor`` (the held rows stay upper bounds of the
+    weights, and thinning accepts with the exact weight), else set to ``min(1, SLACK * factor)``
+    and the rows must be recomputed. The clustering of a common neighbour rises by one triangle
+    per added edge, so its held rows usually survive a few edges.
+    """
     ki = k[i]
     c = 0.0 if ki < 2 else 2.0 * tri[i] / (ki * (ki - 1.0))
     cl[i] = c
-    if pmode == 1:
-        P[i] = exp_le0(lg(c, gamma, eps, kexp) - MG)
-    elif pmode == 2:
-        P[i] = exp_le0(lg(0.5 * c, gamma, eps, kexp) - MG)
+    refresh = True
+    if pmode:
+        pt = exp_le0(lg(c if pmode == 1 else 0.5 * c, gamma, eps, kexp) - MG)
+        if not lazy:
+            P[i] = pt
+        elif pt > P[i] or LOOSE * pt < P[i]:
+            P[i] = min(1.0, SLACK * pt)
+        else:
+            refresh = False
     if c != 0.0 and not innz[i]:
         innz[i] = True
         nz[nnz] = i
         nnz += 1
-    return nnz
+    return nnz, refresh
 
 
 @njit(cache=True, nogil=True, _nrt=False)
 def bound_mode(rule, gamma):
-    """How clu-avg, clu-diff and clu-prod are drawn on the factored path: 0 exact rows, else by
-    thinning from per-node bounds (1: P = G(c), 2: P = G(c / 2); see :func:`row_rule`).
+    """How the clustering rules are drawn on the factored path: 0 exact rows, else by thinning
+    from per-node bounds (1: P >= G(c), 2: P >= G(c / 2); see :func:`row_rule`), held lazily
+    (:func:`set_node`).
 
     g is monotone in K (increasing for gamma > 0), and K is bounded by one node's value:
     clu-avg: max(c_i, c_j) / 2 <= K <= max(c_i, c_j); clu-diff: K <= max(c_i, c_j);
     clu-prod: K <= min(c_i, c_j). So G(K) <= max(G(c_i), G(c_j)) (clu-avg, clu-diff, gamma > 0),
     min(G(c_i / 2), G(c_j / 2)) (clu-avg, gamma < 0), min(G(c_i), G(c_j)) (clu-prod, gamma > 0).
+    clu-min and clu-max are G(K) = min or max of G(c_i), G(c_j) exactly (both signs of gamma): the
+    bound is the weight itself until the held node factors grow stale.
     clu-diff and clu-prod with gamma < 0 have no useful per-node bound (K can be 0): exact rows.
     """
     if rule == 3:
         return 2 if gamma < 0.0 else 1
-    if (rule == 6 or rule == 7) and gamma >= 0.0:
+    if rule == 4 or rule == 5 or ((rule == 6 or rule == 7) and gamma >= 0.0):
         return 1
     return 0
 
