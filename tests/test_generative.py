@@ -861,6 +861,15 @@ def test_incremental_state_of_a_larger_network_spanning_row_blocks(rule):
     assert np.allclose(R, np.triu(W, 1).sum(1), rtol=1e-10, atol=1e-300)
 
 
+def _assert_homogeneous(counts):
+    """Chi-square homogeneity of two rows of counts (cells with > 10 draws), at a generous bound."""
+    keep = counts.sum(0) > 10
+    exp = counts[:, keep].sum(0)[None] / 2
+    chi2 = (((counts[:, keep] - exp) ** 2) / exp).sum()
+    dof = max(int(keep.sum()) - 1, 1)
+    assert chi2 < dof + 6 * np.sqrt(2 * dof) + 10, (chi2, dof)
+
+
 @pytest.mark.parametrize("rule,gamma", [("clu-avg", 1.3), ("clu-avg", -1.5), ("clu-diff", 0.9), ("clu-prod", 1.6)])
 def test_thinning_draws_the_same_law_as_exact_rows_over_several_steps(rule, gamma):
     """clu-avg/-diff/-prod draw by thinning on the factored path and from exact rows in log space
@@ -885,12 +894,7 @@ def test_thinning_draws_the_same_law_as_exact_rows_over_several_steps(rule, gamm
                                       order, fr)
             assert out[-2] == (_weights.bound_mode(_kernels.RULE_CODE[rule], gamma) if q == 0 else 0)
             counts[q, index[min(order[2]), max(order[2])]] += 1
-    keep = counts.sum(0) > 10
-    tot = counts[:, keep].sum(0)
-    exp = tot[None] / 2
-    chi2 = (((counts[:, keep] - exp) ** 2) / exp).sum()
-    dof = max(int(keep.sum()) - 1, 1)
-    assert chi2 < dof + 6 * np.sqrt(2 * dof) + 10, (chi2, dof)
+    _assert_homogeneous(counts)
 
 
 @pytest.mark.parametrize("rule,gamma", [("clu-min", 0.3), ("clu-min", 2.0), ("clu-min", -1.5), ("clu-max", 1.0),
@@ -925,12 +929,7 @@ def test_lazy_bounds_draw_the_same_law_as_exact_rows(rule, gamma):
                 lgx = gamma * np.log(bct.clustering_coef_bu(out[0].astype(float)) + eps)
                 stale += bool(np.any(out[-1] > lgx + 1e-6))
     assert stale > B // 10  # the lazy bounds were exercised
-    keep = counts.sum(0) > 10
-    tot = counts[:, keep].sum(0)
-    exp = tot[None] / 2
-    chi2 = (((counts[:, keep] - exp) ** 2) / exp).sum()
-    dof = max(int(keep.sum()) - 1, 1)
-    assert chi2 < dof + 6 * np.sqrt(2 * dof) + 10, (chi2, dof)
+    _assert_homogeneous(counts)
 
 
 @pytest.mark.parametrize("rule,gamma", [("clu-min", 0.8), ("clu-min", -1.2), ("clu-max", 1.5), ("clu-max", -0.7),
