@@ -69,6 +69,15 @@ def workspace(n):
         np.empty(nw, np.uint64),  # cur, nxt, unseen: bit sets of the BFS
         np.empty(nw, np.uint64),
         np.empty(nw, np.uint64),
+        np.empty(nw, np.uint64),  # cmask: the component being found
+        np.empty((n, nw), np.uint64),  # cb: neighbourhoods in the component labels
+        np.empty(n, np.int64),  # lab: the label of a node (-1: in no component of 3+ nodes)
+        np.empty(n, np.int64),  # perm: the node of a label
+        np.empty(n, np.int64),  # clo, chi: the labels clo..chi-1 of the label's component
+        np.empty(n, np.int64),
+        np.empty(n, np.int64),  # memb: components' nodes in the order they were found
+        np.empty(n + 1, np.int64),  # cst: where each component starts in memb
+        np.empty(n),  # bl: betweenness by label
     )
 
 
@@ -92,7 +101,7 @@ def stats_one(A, deg, clu, bet, ws):
     sets (one uint64 word per 64 nodes): rows are packed without branches, degrees are
     popcounts, and a BFS level is expanded word by word.
     """
-    bits, ei, ej, sigma, coef, acc, order, arcs, lst, lpr, lvl_start, pull, cur, nxt, unseen = ws
+    bits, ei, ej = ws[0], ws[1], ws[2]
     n = A.shape[0]
     nw = (n + 63) // 64
     for i in range(n):
@@ -145,21 +154,130 @@ def stats_one(A, deg, clu, bet, ws):
                 for q in range(nw):
                     t += _popcount(bits[u, q] & bits[v, q])
         clu[u] = t / (k * k - k)  # t counts every triangle twice
-    # betweenness: Brandes over every source, all ordered pairs counted. A level is expanded top-down
-    # (each node of level d lists its unseen neighbours: its successors) or, when fewer nodes are
-    # unseen than level d holds, bottom-up (each unseen node lists its neighbours in level d: its
-    # predecessors); either way fewer words are scanned than the other way round.
-    for v in range(n):
-        bet[v] = 0.0
-    for s in range(n):
+    _betweenness(bits, deg, bet, ws)
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _betweenness(bits, deg, bet, ws):
+    """Node betweenness (bctpy's ``betweenness_bin``) of the network with neighbourhoods ``bits``.
+
+    The nodes of each connected component of 3 or more nodes get consecutive labels (the largest
+    component first, each in increasing node order; nodes of smaller components lie on no shortest
+    path between two others: 0), so that a breadth-first search from a source touches only the words
+    of its component and knows how many nodes it will reach. Levels, their order (increasing node)
+    and the sums along them are the same as over the whole network.
+
+    Brandes over every source, all ordered pairs counted. A level is expanded top-down (each node of
+    level d lists its unseen neighbours: its successors) or, when fewer nodes are unseen than level d
+    holds, bottom-up (each unseen node lists its neighbours in level d: its predecessors); either way
+    fewer words are scanned than the other way round.
+    """
+    (_, _, _, sigma, coef, acc, order, arcs, lst, lpr, lvl_start, pull, cur, nxt, unseen,
+     cmask, cb, lab, perm, clo, chi, memb, cst, bl) = ws
+    n = bits.shape[0]
+    nw = (n + 63) // 64
+    # connected components by bit-set breadth-first search; those of 3+ nodes into memb
+    for w in range(nw):
+        unseen[w] = 0
+    for i in range(n):
+        bet[i] = 0.0
+        lab[i] = -1
+        if deg[i] > 0:
+            unseen[i >> 6] |= np.uint64(1) << np.uint64(i & 63)
+    nc = 0
+    pos = 0
+    big = -1
+    big_size = 0
+    for i in range(n):
+        bit = np.uint64(1) << np.uint64(i & 63)
+        if not unseen[i >> 6] & bit:
+            continue
         for w in range(nw):
-            unseen[w] = ~np.uint64(0)
             cur[w] = 0
-        if n & 63:
-            unseen[nw - 1] = (np.uint64(1) << np.uint64(n & 63)) - np.uint64(1)
+            cmask[w] = 0
+        cur[i >> 6] = bit
+        cmask[i >> 6] = bit
+        unseen[i >> 6] &= ~bit
+        while True:
+            for w in range(nw):
+                nxt[w] = 0
+            for w in range(nw):
+                x = cur[w]
+                while x:
+                    v = (w << 6) + np.int64(trailing_zeros(x))
+                    x &= x - np.uint64(1)
+                    for q in range(nw):
+                        nxt[q] |= bits[v, q]
+            new = np.uint64(0)
+            for w in range(nw):
+                y = nxt[w] & unseen[w]
+                cur[w] = y
+                unseen[w] &= ~y
+                cmask[w] |= y
+                new |= y
+            if not new:
+                break
+        size = 0
+        for w in range(nw):
+            size += _popcount(cmask[w])
+        if size < 3:
+            continue
+        cst[nc] = pos
+        for w in range(nw):
+            x = cmask[w]
+            while x:
+                memb[pos] = (w << 6) + np.int64(trailing_zeros(x))
+                x &= x - np.uint64(1)
+                pos += 1
+        if size > big_size:
+            big = nc
+            big_size = size
+        nc += 1
+    cst[nc] = pos
+    nk = pos
+    if nk == 0:
+        return
+    # labels: the largest component first (fewest words), then the others as found
+    label = 0
+    for r in range(nc):
+        c = big if r == 0 else (r - 1 if r <= big else r)
+        lo = label
+        for k in range(cst[c], cst[c + 1]):
+            v = memb[k]
+            perm[label] = v
+            lab[v] = label
+            label += 1
+        for k in range(lo, label):
+            clo[k] = lo
+            chi[k] = label
+    nwk = (nk + 63) // 64
+    for a in range(nk):
+        v = perm[a]
+        for q in range(nwk):
+            cb[a, q] = 0
+        for w in range(nw):
+            x = bits[v, w]
+            while x:
+                j = lab[(w << 6) + np.int64(trailing_zeros(x))]
+                x &= x - np.uint64(1)
+                cb[a, j >> 6] |= np.uint64(1) << np.uint64(j & 63)
+        bl[a] = 0.0
+    for s in range(nk):
+        c0 = clo[s]
+        c1 = chi[s]
+        cn = c1 - c0
+        wlo = c0 >> 6
+        whi = ((c1 - 1) >> 6) + 1
+        for w in range(wlo, whi):  # unseen: the component's labels, less the source
+            a = max(c0 - (w << 6), 0)
+            b = min(c1 - (w << 6), 64)
+            word = ~np.uint64(0) if b == 64 else (np.uint64(1) << np.uint64(b)) - np.uint64(1)
+            unseen[w] = word & ~((np.uint64(1) << np.uint64(a)) - np.uint64(1))
+            cur[w] = 0
         unseen[s >> 6] &= ~(np.uint64(1) << np.uint64(s & 63))
         cur[s >> 6] = np.uint64(1) << np.uint64(s & 63)
-        for v in range(n):
+        for v in range(c0, c1):
             sigma[v] = 0.0
         sigma[s] = 1.0
         order[0] = s
@@ -168,20 +286,20 @@ def stats_one(A, deg, clu, bet, ws):
         na = 0
         d = 0
         tail = 1
-        while True:
+        while tail < cn:  # the component is connected: every level until the last finds nodes
             lo = lvl_start[d]
             hi = lvl_start[d + 1]
-            if n - tail < hi - lo:  # bottom-up
+            if cn - tail < hi - lo:  # bottom-up
                 pull[d + 1] = True
-                for w in range(nw):
+                for w in range(wlo, whi):
                     x = unseen[w]
                     while x:
                         u = (w << 6) + np.int64(trailing_zeros(x))
                         x &= x - np.uint64(1)
                         sg = 0.0
                         a0 = na
-                        for q in range(nw):
-                            y = bits[u, q] & cur[q]
+                        for q in range(wlo, whi):
+                            y = cb[u, q] & cur[q]
                             while y:
                                 p = (q << 6) + np.int64(trailing_zeros(y))
                                 y &= y - np.uint64(1)
@@ -194,7 +312,7 @@ def stats_one(A, deg, clu, bet, ws):
                             lpr[tail, 1] = na
                             order[tail] = u
                             tail += 1
-                for w in range(nw):
+                for w in range(wlo, whi):
                     cur[w] = 0
                 for h in range(hi, tail):
                     u = order[h]
@@ -203,14 +321,14 @@ def stats_one(A, deg, clu, bet, ws):
                     unseen[u >> 6] &= ~bit
             else:  # top-down
                 pull[d + 1] = False
-                for w in range(nw):
+                for w in range(wlo, whi):
                     nxt[w] = 0
                 for h in range(lo, hi):
                     v = order[h]
                     sv = sigma[v]
                     lst[h, 0] = na
-                    for w in range(nw):
-                        x = bits[v, w] & unseen[w]
+                    for w in range(wlo, whi):
+                        x = cb[v, w] & unseen[w]
                         nxt[w] |= x
                         while x:
                             u = (w << 6) + np.int64(trailing_zeros(x))
@@ -219,7 +337,7 @@ def stats_one(A, deg, clu, bet, ws):
                             arcs[na] = u
                             na += 1
                     lst[h, 1] = na
-                for w in range(nw):
+                for w in range(wlo, whi):
                     x = nxt[w]
                     unseen[w] &= ~x
                     cur[w] = x
@@ -227,8 +345,6 @@ def stats_one(A, deg, clu, bet, ws):
                         order[tail] = (w << 6) + np.int64(trailing_zeros(x))
                         x &= x - np.uint64(1)
                         tail += 1
-            if tail == hi:
-                break
             d += 1
             lvl_start[d + 1] = tail
         # dependencies, deepest level first: delta[v] = sigma[v] * acc[v], acc[v] = sum of coef[w] over
@@ -244,14 +360,15 @@ def stats_one(A, deg, clu, bet, ws):
             for h in range(lo, hi):
                 v = order[h]
                 dv = sigma[v] * acc[v]
-                bet[v] += dv
+                bl[v] += dv
                 coef[v] = (1.0 + dv) / sigma[v]
             if pull[dd]:  # level dd listed its predecessors: hand them its coef
                 for h in range(lo, hi):
                     c = coef[order[h]]
                     for q in range(lpr[h, 0], lpr[h, 1]):
                         acc[arcs[q]] += c
-    return m
+    for a in range(nk):
+        bet[perm[a]] = bl[a]
 
 
 @njit(cache=True, nogil=True)
