@@ -9,6 +9,8 @@ import numpy as np
 from numba import njit
 from numba.cpython.unsafe.numbers import trailing_zeros
 
+_U = np.uint64  # an unsigned index: no wraparound code
+
 
 @njit(cache=True, nogil=True)
 def _ks_empty(nx, ny):
@@ -60,8 +62,8 @@ def workspace(n):
         np.empty(n),  # sigma: shortest-path counts from the source
         np.empty(n),  # coef: (1 + delta) / sigma
         np.empty(n),  # acc: sums of coef over successors
-        np.empty(n, np.int64),  # order: nodes level by level
-        np.empty(m_max, np.int32),  # arcs between consecutive levels
+        np.empty(n, np.uint32),  # order: nodes level by level
+        np.empty(m_max, np.uint32),  # arcs between consecutive levels
         np.empty((n, 2), np.int64),  # lst: a node's successors, arcs[lst[h, 0]:lst[h, 1]]
         np.empty((n, 2), np.int64),  # lpr: ... or its predecessors
         np.empty(n + 2, np.int64),  # lvl_start
@@ -158,7 +160,7 @@ def stats_one(A, deg, clu, bet, ws):
     return m
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _betweenness(bits, deg, bet, ws):
     """Node betweenness (bctpy's ``betweenness_bin``) of the network with neighbourhoods ``bits``.
 
@@ -294,79 +296,82 @@ def _betweenness(bits, deg, bet, ws):
                 for w in range(wlo, whi):
                     x = unseen[w]
                     while x:
-                        u = (w << 6) + np.int64(trailing_zeros(x))
-                        x &= x - np.uint64(1)
+                        u = (_U(w) << _U(6)) | trailing_zeros(x)
+                        x &= x - _U(1)
                         sg = 0.0
                         a0 = na
                         for q in range(wlo, whi):
-                            y = cb[u, q] & cur[q]
+                            y = cb[u, _U(q)] & cur[_U(q)]
+                            base = _U(q) << _U(6)
                             while y:
-                                p = (q << 6) + np.int64(trailing_zeros(y))
-                                y &= y - np.uint64(1)
+                                p = base | trailing_zeros(y)
+                                y &= y - _U(1)
                                 sg += sigma[p]
-                                arcs[na] = p
+                                arcs[_U(na)] = p
                                 na += 1
                         if na > a0:
                             sigma[u] = sg
-                            lpr[tail, 0] = a0
-                            lpr[tail, 1] = na
-                            order[tail] = u
+                            lpr[_U(tail), 0] = a0
+                            lpr[_U(tail), 1] = na
+                            order[_U(tail)] = u
                             tail += 1
                 for w in range(wlo, whi):
-                    cur[w] = 0
+                    cur[_U(w)] = 0
                 for h in range(hi, tail):
-                    u = order[h]
-                    bit = np.uint64(1) << np.uint64(u & 63)
-                    cur[u >> 6] |= bit
-                    unseen[u >> 6] &= ~bit
+                    u = _U(order[_U(h)])
+                    bit = _U(1) << (u & _U(63))
+                    cur[u >> _U(6)] |= bit
+                    unseen[u >> _U(6)] &= ~bit
             else:  # top-down
                 pull[d + 1] = False
                 for w in range(wlo, whi):
-                    nxt[w] = 0
+                    nxt[_U(w)] = 0
                 for h in range(lo, hi):
-                    v = order[h]
+                    v = _U(order[_U(h)])
                     sv = sigma[v]
-                    lst[h, 0] = na
+                    lst[_U(h), 0] = na
                     for w in range(wlo, whi):
-                        x = cb[v, w] & unseen[w]
-                        nxt[w] |= x
+                        x = cb[v, _U(w)] & unseen[_U(w)]
+                        nxt[_U(w)] |= x
+                        base = _U(w) << _U(6)
                         while x:
-                            u = (w << 6) + np.int64(trailing_zeros(x))
-                            x &= x - np.uint64(1)
+                            u = base | trailing_zeros(x)
+                            x &= x - _U(1)
                             sigma[u] += sv
-                            arcs[na] = u
+                            arcs[_U(na)] = u
                             na += 1
-                    lst[h, 1] = na
+                    lst[_U(h), 1] = na
                 for w in range(wlo, whi):
-                    x = nxt[w]
-                    unseen[w] &= ~x
-                    cur[w] = x
+                    x = nxt[_U(w)]
+                    unseen[_U(w)] &= ~x
+                    cur[_U(w)] = x
+                    base = _U(w) << _U(6)
                     while x:
-                        order[tail] = (w << 6) + np.int64(trailing_zeros(x))
-                        x &= x - np.uint64(1)
+                        order[_U(tail)] = base | trailing_zeros(x)
+                        x &= x - _U(1)
                         tail += 1
             d += 1
             lvl_start[d + 1] = tail
         # dependencies, deepest level first: delta[v] = sigma[v] * acc[v], acc[v] = sum of coef[w] over
         # v's successors w, coef[w] = (1 + delta[w]) / sigma[w]
-        for h in range(tail):
-            acc[order[h]] = 0.0
+        for v in range(c0, c1):
+            acc[_U(v)] = 0.0
         for dd in range(d, 0, -1):
             lo = lvl_start[dd]
             hi = lvl_start[dd + 1]
             if dd < d and not pull[dd + 1]:  # level dd listed its successors: gather their coef
                 for h in range(lo, hi):
-                    acc[order[h]] = _gather_sum(coef, arcs, lst[h, 0], lst[h, 1])
+                    acc[order[_U(h)]] = _gather_sum(coef, arcs, lst[_U(h), 0], lst[_U(h), 1])
             for h in range(lo, hi):
-                v = order[h]
+                v = order[_U(h)]
                 dv = sigma[v] * acc[v]
                 bl[v] += dv
                 coef[v] = (1.0 + dv) / sigma[v]
             if pull[dd]:  # level dd listed its predecessors: hand them its coef
                 for h in range(lo, hi):
-                    c = coef[order[h]]
-                    for q in range(lpr[h, 0], lpr[h, 1]):
-                        acc[arcs[q]] += c
+                    c = coef[order[_U(h)]]
+                    for q in range(lpr[_U(h), 0], lpr[_U(h), 1]):
+                        acc[arcs[_U(q)]] += c
     for a in range(nk):
         bet[perm[a]] = bl[a]
 
