@@ -59,13 +59,12 @@ def workspace(n):
         np.empty((n, nw), np.uint64),  # bits: neighbourhoods as bit sets
         np.empty(m_max, np.int32),  # ei, ej: the edges i < j
         np.empty(m_max, np.int32),
-        np.empty(n),  # sigma: shortest-path counts from the source
-        np.empty(n),  # coef: (1 + delta) / sigma
+        np.zeros(64 * nw),  # sigma: shortest-path counts from the source (whole words: _masked_add)
+        np.zeros(64 * nw),  # coef: (1 + delta) / sigma
         np.empty(n),  # acc: sums of coef over successors
         np.empty(n, np.uint32),  # order: nodes level by level
-        np.empty(m_max, np.uint32),  # arcs between consecutive levels
-        np.empty((n, 2), np.int64),  # lst: a node's successors, arcs[lst[h, 0]:lst[h, 1]]
-        np.empty((n, 2), np.int64),  # lpr: ... or its predecessors
+        np.empty(m_max, np.uint32),  # arcs: predecessors of the nodes of levels found bottom-up
+        np.empty((n, 2), np.int64),  # lpr: a node's predecessors, arcs[lpr[h, 0]:lpr[h, 1]]
         np.empty(n + 2, np.int64),  # lvl_start
         np.zeros(n + 2, np.bool_),  # pull: level d was found bottom-up
         np.empty(nw, np.uint64),  # cur, nxt, unseen: bit sets of the BFS
@@ -80,16 +79,26 @@ def workspace(n):
         np.empty(n, np.int64),  # memb: components' nodes in the order they were found
         np.empty(n + 1, np.int64),  # cst: where each component starts in memb
         np.empty(n),  # bl: betweenness by label
+        np.empty((n + 2, nw), np.uint64),  # lv: levels found top-down, as bit sets
     )
 
 
-@njit(cache=True, nogil=True, fastmath={"reassoc"})
-def _gather_sum(x, idx, lo, hi):
-    """Sum of x[idx[lo:hi]] (order fixed by the compiled code)."""
+@njit(cache=True, nogil=True, inline="never")
+def _masked_add(x, base, bits, v):
+    """x[base + k] += v for the set bits k of ``bits``, as one branch-free (vectorised) pass over the
+    word: the others get + 0.0."""
+    xs = x[base : base + 64]
+    for k in range(64):
+        xs[k] += v if (bits >> np.uint64(k)) & np.uint64(1) else 0.0
+
+
+@njit(cache=True, nogil=True, fastmath={"reassoc"}, inline="never")
+def _masked_sum(x, base, bits):
+    """Sum of x[base + k] over the set bits k of ``bits`` (branch-free, vectorised)."""
+    xs = x[base : base + 64]
     s = 0.0
-    ix = idx[lo:hi]
-    for q in range(ix.shape[0]):
-        s += x[np.uint32(ix[q])]  # unsigned: no wraparound check
+    for k in range(64):
+        s += xs[k] if (bits >> np.uint64(k)) & np.uint64(1) else 0.0
     return s
 
 
@@ -167,16 +176,20 @@ def _betweenness(bits, deg, bet, ws):
     The nodes of each connected component of 3 or more nodes get consecutive labels (the largest
     component first, each in increasing node order; nodes of smaller components lie on no shortest
     path between two others: 0), so that a breadth-first search from a source touches only the words
-    of its component and knows how many nodes it will reach. Levels, their order (increasing node)
-    and the sums along them are the same as over the whole network.
+    of its component and knows how many nodes it will reach. Levels and their order (increasing node)
+    are the same as over the whole network.
 
     Brandes over every source, all ordered pairs counted. A level is expanded top-down (each node of
-    level d lists its unseen neighbours: its successors) or, when fewer nodes are unseen than level d
-    holds, bottom-up (each unseen node lists its neighbours in level d: its predecessors); either way
-    fewer words are scanned than the other way round.
+    level d adds its path count to its unseen neighbours, a whole word at a time: :func:`_masked_add`)
+    or, when fewer nodes are unseen than level d holds, bottom-up (each unseen node lists its
+    neighbours in level d: its predecessors); either way fewer words are scanned than the other way
+    round. The dependencies go back the same way: a node gathers its successors' coefficients
+    (:func:`_masked_sum` over its neighbours in a level found top-down) or hands its own to its
+    listed predecessors. Path counts are integers, exact in any order; the dependencies are sums in
+    another order than bctpy's (equal up to rounding).
     """
-    (_, _, _, sigma, coef, acc, order, arcs, lst, lpr, lvl_start, pull, cur, nxt, unseen,
-     cmask, cb, lab, perm, clo, chi, memb, cst, bl) = ws
+    (_, _, _, sigma, coef, acc, order, arcs, lpr, lvl_start, pull, cur, nxt, unseen,
+     cmask, cb, lab, perm, clo, chi, memb, cst, bl, lv) = ws
     n = bits.shape[0]
     nw = (n + 63) // 64
     # connected components by bit-set breadth-first search; those of 3+ nodes into memb
@@ -329,23 +342,17 @@ def _betweenness(bits, deg, bet, ws):
                 for h in range(lo, hi):
                     v = _U(order[_U(h)])
                     sv = sigma[v]
-                    lst[_U(h), 0] = na
                     for w in range(wlo, whi):
                         x = cb[v, _U(w)] & unseen[_U(w)]
                         nxt[_U(w)] |= x
-                        base = _U(w) << _U(6)
-                        while x:
-                            u = base | trailing_zeros(x)
-                            x &= x - _U(1)
-                            sigma[u] += sv
-                            arcs[_U(na)] = u
-                            na += 1
-                    lst[_U(h), 1] = na
+                        if x:
+                            _masked_add(sigma, _U(w) << _U(6), x, sv)
                 for w in range(wlo, whi):
                     x = nxt[_U(w)]
                     unseen[_U(w)] &= ~x
                     cur[_U(w)] = x
                     base = _U(w) << _U(6)
+                    lv[d + 1, _U(w)] = x
                     while x:
                         order[_U(tail)] = base | trailing_zeros(x)
                         x &= x - _U(1)
@@ -353,15 +360,22 @@ def _betweenness(bits, deg, bet, ws):
             d += 1
             lvl_start[d + 1] = tail
         # dependencies, deepest level first: delta[v] = sigma[v] * acc[v], acc[v] = sum of coef[w] over
-        # v's successors w, coef[w] = (1 + delta[w]) / sigma[w]
+        # v's successors w, coef[w] = (1 + delta[w]) / sigma[w]; acc by gathering (next level found
+        # top-down: v's neighbours in it) or by scattering (level found bottom-up: to its predecessors)
         for v in range(c0, c1):
             acc[_U(v)] = 0.0
         for dd in range(d, 0, -1):
             lo = lvl_start[dd]
             hi = lvl_start[dd + 1]
-            if dd < d and not pull[dd + 1]:  # level dd listed its successors: gather their coef
+            if dd < d and not pull[dd + 1]:  # the next level is a bit set: gather its coef
                 for h in range(lo, hi):
-                    acc[order[_U(h)]] = _gather_sum(coef, arcs, lst[_U(h), 0], lst[_U(h), 1])
+                    v = order[_U(h)]
+                    sa = 0.0
+                    for w in range(wlo, whi):
+                        y = cb[v, _U(w)] & lv[dd + 1, _U(w)]
+                        if y:
+                            sa += _masked_sum(coef, _U(w) << _U(6), y)
+                    acc[v] = sa
             for h in range(lo, hi):
                 v = order[_U(h)]
                 dv = sigma[v] * acc[v]
