@@ -144,3 +144,56 @@ def test_invalid_networks_are_named_and_the_target_is_prepared_by_value():
     after = ks_energy(good, T2, D)
     assert np.array_equal(before, first)
     assert np.array_equal(after, ks_energy(good, T2.copy(), D)) and not np.array_equal(after, before)
+
+
+def _components_graph(rng, n, sizes, p):
+    """Random connected-ish blocks of the given sizes on shuffled labels (so components interleave,
+    straddle 64-node words and the largest is not first), the rest isolated nodes."""
+    A = np.zeros((n, n), bool)
+    perm = rng.permutation(n)
+    lo = 0
+    for k in sizes:
+        idx = perm[lo : lo + k]
+        B = _random_graph(rng, k, p)
+        path = np.arange(k - 1)  # a path through the block keeps it connected
+        B[path, path + 1] = B[path + 1, path] = True
+        A[np.ix_(idx, idx)] = B
+        lo += k
+    return A
+
+
+@pytest.mark.parametrize("n, sizes, p", [
+    (302, [30, 185, 3, 2, 2, 4, 1], 0.15),  # like a grown worm network: a giant, a second block, pairs
+    (130, [2, 3, 70, 54, 1], 0.1),
+    (200, [65, 65, 65, 3], 0.02),  # sparse blocks: deep levels
+    (64, [64], 0.05),
+    (90, [5] * 18, 0.5),
+])
+def test_components_isolated_nodes_and_pairs_equal_bctpy_and_networkx(n, sizes, p):
+    """Betweenness is computed per connected component (3+ nodes, relabelled, largest first)."""
+    import networkx as nx
+
+    rng = np.random.default_rng(n + len(sizes))
+    A = _components_graph(rng, n, [k for k in sizes if k], p)
+    D = rng.random((n, n))
+    D = D + D.T
+    np.fill_diagonal(D, 0)
+    bet = network_statistics(A, D)["betweenness"][0]
+    np.testing.assert_allclose(bet, bct.betweenness_bin(A.astype(float)), rtol=1e-12, atol=1e-12)
+    ref = nx.betweenness_centrality(nx.from_numpy_array(A.astype(int)), normalized=False)
+    np.testing.assert_allclose(bet, 2 * np.array([ref[i] for i in range(n)]), rtol=1e-12, atol=1e-12)
+    # the energy against a target of another shape, serial and threaded
+    T = _components_graph(rng, n, [n // 2, 3, 2], p)
+    nets = np.stack([A, T, _components_graph(rng, n, [n // 3, n // 3], p), np.zeros((n, n), bool)])
+    E = ks_energy(nets, T, D)
+    iu = np.triu_indices(n, 1)
+
+    def stats(M):
+        Mf = M.astype(float)
+        return (bct.degrees_und(Mf), bct.clustering_coef_bu(Mf), bct.betweenness_bin(Mf), D[iu][M[iu]])
+
+    ts = stats(T)
+    for b, M in enumerate(nets[:3]):
+        ref = [ks_2samp(x, y).statistic for x, y in zip(stats(M), ts)]
+        np.testing.assert_allclose(E[b, :4], ref, rtol=0, atol=1e-12)
+    np.testing.assert_array_equal(ks_energy(nets, T, D, n_jobs=2), E)

@@ -16,7 +16,8 @@ distance between the two empirical distribution functions, exactly what
 All of it runs in compiled numba kernels (:mod:`._ks_kernels`) over a batch of networks: the
 generative-model fitter evaluates it on 10^4–10^5 networks. Each network is packed into bit sets
 (degrees by popcounts, clustering by intersections, betweenness by Brandes' accumulation over
-breadth-first levels expanded top-down or bottom-up, whichever scans fewer words); degrees and
+breadth-first levels expanded top-down or bottom-up, whichever scans fewer words, each connected
+component relabelled onto as few words as it needs); degrees and
 edge lengths are compared with the target by counts (edge lengths by the rank of their distance
 among the distinct distances), without sorting; the target's side is prepared once per target.
 """
