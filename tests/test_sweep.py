@@ -254,6 +254,41 @@ def test_store_refuses_other_grid_seed_or_directory(tmp_path):
         run_sweep(Counter(), GRID, store, seed=1, **INLINE)
 
 
+def scaled(params, rng, *, factor, model):
+    """A task with fixed arguments (bound by functools.partial, as fit() binds its model and target)."""
+    return {"y": params["x"] * factor + model["shift"] + rng.random()}
+
+
+def test_store_refuses_other_fixed_arguments(tmp_path):
+    import functools
+    import subprocess
+    import sys
+
+    store = tmp_path / "s"
+    task = functools.partial(scaled, factor=2.0, model={"shift": np.arange(3.0)[1], "tags": {"a", "b", "c"}})
+    first = run_sweep(task, GRID, store, seed=1, **INLINE)
+    again = functools.partial(scaled, factor=2.0, model={"tags": {"c", "b", "a"}, "shift": 1.0})  # same values
+    assert run_sweep(again, GRID, store, seed=1, **INLINE).equals(first)
+    for other in (functools.partial(scaled, factor=3.0, model={"shift": 1.0, "tags": {"a", "b", "c"}}),
+                  functools.partial(scaled, factor=2.0, model={"shift": 1.0, "tags": {"a", "b"}})):
+        with pytest.raises(ValueError, match="other fixed arguments"):
+            run_sweep(other, GRID, store, seed=1, **INLINE)
+    # the record is the same in a process with another string-hash seed (sets of strings have no fixed order)
+    code = ("import functools, numpy as np; from mesoscale.sweep._keys import _fn_arguments; import tests.test_sweep as t;"
+            "print(_fn_arguments(functools.partial(t.scaled, factor=2.0, model={'shift': 1.0, 'tags': {'a', 'b', 'c'}})))")
+    digests = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              cwd=Path(__file__).parents[1], env={**__import__("os").environ, "PYTHONHASHSEED": h}
+                              ).stdout.strip() for h in ("1", "2")}
+    assert len(digests) == 1 and len(next(iter(digests))) == 64
+    # a store written before the record existed is continued as before
+    man = json.loads((store / "manifest.json").read_text())
+    del man["fn_arguments"]
+    (store / "manifest.json").write_text(json.dumps(man))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert run_sweep(task, GRID, store, seed=1, **INLINE).equals(first)
+
+
 @pytest.mark.filterwarnings("ignore:store .* was made by function")
 def test_partial_and_corrupt_chunks_are_recomputed(tmp_path):
     store = tmp_path / "s"

@@ -31,6 +31,7 @@ from ._keys import (
     _INLINE_NAMES,
     _LOCAL_NAMES,
     _canon,
+    _fn_arguments,
     _fn_name,
     _Grid,
     _seed_record,
@@ -456,7 +457,7 @@ def run_sweep(
     st = _Store(Path(store) if store is not None else None, g)
     fname = _fn_name(fn)
     if st.path is not None:
-        seed_rec = st.create_or_check(_seed_record(seed) if seed is not None else None, fname)
+        seed_rec = st.create_or_check(_seed_record(seed) if seed is not None else None, fname, _fn_arguments(fn))
     else:
         seed_rec = _seed_record(seed)
     entropy, spawn_key = seed_rec["entropy"], tuple(seed_rec["spawn_key"])

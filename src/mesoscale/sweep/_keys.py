@@ -244,6 +244,52 @@ def _seed_record(seed) -> dict:
     return {"entropy": ent, "spawn_key": [int(k) for k in ss.spawn_key]}
 
 
+def _canonical_bytes(obj, _depth: int = 0) -> bytes:
+    """Bytes that identify ``obj`` by value, the same in every process (no hash-seeded order, no ids)."""
+    if _depth > 20:
+        return b"<deep>"
+    d = _depth + 1
+    if isinstance(obj, np.generic):
+        obj = obj.item()  # a NumPy scalar is its Python value
+    if obj is None or isinstance(obj, (bool, numbers.Number, str, bytes)):
+        return f"{type(obj).__name__}:{obj!r}".encode()
+    if isinstance(obj, np.ndarray):
+        a = np.ascontiguousarray(obj)
+        if a.dtype == object:
+            return b"ndarray-object[" + b",".join(_canonical_bytes(x, d) for x in a.ravel()) + b"]"
+        return f"ndarray:{a.dtype.str}:{a.shape}:".encode() + hashlib.sha256(a.tobytes()).digest()
+    if isinstance(obj, (list, tuple)):
+        return type(obj).__name__.encode() + b"[" + b",".join(_canonical_bytes(x, d) for x in obj) + b"]"
+    if isinstance(obj, Mapping):
+        items = sorted((_canonical_bytes(k, d), _canonical_bytes(v, d)) for k, v in obj.items())
+        return b"dict{" + b",".join(k + b"=" + v for k, v in items) + b"}"
+    if isinstance(obj, (set, frozenset)):
+        return b"set{" + b",".join(sorted(_canonical_bytes(x, d) for x in obj)) + b"}"
+    if callable(obj) and hasattr(obj, "__qualname__"):
+        return f"fn:{getattr(obj, '__module__', '?')}:{obj.__qualname__}".encode()
+    state = getattr(obj, "__dict__", None)
+    if state is None and hasattr(obj, "__slots__"):
+        state = {k: getattr(obj, k) for k in obj.__slots__ if hasattr(obj, k)}
+    name = f"{type(obj).__module__}:{type(obj).__qualname__}".encode()
+    if state is not None:
+        return b"obj:" + name + _canonical_bytes(dict(state), d)
+    return b"obj:" + name + repr(obj).encode()
+
+
+def _fn_arguments(fn) -> str | None:
+    """Digest of the arguments fixed in ``fn`` (a :func:`functools.partial`), ``None`` for a plain function.
+
+    A store records it, so that a sweep continued with other fixed arguments (another model, another
+    target) is refused instead of mixing its rows with the old ones.
+    """
+    import functools
+
+    if not isinstance(fn, functools.partial):
+        return None
+    inner = _fn_name(fn.func)
+    return hashlib.sha256(_canonical_bytes((inner, fn.args, dict(fn.keywords)))).hexdigest()
+
+
 def _fn_name(fn) -> str:
     mod = getattr(fn, "__module__", None) or "?"
     name = getattr(fn, "__qualname__", None) or type(fn).__name__

@@ -151,8 +151,11 @@ class _Store:
         store.scan(rows, _locked)
         return store
 
-    def create_or_check(self, seed_rec: dict | None, fn_name: str) -> dict:
-        """Create the store, or check that an existing one belongs to this grid and seed.
+    def create_or_check(self, seed_rec: dict | None, fn_name: str, fn_arguments: str | None = None) -> dict:
+        """Create the store, or check that an existing one belongs to this grid, seed and fixed arguments.
+
+        ``fn_arguments`` is the digest of the arguments fixed in the task (``_keys._fn_arguments``);
+        a store that recorded another one is refused (a store older than the record is not checked).
 
         Returns the seed record in force (``seed_rec=None`` adopts the store's seed).
         """
@@ -184,6 +187,13 @@ class _Store:
                     f"this is {__version__}",
                     SweepWarning,
                     stacklevel=3,
+                )
+            recorded = man.get("fn_arguments")
+            if recorded is not None and fn_arguments is not None and recorded != fn_arguments:
+                raise ValueError(
+                    f"store '{path}' was made by {man.get('fn')!r} with other fixed arguments (digest "
+                    f"{recorded[:12]}) than this sweep's ({fn_arguments[:12]}): another model, target or setting; "
+                    "results are never mixed -- use a new store path or delete the old one"
                 )
             if man.get("fn") != fn_name:
                 warnings.warn(
@@ -217,6 +227,7 @@ class _Store:
                 "n_tasks": self.grid.n_tasks,
                 "seed": seed_rec,
                 "fn": fn_name,
+                "fn_arguments": fn_arguments,
                 "mesoscale_version": __version__,
                 "numpy_version": np.__version__,
                 "python": sys.version.split()[0],
