@@ -303,3 +303,8 @@ def test_scenario_statements_reference_and_steps():
     assert "50% of networks were best at their last validation" in first  # seeds with a gap <= 100 steps
     with pytest.raises(ValueError, match="heads"):
         scenario_statements(df, empty, link, reference=pd.Series({"acc_0": 0.9, "accuracy": 0.9}))
+    two = pd.concat([df, df.assign(block="worm")], ignore_index=True)  # the same condition names in two blocks
+    sig = pd.DataFrame({"block": ["worm"], "condition": ["x"], "metric": ["missing"], "diff": [0.1], "lo": [0.05],
+                        "hi": [0.2], "p": [0.01], "p_holm": [0.02], "n": [2]})
+    text = scenario_statements(two, sig, link)
+    assert "grid: dense 0.55" in text[0] and "worm: dense 0.55" in text[0] and "worm: x missing +0.10" in text[1]

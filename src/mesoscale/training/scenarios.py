@@ -350,8 +350,14 @@ def scenario_statements(df: pd.DataFrame, contrasts: pd.DataFrame, link: pd.Data
     """
     out = []
     acc = df.groupby(["block", "condition"], sort=False)["accuracy"].agg(["mean", "min", "size"])
+    several = df["block"].nunique() > 1
+
+    def label(block, condition) -> str:  # conditions of the same name in two blocks (e.g. "random") stay apart
+        return f"{block}: {condition}" if several and block is not None else str(condition)
+
     text = "**Trained accuracy (all heads, test images).** " + "; ".join(
-        f"{c} {r['mean']:.2f} (lowest seed {r['min']:.2f}, {int(r['size'])} seeds)" for (_, c), r in acc.iterrows()) + "."
+        f"{label(b, c)} {r['mean']:.2f} (lowest seed {r['min']:.2f}, {int(r['size'])} seeds)"
+        for (b, c), r in acc.iterrows()) + "."
     if reference is not None:
         heads = [c for c in df if c.startswith("acc_")]
         ref_heads = [k for k in reference.index if k.startswith("acc_")]
@@ -375,7 +381,8 @@ def scenario_statements(df: pd.DataFrame, contrasts: pd.DataFrame, link: pd.Data
     else:
         out.append(f"**Against the {control} control (Holm-corrected over every condition and scenario of a block).** "
                    f"Significant: " + "; ".join(
-            f"{r.condition} {r.metric} {r.diff:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}]" for r in sig.itertuples()) + ".")
+            f"{label(getattr(r, 'block', None), r.condition)} {r.metric} {r.diff:+.2f} [{r.lo:+.2f}, {r.hi:+.2f}]"
+            for r in sig.itertuples()) + ".")
     for r in link.itertuples():
         verdict = "significant" if r.p_holm < alpha else "not significant"
         out.append(f"**{r.x} and {r.y}** (partial r controlling for {r.covariates}): r = {r.r:+.2f} "
