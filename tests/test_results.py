@@ -139,6 +139,29 @@ def test_a_stored_run_computes_only_its_missing_tables_and_promotion_merges(tmp_
     assert final.frame("new", lambda: 1 / 0).b.tolist() == [2] and final.computed == []
 
 
+def test_tables_a_stored_run_lacked_accumulate_over_executions(tmp_path):
+    # a stored run missing two tables, computed by two executions: the second must not drop the first from
+    # the scratch manifest (else the promotion stores only the last one and the book recomputes the other)
+    root = _project(tmp_path)
+    run = open_run("ch", {"n": 3}, root=root)
+    run.frame("fits", lambda: pd.DataFrame({"a": [1]}))
+    run.close()
+    promote_run("ch", root=root)
+    amend_table("ch", "fits", pd.DataFrame({"a": [2]}), why="a fix", root=root)
+    first = open_run("ch", {"n": 3}, root=root)
+    first.frame("compare", lambda: pd.DataFrame({"b": [1]}))
+    second = open_run("ch", {"n": 3}, root=root)
+    assert second.frame("compare", lambda: 1 / 0).b.tolist() == [1]
+    second.frame("threshold", lambda: pd.DataFrame({"c": [1]}))
+    assert set(json.loads((second.folder / "manifest.json").read_text())["tables"]) == {"fits", "compare", "threshold"}
+    promote_run("ch", second.fingerprint, root=root)
+    m = json.loads((root / "results" / "ch" / "manifest.json").read_text())
+    assert set(m["tables"]) == {"fits", "compare", "threshold"} and m["complete"]
+    assert [a["table"] for a in m["amended"]] == ["fits"]  # the stored, amended table stands, with its record
+    assert open_run("ch", {"n": 3}, root=root).frame("fits", lambda: 1 / 0).a.tolist() == [2]
+    assert not [p for p in check_stored_runs(root) if "checksum" in p or "missing" in p]
+
+
 def test_amending_a_stored_table_rewrites_it_checksums_and_says_why(tmp_path):
     root = _project(tmp_path)
     run = open_run("ch", {"n": 3}, root=root)

@@ -61,8 +61,11 @@ class Run:
         self.complete = False
         self._timings: dict[str, dict] = {}
         prior = read_manifest(self.folder)
-        self.resumed = bool(prior) and prior.get("fingerprint") == self.fingerprint and not self.stored
-        if self.resumed:
+        same = bool(prior) and prior.get("fingerprint") == self.fingerprint
+        self.resumed = same and not self.stored
+        if same:
+            # tables computed here earlier -- also the ones a stored run lacked -- stay in the scratch manifest,
+            # so a later execution that computes more of them does not drop the earlier ones
             self._timings.update(prior.get("tables", {}))
 
     # ------------------------------------------------------------------ where a table lives

@@ -74,16 +74,24 @@ def promote_run(chapter: str, fingerprint: str | None = None, *, root=None) -> P
     old = read_manifest(dest)
     files = {t["file"]: t for t in manifest.get("tables", {}).values()}
     parts = {f: sha for t in manifest.get("tables", {}).values() for f, sha in t.get("parts", {}).items()}
+    origin = {f: source for f in (*files, *parts)}  # where each file is copied from
     if old and old.get("fingerprint") == manifest.get("fingerprint"):
-        # the same run, completed: keep stored tables the scratch run did not recompute
+        # the same run, completed: the stored tables stand (they may have been amended since the scratch run
+        # computed them); the scratch run adds the tables the stored run lacks
         for name, t in old.get("tables", {}).items():
-            if t["file"] not in files and (dest / t["file"]).is_file():
+            if (dest / t["file"]).is_file():
+                mine = manifest["tables"].get(name)
+                if mine is not None:
+                    files.pop(mine["file"], None)
+                    for f in mine.get("parts", {}):
+                        parts.pop(f, None)
                 manifest["tables"][name] = t
                 files[t["file"]] = t
                 parts.update(t.get("parts", {}))
+                origin.update({f: dest for f in (t["file"], *t.get("parts", {}))})
     expected = {**{f: t["sha256"] for f, t in files.items()}, **parts}
     for fname, sha in expected.items():
-        src = source / fname if (source / fname).is_file() else dest / fname
+        src = origin[fname] / fname
         if not src.is_file() or sha256_of(src) != sha:
             raise ValueError(f"{src} does not match its manifest checksum; rerun the chapter")
     new_bytes = sum(t["bytes"] for t in files.values())
@@ -92,15 +100,17 @@ def promote_run(chapter: str, fingerprint: str | None = None, *, root=None) -> P
     if others + new_bytes > RESULTS_BUDGET_BYTES:
         raise ValueError(f"storing {chapter!r} ({new_bytes / 2**20:.1f} MB) would bring results/ to "
                          f"{(others + new_bytes) / 2**20:.1f} MB, over the {RESULTS_BUDGET_BYTES / 2**20:.0f} MB budget")
-    if old and old.get("fingerprint") == manifest.get("fingerprint") and old.get("complete"):
-        manifest["complete"] = True  # a completed stored run stays complete when tables are added to it
+    if old and old.get("fingerprint") == manifest.get("fingerprint"):
+        if old.get("complete"):
+            manifest["complete"] = True  # a completed stored run stays complete when tables are added to it
+        if old.get("amended"):
+            manifest["amended"] = old["amended"]  # the stored tables stand, and with them their amendments
     manifest["wall_s"] = round(sum(t.get("wall_s", 0) for t in manifest["tables"].values()), 1)
     manifest["cpu_s"] = round(sum(t.get("cpu_s", 0) for t in manifest["tables"].values()), 1)
     staging = Path(tempfile.mkdtemp(prefix=f".{chapter}.", dir=base if base.is_dir() else _mk(base)))
     try:
         for fname in expected:
-            src = source / fname if (source / fname).is_file() else dest / fname
-            shutil.copy2(src, staging / fname)
+            shutil.copy2(origin[fname] / fname, staging / fname)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
         trash = None
         if dest.exists():
