@@ -43,6 +43,21 @@ def test_statistics_equal_bctpy_to_1e12(A):
     np.testing.assert_array_equal(s["edge_length"][0], D[iu][A[iu]])
 
 
+def _assert_ks_equals_reference(E, nets, T, D):
+    """Each network's four KS statistics equal scipy's ks_2samp on bctpy's degree, clustering and betweenness
+    and on the edge lengths, to 1e-12."""
+    iu = np.triu_indices(len(T), 1)
+
+    def stats(M):
+        Mf = M.astype(float)
+        return (bct.degrees_und(Mf), bct.clustering_coef_bu(Mf), bct.betweenness_bin(Mf), D[iu][M[iu]])
+
+    ts = stats(T)
+    for b, M in enumerate(nets):
+        ref = [ks_2samp(x, y).statistic for x, y in zip(stats(M), ts)]
+        np.testing.assert_allclose(E[b, :4], ref, rtol=0, atol=1e-12)
+
+
 def test_ks_energy_equals_bctpy_and_ks_2samp_to_1e12():
     rng = np.random.default_rng(3)
     n = 120
@@ -51,16 +66,8 @@ def test_ks_energy_equals_bctpy_and_ks_2samp_to_1e12():
     D = np.linalg.norm(xyz[:, None] - xyz[None], axis=-1)
     nets = np.stack([_random_graph(rng, n, p) for p in (0.02, 0.05, 0.08, 0.12)])
     E = ks_energy(nets, T, D)
-    iu = np.triu_indices(n, 1)
-
-    def stats(A):
-        Af = A.astype(float)
-        return (bct.degrees_und(Af), bct.clustering_coef_bu(Af), bct.betweenness_bin(Af), D[iu][A[iu]])
-
-    ts = stats(T)
-    for b, A in enumerate(nets):
-        ref = [ks_2samp(x, y).statistic for x, y in zip(stats(A), ts)]
-        np.testing.assert_allclose(E[b, :4], ref, rtol=0, atol=1e-12)
+    _assert_ks_equals_reference(E, nets, T, D)
+    for b in range(len(nets)):
         assert E[b, KS_COLUMNS.index("energy")] == max(E[b, :4])
 
 
@@ -186,14 +193,5 @@ def test_components_isolated_nodes_and_pairs_equal_bctpy_and_networkx(n, sizes, 
     T = _components_graph(rng, n, [n // 2, 3, 2], p)
     nets = np.stack([A, T, _components_graph(rng, n, [n // 3, n // 3], p), np.zeros((n, n), bool)])
     E = ks_energy(nets, T, D)
-    iu = np.triu_indices(n, 1)
-
-    def stats(M):
-        Mf = M.astype(float)
-        return (bct.degrees_und(Mf), bct.clustering_coef_bu(Mf), bct.betweenness_bin(Mf), D[iu][M[iu]])
-
-    ts = stats(T)
-    for b, M in enumerate(nets[:3]):
-        ref = [ks_2samp(x, y).statistic for x, y in zip(stats(M), ts)]
-        np.testing.assert_allclose(E[b, :4], ref, rtol=0, atol=1e-12)
+    _assert_ks_equals_reference(E[:3], nets[:3], T, D)
     np.testing.assert_array_equal(ks_energy(nets, T, D, n_jobs=2), E)

@@ -107,34 +107,29 @@ def promote_run(chapter: str, fingerprint: str | None = None, *, root=None) -> P
             manifest["amended"] = old["amended"]  # the stored tables stand, and with them their amendments
     manifest["wall_s"] = round(sum(t.get("wall_s", 0) for t in manifest["tables"].values()), 1)
     manifest["cpu_s"] = round(sum(t.get("cpu_s", 0) for t in manifest["tables"].values()), 1)
-    staging = Path(tempfile.mkdtemp(prefix=f".{chapter}.", dir=base if base.is_dir() else _mk(base)))
-    try:
+
+    def fill(staging: Path) -> None:
         for fname in expected:
             shutil.copy2(origin[fname] / fname, staging / fname)
         (staging / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
-        trash = None
-        if dest.exists():
-            trash = base / f".{chapter}.old-{os.getpid()}"
-            os.replace(dest, trash)
-        os.replace(staging, dest)
-        if trash is not None:
-            shutil.rmtree(trash)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+
+    _swap_in(dest, fill)
     return dest
 
 
 def _swap_in(dest: Path, fill) -> None:
     """Replace folder ``dest`` by a staged copy that ``fill(staging)`` completes (a crash leaves old or new)."""
-    base = dest.parent
+    base = _mk(dest.parent)
     staging = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", dir=base))
     try:
         fill(staging)
-        trash = base / f".{dest.name}.old-{os.getpid()}"
-        os.replace(dest, trash)
+        trash = None
+        if dest.exists():
+            trash = base / f".{dest.name}.old-{os.getpid()}"
+            os.replace(dest, trash)
         os.replace(staging, dest)
-        shutil.rmtree(trash)
+        if trash is not None:
+            shutil.rmtree(trash)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
