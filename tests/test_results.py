@@ -160,6 +160,10 @@ def test_tables_a_stored_run_lacked_accumulate_over_executions(tmp_path):
     assert [a["table"] for a in m["amended"]] == ["fits"]  # the stored, amended table stands, with its record
     assert open_run("ch", {"n": 3}, root=root).frame("fits", lambda: 1 / 0).a.tolist() == [2]
     assert not [p for p in check_stored_runs(root) if "checksum" in p or "missing" in p]
+    # a table whose timing was lost (recovered from its files) is said to be missing from the compute total
+    m["tables"]["compare"]["recovered"] = "timing lost"
+    (root / "results" / "ch" / "manifest.json").write_text(json.dumps(m))
+    assert "not counting 1 tables whose timings were lost" in open_run("ch", {"n": 3}, root=root).status()
 
 
 def test_amending_a_stored_table_rewrites_it_checksums_and_says_why(tmp_path):

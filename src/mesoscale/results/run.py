@@ -321,7 +321,9 @@ def _commit(root: Path) -> str | None:
 
 def _hours(manifest: Mapping) -> str:
     cpu = float(manifest.get("cpu_s") or 0.0)
-    return f"{cpu / 3600:.2f} CPU-hours" if cpu >= 360 else f"{cpu:.0f} CPU-s"
+    text = f"{cpu / 3600:.2f} CPU-hours" if cpu >= 360 else f"{cpu:.0f} CPU-s"
+    lost = sum(1 for t in manifest.get("tables", {}).values() if t.get("recovered"))
+    return text + (f", not counting {lost} tables whose timings were lost" if lost else "")
 
 
 def open_run(chapter: str, parameters: Mapping[str, Any] | None = None, *, namespace: Mapping | None = None,
