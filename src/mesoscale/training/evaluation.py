@@ -173,18 +173,33 @@ def few_shot_curve(model, task: Task, ks=(1, 2, 4, 8, 16, 32, 64), *, n_test: in
     return pd.DataFrame(rows)
 
 
+class _WholeSequence(Task):
+    """``task`` with each trial's inputs at every step flattened into one step, and its decision-step targets."""
+
+    def __init__(self, task: Task, sample_kwargs=None):
+        self.task, self.kwargs, self.heads = task, dict(sample_kwargs or {}), tuple(task.heads)
+        self.n_input = task.sample(2, as_rng(0), **self.kwargs).x[0].numel()
+
+    def sample(self, batch_size: int, rng=None, step: int = 0) -> Batch:
+        b = self.task.sample(batch_size, rng, step=step, **self.kwargs)
+        B = len(b.x)
+        last = b.w.argmax(1)  # the decision step of each trial
+        return Batch(b.x.reshape(B, 1, -1), b.y[torch.arange(B), last][:, None], torch.ones(B, 1), b.task)
+
+
 def reference_accuracy(task: Task, *, steps: int = 3000, batch_size: int = 256, hidden: int = 256, lr: float = 1e-3,
                        n_test: int = 4000, test_kwargs=None, seed=None) -> pd.Series:
     """Accuracy a feed-forward network reaches on each head when it sees the whole input sequence at once.
 
     A noisy task caps every network's accuracy below 1 (e.g. the spike stream of
     :class:`~mesoscale.training.PairedDigits` shows each pixel once, as one Bernoulli spike). This
-    function measures the cap an unconstrained reader reaches: a multi-layer perceptron (``hidden`` ReLU
-    units, one softmax per head) whose input is the trial's inputs at every time step, flattened, so it has
-    all the information a recurrent network integrates over time. Like the networks, it trains on fresh
-    trials (``steps`` Adam steps of ``batch_size``); it is tested on ``n_test`` trials drawn with
-    ``test_kwargs`` (e.g. ``{"split": "test"}``). A recurrent network near these numbers is trained to
-    convergence; one far below them is not.
+    function measures the cap an unconstrained reader reaches: a :class:`~mesoscale.training.SpatialMLP`
+    with one dense hidden layer of ``hidden`` units whose input is the trial's inputs at every time step,
+    flattened, so it has all the information a recurrent network integrates over time. Like the networks,
+    it is trained by :func:`~mesoscale.training.train` on fresh trials (``steps`` Adam steps of
+    ``batch_size``); it is tested on ``n_test`` trials drawn with ``test_kwargs`` (e.g.
+    ``{"split": "test"}``). A recurrent network near these numbers is trained to convergence; one far
+    below them is not.
 
     Returns a Series: ``acc_<k>`` per head (``k`` = 0, 1, ...) and ``accuracy``, the fraction of test trials
     with every head right.
@@ -199,6 +214,9 @@ def reference_accuracy(task: Task, *, steps: int = 3000, batch_size: int = 256, 
     >>> bool(ref.acc_0 > 0.5)
     True
     """
+    from .models import SpatialMLP
+    from .scenarios import head_accuracy
+
     if not isinstance(task, Task):
         raise TypeError(f"'task' must be a Task; got {type(task).__name__}")
     steps = check_int(steps, "steps", minimum=1)
@@ -209,36 +227,11 @@ def reference_accuracy(task: Task, *, steps: int = 3000, batch_size: int = 256, 
         raise ValueError("'lr' must be > 0; got 0.0")
     n_test = check_int(n_test, "n_test", minimum=1)
     ss = seed_sequence(seed)
-    heads = tuple(task.heads)
-    bounds = np.cumsum((0,) + heads)
-    torch_gen = torch.Generator().manual_seed(int(seed_sequence(ss, 0).generate_state(1)[0]))
-    probe = task.sample(2, as_rng(seed_sequence(ss, 1)))
-    n_features = probe.x[0].numel()
-    net = torch.nn.Sequential(torch.nn.Linear(n_features, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, bounds[-1]))
-    with torch.no_grad():
-        for layer in (net[0], net[2]):
-            bound = 1.0 / np.sqrt(layer.in_features)
-            layer.weight.uniform_(-bound, bound, generator=torch_gen)
-            layer.bias.uniform_(-bound, bound, generator=torch_gen)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
-
-    def decision(b: Batch):
-        last = b.w.argmax(1)  # the decision step of each trial
-        return b.x.reshape(len(b.x), -1), b.y[torch.arange(len(b.y)), last]
-
-    data_rng = as_rng(seed_sequence(ss, 2))
-    for step in range(steps):
-        x, y = decision(task.sample(batch_size, data_rng, step=step))
-        logits = net(x)
-        loss = sum(torch.nn.functional.cross_entropy(logits[:, bounds[h]:bounds[h + 1]], y[:, h])
-                   for h in range(len(heads)))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    with torch.no_grad():
-        x, y = decision(task.sample(n_test, as_rng(seed_sequence(ss, 3)), **dict(test_kwargs or {})))
-        logits = net(x)
-        right = torch.stack([logits[:, bounds[h]:bounds[h + 1]].argmax(1) == y[:, h] for h in range(len(heads))], 1)
-    out = {f"acc_{h}": float(right[:, h].float().mean()) for h in range(len(heads))}
-    out["accuracy"] = float(right.all(1).float().mean())
+    flat = _WholeSequence(task)
+    net = SpatialMLP(flat.n_input, sum(flat.heads), hidden=(hidden,), seed=seed_sequence(ss, 0))
+    train(net, flat, steps=steps, batch_size=batch_size, lr=lr, eval_every=steps, device="cpu",
+          seed=seed_sequence(ss, 1), progress=False)
+    test = _WholeSequence(task, test_kwargs).sample(n_test, as_rng(seed_sequence(ss, 2)))
+    out = {f"acc_{h}": float(a) for h, a in enumerate(head_accuracy(net, test, flat.heads)[0])}
+    out["accuracy"] = float(batch_accuracy(net, test, flat.heads)[0])
     return pd.Series(out)
