@@ -136,11 +136,11 @@ def _swap_in(dest: Path, fill) -> None:
 
 
 def amend_table(chapter: str, name: str, value, *, why: str, root=None) -> dict:
-    """Replace one table of a stored run by a recomputation from its own stored inputs, and say so.
+    """Replace one table of a stored run by a recomputation with newer code, and say so.
 
     For a fix in code that only *summarises* stored tables (e.g. an interval computed the wrong way
-    from stored networks), the table is recomputed from what the run stored, without rerunning the
-    chapter. ``value`` is a DataFrame (a table of :meth:`Run.frame`) or a dict of DataFrames with
+    from stored networks), or a cheap table recomputed at the run's own parameters, the table is
+    replaced without rerunning the chapter. ``value`` is a DataFrame (a table of :meth:`Run.frame`) or a dict of DataFrames with
     the same keys as the stored group (:meth:`Run.frames`). The run keeps its fingerprint and
     parameters; its manifest records the amendment (``amended``: table, commit, time, ``why``) and
     the new checksums. The stored folder is replaced atomically. Returns the new manifest.
@@ -180,7 +180,7 @@ def amend_table(chapter: str, name: str, value, *, why: str, root=None) -> dict:
         writes = dict(zip(index["files"], value.values()))
     else:
         raise ValueError(f"table {name!r} ({entry['file']}) is not a frame or a group of frames")
-    problems = [p for p in check_stored_runs(root) if p.startswith(f"{chapter}:") and "checksum" in p]
+    problems = _file_problems(dest, manifest)
     if problems:
         raise ValueError(f"stored run {chapter!r} fails its checksums before the amendment: {problems}")
 
@@ -250,11 +250,18 @@ def check_stored_runs(root=None) -> list[str]:
             new = sorted(set(result_parameters(full)) - set(stored))
             problems.append(f"{folder.name}: fingerprint no longer matches the notebook's parameters"
                             + (f" (new parameters {new})" if new else ""))
-        for name, t in m.get("tables", {}).items():
-            for fname, sha in {t["file"]: t["sha256"], **t.get("parts", {})}.items():
-                path = folder / fname
-                if not path.is_file():
-                    problems.append(f"{folder.name}: table {name!r} is missing ({fname})")
-                elif sha256_of(path) != sha:
-                    problems.append(f"{folder.name}: {fname} does not match its checksum")
+        problems += _file_problems(folder, m)
+    return problems
+
+
+def _file_problems(folder: Path, manifest: dict) -> list[str]:
+    """Tables of a stored run whose files are missing or do not match their checksums."""
+    problems = []
+    for name, t in manifest.get("tables", {}).items():
+        for fname, sha in {t["file"]: t["sha256"], **t.get("parts", {})}.items():
+            path = folder / fname
+            if not path.is_file():
+                problems.append(f"{folder.name}: table {name!r} is missing ({fname})")
+            elif sha256_of(path) != sha:
+                problems.append(f"{folder.name}: {fname} does not match its checksum")
     return problems
