@@ -123,3 +123,33 @@ def test_box_order_parameters_and_scan():
     chk = compare_runs(df, df, ["size", "control"], ["q_grid"])
     assert (chk.z == 0).all() and len(chk) == 4
     assert isinstance(chk, pd.DataFrame)
+
+
+def test_studies_store_their_simulated_rows_in_a_run_and_read_them_back(tmp_path, monkeypatch):
+    from mesoscale.generative import emergence as E
+    from mesoscale.generative.homophily import homophily_chapter
+    from mesoscale.results import open_run
+
+    run = open_run("demo", parameters={"seed": 0}, root=tmp_path)
+    first = E.phase_study([4.0], [0.05, 0.5], 60, 2, aspect=2.0, n_ref=100, seed=0, tables=run.frames,
+                          progress=False)
+    hom = homophily_chapter(["matching"], [0.0], [-10.0], [50], 2, closures=["mean"], n_steps=6, seed=0,
+                            tables=run.frames, progress=False)
+    assert {"phase", "homophily"} <= set(run.computed)
+
+    def no_simulation(*args, **kwargs):
+        raise AssertionError("the stored rows should have been read")
+
+    monkeypatch.setattr(E, "emergence_scan", no_simulation)
+    monkeypatch.setattr("mesoscale.generative.homophily.homophily_study", no_simulation)
+    again = open_run("demo", parameters={"seed": 0}, root=tmp_path)
+    second = E.phase_study([4.0], [0.05, 0.5], 60, 2, aspect=2.0, n_ref=100, seed=0, tables=again.frames,
+                           progress=False)
+    hom2 = homophily_chapter(["matching"], [0.0], [-10.0], [50], 2, closures=["mean"], n_steps=6, seed=0,
+                             tables=again.frames, progress=False)
+    pd.testing.assert_frame_equal(first["rows"], second["rows"])
+    pd.testing.assert_frame_equal(first["points"], second["points"])
+    pd.testing.assert_frame_equal(hom["breakdown"], hom2["breakdown"])
+    assert again.computed == []
+    with pytest.raises(TypeError, match="'tables'"):
+        E.stored_tables("not a store", "rows", dict)

@@ -39,7 +39,7 @@ from scipy import stats
 from .._validation import check_float, check_float_list, check_frame, check_int
 from .sparse import edges_to_sparse, sptl_edges
 
-__all__ = ["box_order_parameters", "emergence_scan", "summarize_emergence", "emergence_analysis", "read_results",
+__all__ = ["box_order_parameters", "emergence_scan", "summarize_emergence", "emergence_analysis", "read_results", "stored_tables",
            "compare_runs", "phase_points", "emergence_study", "phase_study", "emergence_report", "phase_report",
            "emergence_findings"]
 
@@ -356,6 +356,29 @@ def emergence_analysis(df: pd.DataFrame, prediction: pd.DataFrame, *, window=(0.
     return out
 
 
+def stored_tables(tables, name: str, compute) -> dict:
+    """``compute()`` (a dict of DataFrames), or ``tables(name, compute)`` when a table store is given.
+
+    ``tables`` is anything with the signature of :meth:`mesoscale.results.Run.frames` -- a chapter
+    passes its run's, so the simulated rows of a study are read from its stored run instead of
+    being simulated again; ``None`` computes.
+
+    Examples
+    --------
+    >>> stored_tables(None, "rows", lambda: {"live": pd.DataFrame({"q": [0.3]})})["live"].q.tolist()
+    [0.3]
+    >>> seen = []
+    >>> out = stored_tables(lambda name, f: seen.append(name) or f(), "rows", lambda: {"live": pd.DataFrame()})
+    >>> seen
+    ['rows']
+    """
+    if tables is None:
+        return compute()
+    if not callable(tables):
+        raise TypeError(f"'tables' must be None or a callable like Run.frames; got {type(tables).__name__}")
+    return tables(name, compute)
+
+
 def read_results(results_dir, name: str) -> pd.DataFrame | None:
     """Stored rows ``<results_dir>/<name>.csv.gz`` below the project root, or None (no directory, no file).
 
@@ -441,14 +464,17 @@ def phase_points(summary: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 def emergence_study(xis, sizes, n_seeds: int, *, c: float = 6.0, dim: int = 2, aspect: float = 1.0, n_ref: int = 800,
                     louvain_max_xi: float = math.inf, louvain_subset: dict | None = None, results_dir=None,
                     results_name: str = "02_emergence_rows", n_boot: int = 200, seed=None, store=None,
-                    progress: bool = True, **sweep_kwargs) -> dict:
+                    tables=None, progress: bool = True, **sweep_kwargs) -> dict:
     """The chapter's test of the spatial theory: predictions, this run's simulations, stored ones, the analysis.
 
     The theory (:func:`mesoscale.theory.box_predictions` on ``n_ref`` points) gives the predicted
     grid of every range; :func:`emergence_scan` simulates ``sizes x xis x n_seeds`` in this run; if
     ``results_dir`` holds stored rows (``<results_name>.csv.gz``, e.g. the paper-grade sweep), the
     analysis (:func:`emergence_analysis`) uses them and this run is compared with them at the points
-    both have (:func:`compare_runs`); otherwise it uses this run's rows.
+    both have (:func:`compare_runs`); otherwise it uses this run's rows. ``tables`` (e.g. a chapter
+    run's :meth:`~mesoscale.results.Run.frames`) stores this run's simulated rows as the table
+    ``emergence`` and reads them back on the next execution (:func:`stored_tables`); the theory is
+    always recomputed.
 
     Returns
     -------
@@ -467,9 +493,9 @@ def emergence_study(xis, sizes, n_seeds: int, *, c: float = 6.0, dim: int = 2, a
 
     pred = box_predictions(xis, c, dim, aspect, n_ref=n_ref)
     cells = {float(x): tuple(int(v) for v in s.split("x")) for x, s in zip(pred["xi"], pred["cells"])}
-    live = emergence_scan(xis, sizes, n_seeds, c=c, dim=dim, aspect=aspect, cells=cells,
-                          louvain_max_xi=louvain_max_xi, louvain_subset=louvain_subset, seed=seed, store=store,
-                          progress=progress, **sweep_kwargs)
+    live = stored_tables(tables, "emergence", lambda: {"live": emergence_scan(
+        xis, sizes, n_seeds, c=c, dim=dim, aspect=aspect, cells=cells, louvain_max_xi=louvain_max_xi,
+        louvain_subset=louvain_subset, seed=seed, store=store, progress=progress, **sweep_kwargs)})["live"]
     stored = read_results(results_dir, results_name)
     rows = live if stored is None else stored
     check = None if stored is None else compare_runs(live, stored, ["size", "control"], ["q_grid", "overlap"])
@@ -480,13 +506,14 @@ def emergence_study(xis, sizes, n_seeds: int, *, c: float = 6.0, dim: int = 2, a
 
 
 def phase_study(mean_degrees, xis, n: int, n_seeds: int, *, dim: int = 2, aspect: float = 1.0, n_ref: int = 800,
-                results_dir=None, results_name: str = "02_phase_rows", seed=None, store=None, progress: bool = True,
-                **sweep_kwargs) -> dict:
+                results_dir=None, results_name: str = "02_phase_rows", seed=None, store=None, tables=None,
+                progress: bool = True, **sweep_kwargs) -> dict:
     """Simulated points of the phase diagram at size ``n`` over ``(c, xi)``, and the theory's boundaries.
 
     One :func:`emergence_scan` per mean degree (predicted grids from
     :func:`mesoscale.theory.box_predictions`); stored rows (``<results_name>.csv.gz`` with a ``c``
-    column) replace this run's where present. Points are classified by :func:`phase_points`.
+    column) replace this run's where present. Points are classified by :func:`phase_points`. ``tables``
+    stores and reads this run's simulated rows as the table ``phase`` (:func:`stored_tables`).
 
     Returns
     -------
@@ -503,14 +530,18 @@ def phase_study(mean_degrees, xis, n: int, n_seeds: int, *, dim: int = 2, aspect
 
     from ..theory import box_predictions, phase_boundaries
 
-    rows, preds = [], {}
-    for c in mean_degrees:
-        pred = preds[float(c)] = box_predictions(xis, c, dim, aspect, n_ref=n_ref)
-        cells = {float(x): tuple(int(v) for v in s.split("x")) for x, s in zip(pred["xi"], pred["cells"])}
-        st = None if store is None else os.path.join(str(store), f"c{float(c):g}")
-        rows.append(emergence_scan(xis, [n], n_seeds, c=c, dim=dim, aspect=aspect, cells=cells, seed=seed, store=st,
-                                   progress=progress, **sweep_kwargs).assign(c=float(c)))
-    live = pd.concat(rows, ignore_index=True)
+    preds = {float(c): box_predictions(xis, c, dim, aspect, n_ref=n_ref) for c in mean_degrees}
+
+    def simulate():
+        rows = []
+        for c, pred in preds.items():
+            cells = {float(x): tuple(int(v) for v in s.split("x")) for x, s in zip(pred["xi"], pred["cells"])}
+            st = None if store is None else os.path.join(str(store), f"c{c:g}")
+            rows.append(emergence_scan(xis, [n], n_seeds, c=c, dim=dim, aspect=aspect, cells=cells, seed=seed,
+                                       store=st, progress=progress, **sweep_kwargs).assign(c=c))
+        return {"live": pd.concat(rows, ignore_index=True)}
+
+    live = stored_tables(tables, "phase", simulate)["live"]
     stored = read_results(results_dir, results_name)
     use = live if stored is None else stored
     summary = pd.concat([summarize_emergence(g).assign(c=c) for c, g in use.groupby("c")], ignore_index=True)

@@ -234,12 +234,14 @@ def homophily_breakdown(theory: pd.DataFrame, simulation: pd.DataFrame, *, closu
 
 
 def homophily_chapter(rules, gammas, etas, sizes, n_seeds: int, *, results_dir=None, tolerance: float = 0.03,
-                      seed=None, store=None, progress: bool = True, **kwargs) -> dict:
+                      seed=None, store=None, tables=None, progress: bool = True, **kwargs) -> dict:
     """:func:`homophily_study` in this run, stored theory and simulation rows where present, and the breakdown.
 
     Stored rows are ``<results_dir>/02_homophily_theory.csv.gz`` and ``02_homophily_sim.csv.gz``; with
     them, this run's simulations are compared with the stored ones at the shared points
-    (:func:`~mesoscale.generative.emergence.compare_runs`).
+    (:func:`~mesoscale.generative.emergence.compare_runs`). ``tables`` (e.g. a chapter run's
+    :meth:`~mesoscale.results.Run.frames`) stores this run's theory and simulation rows as the table
+    group ``homophily`` and reads them back (:func:`~mesoscale.generative.emergence.stored_tables`).
 
     Returns
     -------
@@ -254,10 +256,11 @@ def homophily_chapter(rules, gammas, etas, sizes, n_seeds: int, *, results_dir=N
     >>> out["stored"], sorted(out["breakdown"]["gamma"].tolist())
     (False, [0.0, 1.0])
     """
-    from .emergence import compare_runs, read_results
+    from .emergence import compare_runs, read_results, stored_tables
 
-    theory, sim = homophily_study(rules, gammas, etas, sizes, n_seeds, seed=seed, store=store, progress=progress,
-                                  **kwargs)
+    run = stored_tables(tables, "homophily", lambda: dict(zip(("theory", "simulation"), homophily_study(
+        rules, gammas, etas, sizes, n_seeds, seed=seed, store=store, progress=progress, **kwargs))))
+    theory, sim = run["theory"], run["simulation"]
     th_st, sim_st = read_results(results_dir, "02_homophily_theory"), read_results(results_dir, "02_homophily_sim")
     stored = th_st is not None and sim_st is not None
     check = compare_runs(sim, sim_st, ["rule", "gamma", "eta", "size"], ["q_grid", "ell"]) if stored else None

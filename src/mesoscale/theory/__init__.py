@@ -72,6 +72,7 @@ from .plots import (
     plot_order_parameter,
     plot_phase_diagram,
     plot_scans,
+    plot_planted_threshold,
     plot_significance,
     plot_susceptibility,
     plot_transition,
@@ -82,6 +83,7 @@ from .transitions import locate_transition, scan, summarize
 __all__ = [
     "fss_table",
     "plot_scans",
+    "plot_planted_threshold",
     "plot_significance",
     "block_sizes",
     "planted_partition",

@@ -15,6 +15,7 @@ from .scaling import FSSResult
 from .transitions import summarize
 
 __all__ = ["plot_order_parameter", "plot_susceptibility", "plot_fss", "plot_transition", "plot_significance",
+           "plot_planted_threshold",
            "plot_scans", "plot_phase_diagram", "plot_emergence", "plot_collapse", "plot_homophily", "plot_growth", "plot_collapses"]
 
 
@@ -164,6 +165,36 @@ def plot_transition(df: pd.DataFrame, fss: FSSResult | None = None, value: str =
                         xlabel=xlabel)
     if fss is not None:
         plot_fss(fss, ax=axes[2], reference=reference, ylabel=f"{xlabel} at the transition")
+    return fig
+
+
+def plot_planted_threshold(c: float, q: int, n: int, *, ax=None, points: int = 200):
+    """The planted groups' modularity against the control ``x``, with a random graph's maximum Q.
+
+    ``x = (c_in - c_out) / (q sqrt(c))`` runs from 0 to ``sqrt(c)`` (``c_out = 0``); the planted
+    partition's Q is :func:`~mesoscale.theory.expected_modularity_planted` (sparse limit) and the
+    horizontal lines are the maximum Q of a random graph of ``n`` nodes and mean degree ``c``
+    (:func:`~mesoscale.theory.expected_modularity_random`, Reichardt & Bornholdt and Guimerà et al.).
+
+    Examples
+    --------
+    >>> fig = plot_planted_threshold(4.0, 2, 1000)
+    >>> len(fig.axes[0].get_lines())
+    4
+    """
+    from .sbm import detectability_threshold, expected_modularity_planted, expected_modularity_random, sbm_parameters
+
+    fig, ax = _axes(ax, (5.6, 3.4))
+    delta_c = detectability_threshold(c, q)
+    x = np.linspace(0, np.sqrt(c), points)
+    ax.plot(x, [expected_modularity_planted(q, *sbm_parameters(c, q, delta=v * delta_c)) for v in x],
+            color=PALETTE[0], label="planted partition (sparse limit)")
+    for method, ls in (("reichardt", "--"), ("guimera", "-.")):
+        ax.axhline(expected_modularity_random(n, c=c, method=method), color="0.4", ls=ls,
+                   label=f"maximum Q of a random graph ({method}), n = {n}")
+    _reference_line(ax, 1.0, "detectability threshold")
+    ax.set(xlabel="x = (c_in − c_out) / (q √c)", ylabel="modularity Q", title=f"c = {c:g}, q = {q}")
+    ax.legend(fontsize=8)
     return fig
 
 
