@@ -178,6 +178,43 @@ def test_relabel_sorted_is_numpy_unique_inverse():
         assert np.array_equal(out, inv) and k == uniq.size
 
 
+def old_modularity(M, p, gamma):
+    """metrics.modularity as it was before the kernel (np.add.at), written out."""
+    k = p.max() + 1
+    E = np.zeros((k, k))
+    np.add.at(E, (p[:, None], p[None, :]), M)
+    expected = np.dot(np.bincount(p, weights=M.sum(axis=1), minlength=k),
+                      np.bincount(p, weights=M.sum(axis=0), minlength=k))
+    return float((np.trace(E) - gamma * expected / M.sum()) / M.sum())
+
+
+def test_module_weights_and_modularity_unchanged_bit_for_bit():
+    rng = np.random.default_rng(3)
+    for trial in range(30):
+        n = int(rng.integers(2, 300))
+        M = rng.lognormal(0, 2, (n, n)) * (rng.random((n, n)) < 0.3)
+        M[0, 1] = 1.0
+        p = mm.relabel(rng.integers(0, int(rng.integers(1, n + 1)), n))
+        E = np.zeros((p.max() + 1,) * 2)
+        np.add.at(E, (p[:, None], p[None, :]), M)
+        assert np.array_equal(lk.module_weights(M, p, p.max() + 1), E), trial
+        gamma = float(rng.choice([0.5, 1.0, 2.0]))
+        assert mm.modularity(M, p, gamma) == old_modularity(M, p, gamma), trial
+
+
+def test_is_symmetric_across_tiles():
+    rng = np.random.default_rng(4)
+    for n in (1, 2, 63, 64, 65, 130):
+        X = rng.random((n, n))
+        X = X + X.T
+        assert lk.is_symmetric(X)
+        for i, j in rng.integers(0, n, (10, 2)):
+            if i != j:
+                Y = X.copy()
+                Y[i, j] = np.nextafter(Y[i, j], 10.0)
+                assert not lk.is_symmetric(Y), (n, i, j)
+
+
 def test_driver_rejects_non_finite_matrix():
     B = np.zeros((3, 3))
     B[0, 1] = np.nan

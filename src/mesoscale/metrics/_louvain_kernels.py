@@ -141,12 +141,14 @@ def move_pass(Hnm, Bt, Mb, order):
 
 @njit(cache=True, nogil=True)
 def is_symmetric(B):
-    """Whether ``B == B.T`` exactly (stops at the first difference)."""
+    """Whether ``B == B.T`` exactly (in 64 x 64 tiles, to stay in cache; stops at a difference)."""
     n = B.shape[0]
-    for i in range(n):
-        for j in range(i + 1, n):
-            if B[i, j] != B[j, i]:
-                return False
+    for i0 in range(0, n, 64):
+        for j0 in range(i0, n, 64):
+            for i in range(i0, min(i0 + 64, n)):
+                for j in range(max(j0, i + 1), min(j0 + 64, n)):
+                    if B[i, j] != B[j, i]:
+                        return False
     return True
 
 
@@ -197,6 +199,21 @@ def aggregate(B, Mb, k, bufsize):
     return b1
 
 
+@njit(cache=True, nogil=True)
+def module_weights(M, p, k):
+    """``E[a, b] = sum of M[i, j]`` over ``p[i] == a, p[j] == b``, added in row-major order.
+
+    The same order (hence the same floats) as ``np.add.at(E, (p[:, None], p[None, :]), M)``.
+    """
+    n = M.shape[0]
+    E = np.zeros((k, k))
+    for i in range(n):
+        a = p[i]
+        for j in range(n):
+            E[a, p[j]] += M[i, j]
+    return E
+
+
 def louvain(B, s, rng):
     """bctpy's ``community_louvain`` on the modularity matrix ``B``; returns ``(ci, q)``.
 
@@ -221,9 +238,9 @@ def louvain(B, s, rng):
     bufsize = int(np.getbufsize())
     ci = np.arange(n, dtype=np.int64)
     Mb = ci.copy()
-    Hnm = B.copy()
     if not np.all(np.isfinite(B)):
         raise ValueError("the modularity matrix B has non-finite entries (overflowing weights?)")
+    Hnm = B.copy()
     Bt = B if is_symmetric(B) else np.ascontiguousarray(B.T)  # B[:, u] as contiguous rows
     diag = np.arange(n)
     q0 = -np.inf

@@ -67,12 +67,18 @@ def modularity(A, partition, gamma: float = 1.0) -> float:
     M, _ = check_network(A)
     gamma = check_float(gamma, "gamma", minimum=0.0)
     p = check_partition(partition, M.shape[0])
+    return _modularity(M, p, gamma)
+
+
+def _modularity(M, p, gamma):
+    """:func:`modularity` of a validated float matrix and labels 0..k-1 (no checks)."""
     s = M.sum()
     kout = M.sum(axis=1)
     kin = M.sum(axis=0)
     k = p.max() + 1
-    E = np.zeros((k, k))
-    np.add.at(E, (p[:, None], p[None, :]), M)
+    # E[a, b] = weight from module a to module b, accumulated as np.add.at(E, (p[:, None],
+    # p[None, :]), M) accumulates it (row-major order), so Q is the same float
+    E = _louvain_kernels.module_weights(M, p, k)
     within = np.trace(E)
     expected = np.dot(np.bincount(p, weights=kout, minlength=k), np.bincount(p, weights=kin, minlength=k))
     return float((within - gamma * expected / s) / s)
@@ -168,7 +174,7 @@ def louvain_partitions(
         else:
             ci, _q = _louvain_kernels.louvain(B, s, _bct_seed(rng))
         parts[r] = relabel(ci)
-        qs[r] = modularity(M, parts[r], gamma)
+        qs[r] = _modularity(M, parts[r], gamma)
     return parts, qs
 
 
@@ -266,4 +272,4 @@ def consensus_communities(
         consensus = relabel(ci)
     if consensus.shape != (n,):  # pragma: no cover - defensive, bctpy squeezes its output
         raise RuntimeError(f"consensus_und returned shape {consensus.shape}")
-    return consensus, modularity(M, consensus, gamma), agree
+    return consensus, _modularity(M, consensus, gamma), agree

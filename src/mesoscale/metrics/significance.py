@@ -28,7 +28,7 @@ from .._validation import (
     check_network,
     seed_sequence,
 )
-from .community import best_partition
+from .community import ENGINES, best_partition
 from .fragmentation import MIN_LARGEST_COMPONENT, flag_fragmented, fragmentation
 from .nulls import NULL_MODELS, null_network
 
@@ -306,11 +306,12 @@ def modularity_significance(
     confidence: float = 0.95,
     min_largest_component: float = MIN_LARGEST_COMPONENT,
     on_fragmented: str = "warn",
+    engine: str = "numba",
 ) -> ModularityTest:
     """Is the modularity of ``A`` higher than a null model's?
 
     Observed and null modularities are found the same way: the highest Q among ``n_runs``
-    runs of bctpy's ``community_louvain`` (:func:`~mesoscale.metrics.best_partition`). Using
+    runs of bctpy's generalised Louvain (:func:`~mesoscale.metrics.best_partition`). Using
     the same optimiser with the same effort on both sides makes them comparable — random
     networks have a high maximum Q too (Guimerà et al. 2004), and a weaker optimiser on the
     nulls would inflate z.
@@ -351,6 +352,9 @@ def modularity_significance(
     on_fragmented : {"warn", "raise", "ignore"}
         What a fragmented ``A`` triggers (:func:`flag_fragmented`); the result records it
         in ``fragmented`` in every case.
+    engine : {"numba", "bctpy"}, default "numba"
+        Louvain engine (:func:`~mesoscale.metrics.louvain_partitions`); both give the same
+        partitions, ``"numba"`` about ten times faster.
 
     Returns
     -------
@@ -378,17 +382,19 @@ def modularity_significance(
     confidence = check_float(confidence, "confidence", minimum=0.0, maximum=1.0)
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"'confidence' must be in (0, 1); got {confidence}")
+    engine = check_choice(engine, "engine", ENGINES)
     if null == "spatial" and D is None:
         raise ValueError("null='spatial' needs the distance matrix 'D'; got D=None")
     Dm = None if D is None else check_distance(D, M.shape[0])
     flag_fragmented(M, min_largest_component=min_largest_component, action=on_fragmented)
     streams = seed_sequence(seed).spawn(n_null + 1)
-    partition, q = best_partition(M, n_runs, gamma, np.random.default_rng(streams[0]), directed=directed)
+    partition, q = best_partition(M, n_runs, gamma, np.random.default_rng(streams[0]), directed=directed,
+                                  engine=engine)
     null_q = np.empty(n_null)
     for i in tqdm(range(n_null), desc=f"{null} null", disable=not progress):
         rng = np.random.default_rng(streams[i + 1])
         R = null_network(M, null, Dm, rng, itr=itr, n_bins=n_bins)
-        null_q[i] = best_partition(R, n_runs, gamma, rng, directed=directed)[1]
+        null_q[i] = best_partition(R, n_runs, gamma, rng, directed=directed, engine=engine)[1]
     return ModularityTest.from_null(q, null_q, null=null, partition=partition, n_runs=n_runs, gamma=gamma, A=M,
                                     alternative=alternative, confidence=confidence,
                                     min_largest_component=min_largest_component)
