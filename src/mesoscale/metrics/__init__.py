@@ -2,7 +2,9 @@
 
 Community structure
     :func:`modularity`, :func:`louvain_partitions`, :func:`best_partition`,
-    :func:`consensus_communities`, :func:`relabel`
+    :func:`consensus_communities`, :func:`relabel` (Louvain: bctpy's ``community_louvain``,
+    run by compiled kernels that give its partitions bit for bit, ``engine="numba"``, or by
+    bctpy itself, ``engine="bctpy"``)
 Null models (:mod:`~mesoscale.metrics.nulls`) and significance (:mod:`~mesoscale.metrics.significance`)
     :func:`null_network` (``"degree"``, ``"density"``, ``"spatial"``, ``"strength"``),
     :func:`degree_preserving_swaps`,
