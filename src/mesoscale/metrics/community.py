@@ -135,7 +135,7 @@ def louvain_partitions(
     engine : {"numba", "bctpy"}, default "numba"
         ``"numba"``: compiled kernels that reproduce bctpy 0.6.1 step for step (same
         partitions, bit for bit); ``"bctpy"``: ``bct.community_louvain`` itself (the reference,
-        about 10x slower at n = 800).
+        5-20x slower per run at n = 68-2000, see ``benchmarks/bench_louvain.py``).
 
     Returns
     -------

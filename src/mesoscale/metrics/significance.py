@@ -354,7 +354,7 @@ def modularity_significance(
         in ``fragmented`` in every case.
     engine : {"numba", "bctpy"}, default "numba"
         Louvain engine (:func:`~mesoscale.metrics.louvain_partitions`); both give the same
-        partitions, ``"numba"`` about ten times faster.
+        partitions, ``"numba"`` much faster (``benchmarks/bench_louvain.py``).
 
     Returns
     -------
