@@ -134,3 +134,21 @@ def test_run_condition_reports_the_rule():
     stopped = run_condition({**base, "epochs": 40, "lr": 0.0, "patience": 3, "eval_every": 2}, rng=0)
     assert (stopped["best_epoch"], stopped["epochs_run"], stopped["cap_reached"]) == (0, 6, False)
     assert stopped["curve_epoch"][-1] == 6 and np.isfinite(stopped["val_loss"])
+
+
+def test_learning_curves_of_networks_stopped_at_different_epochs():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    from mesoscale.ebm.plots import plot_learning_curves
+
+    df = pd.DataFrame({"task": "retina_and", "rule": "chl", "cost": 0.0,
+                       "curve_epoch": [[0, 5, 10], [0, 5, 10, 15, 20]],
+                       "curve_test_acc": [[0.5, 0.7, 0.8], [0.5, 0.6, 0.7, 0.9, 0.9]]})
+    fig = plot_learning_curves(df)
+    x, y = fig.axes[0].lines[0].get_data()
+    assert list(x) == [0, 5, 10, 15, 20] and np.allclose(y, [0.5, 0.65, 0.75, 0.9, 0.9])
+    plt.close(fig)
