@@ -152,3 +152,16 @@ def test_learning_curves_of_networks_stopped_at_different_epochs():
     x, y = fig.axes[0].lines[0].get_data()
     assert list(x) == [0, 5, 10, 15, 20] and np.allclose(y, [0.5, 0.65, 0.75, 0.9, 0.9])
     plt.close(fig)
+
+
+def test_the_first_finding_says_how_long_the_networks_trained():
+    import pandas as pd
+
+    from mesoscale.ebm import local_learning_findings
+
+    rows = [{"task": "retina_and", "rule": r, "cost": 0.0, "rep": k, "test_acc": 0.9, "z": 2.0 + k, "q": 0.3,
+             "specialisation": 0.5, "lesion_retained": 0.8, "n_null": 20, "best_epoch": 10 * (k + 1),
+             "epochs_run": 10 * (k + 1) + 20, "cap_reached": k == 3} for r in ("chl", "bptt") for k in range(4)]
+    first = local_learning_findings(pd.DataFrame(rows)).splitlines()[0]
+    assert "best epoch median 25 (IQR 18-32; bptt 25, chl 25)" in first and "epochs run median 45" in first
+    assert "2 of 8 networks (25 %) reached the epoch cap" in first
