@@ -31,7 +31,7 @@ from .experiment import (
     sign_flip_p,
     summarize,
 )
-from .findings import local_learning_findings
+from .findings import local_learning_findings, training_statement
 from .network import EnergyNetwork, layout_positions, make_network
 from .rules import (
     LEARNING_RULES,
@@ -53,6 +53,7 @@ __all__ = [
     "geometry_contrast",
     "sign_flip_p",
     "local_learning_findings",
+    "training_statement",
     "EnergyNetwork",
     "make_network",
     "layout_positions",

@@ -18,14 +18,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+import torch
+
 from .._validation import as_rng, check_float, check_int, spawn_rngs
-from ..metrics import bootstrap_ci, structural_modularity
+from ..metrics import bootstrap_ci, structural_modularity, wiring_cost
 from ..sweep import task_rng
 from .analysis import lesion_accuracy, specialisation, weight_graph
 from .network import layout_positions, make_network
 from .rules import LEARNING_RULES
 from .tasks import TASKS, load_task
-from .learning import LearningConfig, learn
+from .learning import LearningConfig, accuracy, learn
 
 __all__ = ["make_condition", "check_member", "run_condition", "summarize", "paired_differences",
            "geometry_contrast", "sign_flip_p", "bootstrap_ci", "METRICS", "GEOMETRIES"]
@@ -51,13 +53,15 @@ GEOMETRIES = ("aligned", "shuffled")
 
 
 def make_condition(task: str, rep: int, *, base_seed: int = 0, n_hidden: int = 16, train_fraction: float = 0.75,
-                   switch_every: int = 10, n_train: int = 1000, n_test: int = 500, geometry: str = "aligned"):
+                   switch_every: int = 10, n_train: int = 1000, n_test: int = 500, geometry: str = "aligned",
+                   val_fraction: float = 0.0):
     """The task (data split) and initial network shared by every rule for one replicate.
 
     Both depend only on ``base_seed``, ``task`` and ``rep``, never on the rule or the cost. With
     ``geometry="shuffled"`` the input units are moved to a random permutation of the input
     positions (drawn from the replicate's own stream); weights, data and every other stream are
-    those of the aligned replicate.
+    those of the aligned replicate. ``val_fraction`` > 0 moves that fraction of the patterns from the
+    training part into a validation split (:func:`~mesoscale.ebm.tasks.load_task`; same test patterns).
 
     Returns
     -------
@@ -72,6 +76,9 @@ def make_condition(task: str, rep: int, *, base_seed: int = 0, n_hidden: int = 1
     >>> _, shuffled = make_condition("retina_and", 0, geometry="shuffled")
     >>> bool((shuffled.W == net.W).all()), bool((shuffled.positions != net.positions).any())
     (True, True)
+    >>> tv, _ = make_condition("retina_and", 0, val_fraction=0.125)
+    >>> bool((tv.x_test == t.x_test).all()), tv.n_val, len(tv.x_train) + tv.n_val == len(t.x_train)
+    (True, 32, True)
     """
     if geometry not in GEOMETRIES:
         raise ValueError(f"'geometry' must be one of {list(GEOMETRIES)}; got {geometry!r}")
@@ -83,7 +90,7 @@ def make_condition(task: str, rep: int, *, base_seed: int = 0, n_hidden: int = 1
     # the sweep's stream of the parameters (task, rep): the same for every rule and cost
     s_task, s_net = spawn_rngs(task_rng(base_seed, {"task": task, "rep": rep}), 2)
     data = load_task(task, seed=s_task, train_fraction=train_fraction, switch_every=switch_every, n_train=n_train,
-                     n_test=n_test)
+                     n_test=n_test, val_fraction=val_fraction)
     pos = None
     if geometry == "shuffled":
         g = task_rng(base_seed, {"task": task, "rep": rep, "geometry": geometry})
@@ -127,7 +134,11 @@ def run_condition(params: dict, rng=None) -> dict:
         ``wiring_kind`` (see :class:`~mesoscale.ebm.learning.LearningConfig`), ``n_null`` (30),
         ``n_runs`` (5), ``lesion_fraction`` (0.25), ``n_lesion_draws`` (10),
         ``train_fraction`` (retina tasks, 0.75), ``switch_every`` (``retina_mvg``, 10),
-        ``n_train``/``n_test`` (two-digit tasks), ``geometry`` (:data:`GEOMETRIES`, ``"aligned"``).
+        ``n_train``/``n_test`` (two-digit tasks), ``geometry`` (:data:`GEOMETRIES`, ``"aligned"``),
+        ``patience`` (None: fixed ``epochs``; otherwise the validation stopping rule of
+        :func:`~mesoscale.ebm.learn` with ``epochs`` as the cap), ``min_delta`` (0), ``val_fraction``
+        (0.125 of the patterns as the validation split; used only with ``patience``, so that without
+        it the training patterns are those of a run without the rule).
     rng : numpy Generator, int or None
         The task's own stream (training order, Louvain, nulls, lesions).
 
@@ -139,37 +150,63 @@ def run_condition(params: dict, rng=None) -> dict:
         architecture-matched null); ``specialisation``; ``lesion_acc`` (test accuracy with
         ``lesion_fraction`` of the hidden units silenced) and ``lesion_retained`` (its
         ratio to the intact accuracy); ``density``, ``wiring``; ``curve_epoch``,
-        ``curve_test_acc`` (learning curve, as lists).
+        ``curve_test_acc`` (learning curve, as lists); ``best_epoch`` (epoch of the returned
+        weights; NaN with fixed epochs), ``epochs_run``, ``cap_reached`` (True when the cap, not
+        the rule, ended training) and ``val_loss`` (best validation loss; NaN with fixed epochs).
+        With the rule, accuracies, ``loss`` (mean output cost on the training patterns),
+        ``density`` and ``wiring`` are those of the restored best network.
 
     Examples
     --------
     >>> row = run_condition({"rule": "chl", "cost": 0.0, "task": "retina_or", "rep": 0,
     ...                      "epochs": 1, "n_null": 2, "n_lesion_draws": 1}, rng=0)
-    >>> sorted(k for k in row if k.startswith("q"))
-    ['q']
+    >>> sorted(k for k in row if k.startswith("q")), row["epochs_run"], row["cap_reached"]
+    (['q'], 1, True)
+    >>> row = run_condition({"rule": "chl", "cost": 0.0, "task": "retina_or", "rep": 0, "epochs": 30, "lr": 0.0,
+    ...                      "patience": 2, "eval_every": 1, "n_null": 2, "n_lesion_draws": 1}, rng=0)
+    >>> row["best_epoch"], row["epochs_run"], row["cap_reached"]
+    (0, 2, False)
     """
     p = check_member(params, ("rule", "cost", "task", "rep"))
     cost = check_float(p["cost"], "cost", minimum=0.0)
     rep = check_int(p["rep"], "rep", minimum=0)
     base_seed = check_int(p.get("base_seed", 0), "base_seed", minimum=0)
     rng = as_rng(rng)
+    stopping = p.get("patience") is not None
+    val_fraction = check_float(p.get("val_fraction", 0.125), "val_fraction", minimum=0.0, maximum=1.0)
     task, net0 = make_condition(p["task"], rep, base_seed=base_seed, n_hidden=p.get("n_hidden", 16),
                                 train_fraction=p.get("train_fraction", 0.75),
                                 switch_every=p.get("switch_every", 10), n_train=p.get("n_train", 1000),
-                                n_test=p.get("n_test", 500), geometry=p.get("geometry", "aligned"))
+                                n_test=p.get("n_test", 500), geometry=p.get("geometry", "aligned"),
+                                val_fraction=val_fraction if stopping else 0.0)
     cfg_keys = set(LearningConfig.__dataclass_fields__) - {"rule", "wiring_strength"}
     overrides = {k: p[k] for k in cfg_keys if k in p}
     res = learn(net0, task, rule=p["rule"], wiring_strength=cost, seed=rng, **overrides)
     net, h = res.net, res.history
     task = task.with_goal(res.final_goal)  # varying goals: analyse the goal trained last
     n_eval = res.config.n_eval
-    row = {
-        "train_acc": h["train_acc"][-1],
-        "test_acc": h["test_acc"][-1],
-        "loss": h["loss"][-1],
-        "density": h["density"][-1],
-        "wiring": h["wiring"][-1],
-    }
+    if stopping:  # the restored best network, not the last epoch's
+        with torch.no_grad():
+            y = torch.as_tensor(task.y_train, dtype=net.dtype)
+            train_cost = float(net.cost(net.relax(torch.as_tensor(task.x_train, dtype=net.dtype), n_steps=n_eval),
+                                        y).mean())
+        row = {
+            "train_acc": accuracy(net, task.x_train, task.y_train, task.output_groups, n_steps=n_eval),
+            "test_acc": accuracy(net, task.x_test, task.y_test, task.output_groups, n_steps=n_eval),
+            "loss": train_cost,
+            "density": float((net.W != 0).sum()) / max(int(net.mask.sum()), 1),
+            "wiring": wiring_cost(net.W.detach().cpu().numpy(), net.distance.cpu().numpy()),
+        }
+    else:
+        row = {
+            "train_acc": h["train_acc"][-1],
+            "test_acc": h["test_acc"][-1],
+            "loss": h["loss"][-1],
+            "density": h["density"][-1],
+            "wiring": h["wiring"][-1],
+        }
+    row.update(best_epoch=res.best_epoch if stopping else np.nan, epochs_run=res.epochs_run,
+               cap_reached=res.cap_reached, val_loss=res.validation["val_loss"][res.validation["epoch"].index(res.best_epoch)] if stopping else np.nan)
     if np.any(net.W.detach().numpy() != 0):
         A, allowed = weight_graph(net)
         mod = structural_modularity(A, null="weights", allowed=allowed, n_null=int(p.get("n_null", 30)),

@@ -1,7 +1,9 @@
 """Chapter 07's findings, written from its sweep: local rules against backpropagation, tasks, geometry.
 
 :func:`local_learning_findings` reads the sweep table (one row per trained network) and states,
-with effect sizes, intervals and replicate counts: how each rule compares with BPTT (paired over
+with effect sizes, intervals and replicate counts: how long the networks trained (with the
+validation stopping rule: the best epoch's median and IQR, and the share that the epoch cap
+stopped instead), how each rule compares with BPTT (paired over
 replicates, sign-flip permutation p-values with a Benjamini–Hochberg correction over every task
 and cost compared), where modularity above the weight-shuffled null appears, and what the
 geometry control says (the same replicates with their inputs at shuffled positions).
@@ -15,7 +17,7 @@ import pandas as pd
 from ..metrics import adjust_pvalues
 from .experiment import geometry_contrast, paired_differences, summarize
 
-__all__ = ["local_learning_findings"]
+__all__ = ["local_learning_findings", "training_statement"]
 
 
 def _f(x, d=2, sign=False):
@@ -24,8 +26,49 @@ def _f(x, d=2, sign=False):
     return f"{x:+.{d}f}" if sign else f"{x:.{d}f}"
 
 
+def training_statement(df: pd.DataFrame) -> str:
+    """How long the sweep's networks trained, from ``best_epoch``, ``epochs_run`` and ``cap_reached``.
+
+    With the validation stopping rule (``best_epoch`` set): the median and interquartile range of
+    the best epoch and of the epochs run, overall and per rule, and how many networks the cap
+    stopped before the rule could. With fixed epochs (or a table without these columns): the
+    number of epochs.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"rule": ["chl", "chl", "bptt", "bptt"], "best_epoch": [10, 20, 40, 60],
+    ...                    "epochs_run": [30, 40, 60, 60], "cap_reached": [False, False, False, True]})
+    >>> print(training_statement(df))
+    Each network trained until its validation loss stopped improving, and its best weights were restored: best epoch median 30 (IQR 18-45; bptt 50, chl 15), epochs run median 50 (IQR 38-60); 1 of 4 networks (25 %) reached the epoch cap before the rule stopped them.
+    >>> training_statement(pd.DataFrame({"epochs_run": [30, 30], "best_epoch": [np.nan, np.nan]}))
+    'Every network trained for a fixed 30 epochs (no stopping rule).'
+    """
+    if "best_epoch" not in df.columns or not df["best_epoch"].notna().any():
+        if "epochs_run" not in df.columns:
+            return "Training length is not recorded in this table."
+        e = df["epochs_run"]
+        return (f"Every network trained for a fixed {int(e.iloc[0])} epochs (no stopping rule)." if e.nunique() == 1
+                else f"Networks trained for a fixed {int(e.min())}-{int(e.max())} epochs (no stopping rule).")
+    d = df[df["best_epoch"].notna()]
+
+    def mid(x):
+        q1, med, q3 = np.percentile(np.asarray(x, float), [25, 50, 75])
+        return med, q1, q3
+
+    b, r = mid(d["best_epoch"]), mid(d["epochs_run"])
+    per_rule = ", ".join(f"{k} {np.median(g):.0f}" for k, g in d.groupby("rule")["best_epoch"]) if "rule" in d else ""
+    capped = int(d["cap_reached"].astype(bool).sum())
+    return (f"Each network trained until its validation loss stopped improving, and its best weights were restored: "
+            f"best epoch median {b[0]:.0f} (IQR {b[1]:.0f}-{b[2]:.0f}" + (f"; {per_rule}" if per_rule else "")
+            + f"), epochs run median {r[0]:.0f} (IQR {r[1]:.0f}-{r[2]:.0f}); {capped} of {len(d)} networks "
+            f"({100 * capped / len(d):.0f} %) reached the epoch cap before the rule stopped them.")
+
+
 def local_learning_findings(df: pd.DataFrame, *, baseline: str = "bptt", alpha: float = 0.05, seed=0) -> str:
     """Numbered findings from the chapter's sweep (no number typed by hand).
+
+    The first finding states the replicates, the nulls and how long the networks trained
+    (:func:`training_statement`).
 
     Examples
     --------
@@ -42,7 +85,7 @@ def local_learning_findings(df: pd.DataFrame, *, baseline: str = "bptt", alpha: 
     lines = [f"**Replicates and nulls.** {len(df)} trained networks, {n_rep} replicates per condition, modularity "
              f"against {int(df['n_null'].max())} weight-shuffled nulls each; intervals are 95 % bootstraps over "
              f"replicates, p-values two-sided sign-flip tests of paired differences, Benjamini–Hochberg-adjusted over "
-             "all tasks and costs compared."]
+             "all tasks and costs compared. " + training_statement(df)]
     rules = [r for r in dict.fromkeys(aligned["rule"]) if r != baseline]
     if baseline in set(aligned["rule"]) and rules:
         for metric, label in (("z", "modularity z"), ("test_acc", "test accuracy")):

@@ -6,6 +6,24 @@ mini-batches in a seeded order, the rule's gradient estimate
 and then the local wiring cost (:func:`mesoscale.ebm.rules.apply_wiring_cost`). Each of
 these touches a synapse using only quantities available at that synapse (for ``eqprop``
 and ``chl``).
+
+**Stopping rule** (``patience``). Without it the loop runs ``epochs`` epochs. With it,
+``epochs`` is a cap: the task's validation split (:attr:`EBMTask.x_val`, disjoint from the
+training and the test patterns) is relaxed freely and its output cost -- the task loss, not
+the wiring cost -- is the validation loss; training stops once it has not improved by more
+than ``min_delta`` for ``patience`` checks in a row, and the network at the best check is
+returned (best weights restored). The initial network is the first check (epoch 0).
+
+For a task with varying goals (``retina_mvg``) a loss on the goal being trained jumps at
+every switch, and a loss over all goals at an arbitrary epoch rewards half-adapted
+compromises between goals. There, the checks are whole goal cycles (``len(goals) *
+switch_every`` epochs): at the end of each goal's block -- when the network has adapted to
+that goal -- the validation loss on that goal is recorded, and the check value of a cycle
+is the mean of these end-of-block losses over the cycle's goals (for the initial network:
+its mean loss over all goals). Patience counts cycles, and the restored network is the one
+at the end of its best cycle (adapted to the cycle's last goal, which
+:attr:`LearningResult.final_goal` then names). ``eval_every`` only sets the learning-curve
+records there.
 """
 
 from __future__ import annotations
@@ -53,7 +71,14 @@ class LearningConfig:
         without it BPTT through a relaxation that has not settled (a network with several
         attractors) occasionally produces exploding gradients.
     eval_every : int
-        Record accuracies every ``eval_every`` epochs (and at the last epoch).
+        Record accuracies every ``eval_every`` epochs (and at the last epoch); without varying
+        goals also the epochs between validation checks of the stopping rule.
+    patience : int or None
+        ``None`` (default): train exactly ``epochs`` epochs. Otherwise stop after ``patience``
+        validation checks without improvement and restore the best weights (module docstring);
+        ``epochs`` is then the cap. Needs a task with a validation split.
+    min_delta : float
+        Improvement of the validation loss that counts as one (stopping rule only).
 
     Examples
     --------
@@ -63,6 +88,9 @@ class LearningConfig:
     >>> LearningConfig(rule="hebb").validate()  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ValueError: ...
+    >>> LearningConfig(patience=0).validate()
+    Traceback (most recent call last):
+    ValueError: 'patience' must be >= 1; got 0
     """
 
     rule: str = "eqprop"
@@ -78,6 +106,8 @@ class LearningConfig:
     n_eval: int = 60
     clip_norm: float = 1.0
     eval_every: int = 1
+    patience: int | None = None
+    min_delta: float = 0.0
 
     def validate(self) -> LearningConfig:
         check_choice(self.rule, "rule", list(LEARNING_RULES))
@@ -93,6 +123,9 @@ class LearningConfig:
         check_int(self.n_eval, "n_eval", minimum=1)
         check_float(self.clip_norm, "clip_norm", minimum=1e-12, allow_inf=True)
         check_int(self.eval_every, "eval_every", minimum=1)
+        if self.patience is not None:
+            check_int(self.patience, "patience", minimum=1)
+        check_float(self.min_delta, "min_delta", minimum=0.0)
         return self
 
 
@@ -111,7 +144,17 @@ class LearningResult:
         goal), ``wiring`` (total ``sum |W| D``), ``density`` (fraction of possible synapses
         non-zero).
     final_goal : int
-        Goal of the last epoch; ``task.with_goal(final_goal)`` is the task to evaluate on.
+        Goal of the last epoch (with the stopping rule: of the best epoch);
+        ``task.with_goal(final_goal)`` is the task to evaluate on.
+    best_epoch : int
+        Epoch whose weights ``net`` holds under the stopping rule (the best validation check);
+        -1 without it.
+    epochs_run : int
+        Epochs trained (``config.epochs`` unless the stopping rule ended training earlier).
+    stopped : bool
+        True when the stopping rule ended training; False when the cap did (or without the rule).
+    validation : dict of lists
+        The stopping rule's checks: ``epoch``, ``val_loss`` (empty without the rule).
 
     Examples
     --------
@@ -121,12 +164,23 @@ class LearningResult:
     >>> res = learn(make_network(8, 6, 2, seed=0), t, cfg, seed=0)
     >>> type(res).__name__, res.config.rule, res.history["epoch"], res.final_goal
     ('LearningResult', 'eqprop', [0, 1], 0)
+    >>> res.best_epoch, res.epochs_run, res.stopped
+    (-1, 1, False)
     """
 
     net: EnergyNetwork
     config: LearningConfig
     history: dict = field(default_factory=dict)
     final_goal: int = 0
+    best_epoch: int = -1
+    epochs_run: int = 0
+    stopped: bool = False
+    validation: dict = field(default_factory=dict)
+
+    @property
+    def cap_reached(self) -> bool:
+        """Whether training ran to the epoch cap (always with fixed epochs)."""
+        return not self.stopped
 
 
 def accuracy(net: EnergyNetwork, x, y, output_groups, *, n_steps: int = 60, lesion=None) -> float:
@@ -186,11 +240,23 @@ def learn(net: EnergyNetwork, task: EBMTask, config: LearningConfig | None = Non
     >>> res = learn(make_network(8, 12, 2, seed=0), t, rule="chl", epochs=2, seed=0)
     >>> len(res.history["test_acc"])
     3
+
+    With a validation split, ``patience`` stops training (``lr=0``: no check ever improves on
+    the initial network, so training stops after exactly ``patience`` checks):
+
+    >>> tv = retina_task("or", val_fraction=0.125, seed=0)
+    >>> res = learn(make_network(8, 12, 2, seed=0), tv, rule="chl", epochs=50, lr=0.0, patience=3, eval_every=2,
+    ...             seed=0)
+    >>> res.best_epoch, res.epochs_run, res.stopped, res.validation["epoch"]
+    (0, 6, True, [0, 2, 4, 6])
     """
     from tqdm.auto import tqdm
 
     config = LearningConfig(**{**(config or LearningConfig()).__dict__, **overrides}).validate()
     _check_task(net, task)
+    if config.patience is not None and task.n_val == 0:
+        raise ValueError(f"'patience'={config.patience} needs a validation split, but task {task.name!r} has none "
+                         "(build it with val_fraction > 0)")
     rng = as_rng(seed)
     net = net.copy()
     x = torch.as_tensor(task.x_train, dtype=net.dtype)
@@ -225,6 +291,8 @@ def learn(net: EnergyNetwork, task: EBMTask, config: LearningConfig | None = Non
         "bptt": dict(n_steps=config.n_free),
     }[config.rule]
     mask = net.mask.to(net.dtype)
+    stop = _Stopping(net, task, config, n_goals) if config.patience is not None else None
+    epoch = 0
     for epoch in tqdm(range(1, config.epochs + 1), disable=not progress, desc=f"learn {config.rule}", leave=False):
         if n_goals > 1:
             y = torch.as_tensor(task.with_goal(goal_of(epoch)).y_train, dtype=net.dtype)
@@ -243,6 +311,64 @@ def learn(net: EnergyNetwork, task: EBMTask, config: LearningConfig | None = Non
                 net.b.sub_(config.lr * vel_b)
                 net.b[net.inputs] = 0.0
                 apply_wiring_cost(net, config.wiring_strength, config.lr, kind=config.wiring_kind)
-        if epoch % config.eval_every == 0 or epoch == config.epochs:
+        ends = stop is not None and stop.check(epoch, goal_of(epoch))
+        if epoch % config.eval_every == 0 or epoch == config.epochs or ends:
             record(epoch, float(np.mean(losses)))
-    return LearningResult(net=net, config=config, history=hist, final_goal=goal_of(config.epochs))
+        if ends:
+            break
+    if stop is None:
+        return LearningResult(net=net, config=config, history=hist, final_goal=goal_of(config.epochs),
+                              epochs_run=config.epochs)
+    stop.restore()
+    return LearningResult(net=net, config=config, history=hist, final_goal=goal_of(stop.best_epoch),
+                          best_epoch=stop.best_epoch, epochs_run=epoch, stopped=stop.stopped,
+                          validation=stop.log)
+
+
+class _Stopping:
+    """The validation-based stopping rule of :func:`learn` (see the module docstring)."""
+
+    def __init__(self, net: EnergyNetwork, task: EBMTask, config: LearningConfig, n_goals: int):
+        self.net, self.config, self.n_goals = net, config, n_goals
+        self.x = torch.as_tensor(task.x_val, dtype=net.dtype)
+        self.y = [torch.as_tensor(task.with_goal(g).y_val, dtype=net.dtype) for g in range(n_goals)]
+        self.switch_every = task.switch_every
+        self.period = n_goals * task.switch_every if n_goals > 1 else config.eval_every
+        self.blocks: list[float] = []
+        self.log = {"epoch": [], "val_loss": []}
+        self.best = np.inf
+        self.best_epoch = 0
+        self.bad = 0
+        self.stopped = False
+        self._update(0, float(np.mean([self.loss(g) for g in range(n_goals)])))
+
+    def loss(self, goal: int) -> float:
+        with torch.no_grad():
+            s = self.net.relax(self.x, n_steps=self.config.n_eval)
+            return float(self.net.cost(s, self.y[goal]).mean())
+
+    def _update(self, epoch: int, value: float) -> None:
+        self.log["epoch"].append(epoch)
+        self.log["val_loss"].append(value)
+        if value < self.best - self.config.min_delta:
+            self.best, self.best_epoch, self.bad = value, epoch, 0
+            self.W, self.b = self.net.W.detach().clone(), self.net.b.detach().clone()
+        else:
+            self.bad += 1
+
+    def check(self, epoch: int, goal: int) -> bool:
+        """Record the check of ``epoch`` if it is one; True when training must stop now."""
+        if self.n_goals > 1 and epoch % self.switch_every == 0:
+            self.blocks.append(self.loss(goal))  # the goal of this block, at its end
+        if epoch % self.period:
+            return False
+        value = float(np.mean(self.blocks)) if self.n_goals > 1 else self.loss(0)
+        self.blocks = []
+        self._update(epoch, value)
+        self.stopped = self.bad >= self.config.patience
+        return self.stopped
+
+    def restore(self) -> None:
+        with torch.no_grad():
+            self.net.W.copy_(self.W)
+            self.net.b.copy_(self.b)

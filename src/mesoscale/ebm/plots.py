@@ -131,6 +131,8 @@ def plot_learning_curves(df: pd.DataFrame, *, tasks=None, cost=None):
 
     ``df`` holds the rows of :func:`mesoscale.ebm.experiment.run_condition` (with
     ``curve_epoch``/``curve_test_acc`` lists); ``cost`` picks one cost strength (default: the smallest).
+    Networks stopped early by the validation rule have shorter curves: each epoch averages the
+    networks still training then.
 
     Examples
     --------
@@ -153,12 +155,17 @@ def plot_learning_curves(df: pd.DataFrame, *, tasks=None, cost=None):
             d = df[(df.task == task) & (df.rule == rule) & np.isclose(df.cost, cost)]
             if d.empty:
                 continue
-            ep = np.asarray(d["curve_epoch"].iloc[0], dtype=float)
-            acc = np.vstack([np.asarray(a, dtype=float) for a in d["curve_test_acc"]])
-            m = acc.mean(0)
+            # curves of networks stopped early end early: average over the networks still training
+            ep = np.unique(np.concatenate([np.asarray(e, dtype=float) for e in d["curve_epoch"]]))
+            acc = np.full((len(d), len(ep)), np.nan)
+            for i, (e, a) in enumerate(zip(d["curve_epoch"], d["curve_test_acc"])):
+                acc[i, np.searchsorted(ep, np.asarray(e, dtype=float))] = np.asarray(a, dtype=float)
+            n = np.isfinite(acc).sum(0)
+            m = np.nanmean(acc, 0)
             ax.plot(ep, m, color=RULE_COLORS[rule], label=RULE_LABELS[rule])
-            if len(acc) > 1:
-                se = acc.std(0, ddof=1) / np.sqrt(len(acc))
+            if n.max() > 1:
+                var = np.nansum((acc - m) ** 2, 0) / np.maximum(n - 1, 1)
+                se = np.where(n > 1, np.sqrt(var / n), np.nan)
                 ax.fill_between(ep, m - 1.96 * se, m + 1.96 * se, color=RULE_COLORS[rule], alpha=0.2, lw=0)
         ax.set_title(f"{task.replace('_', ' ')}, cost {cost:g}")
         ax.set_xlabel("epoch")

@@ -47,12 +47,16 @@ class EBMTask:
     input_side : ndarray of int, shape (n_in,)
         0 for inputs on the left half, 1 for the right half, -1 for neither (e.g. a
         context bit); used by the specialisation measure.
-    goals : list of (y_train, y_test), optional
+    goals : list of (y_train, y_test) or (y_train, y_test, y_val), optional
         Alternative targets for the same inputs (modularly varying goals): training
         switches to the next goal every ``switch_every`` epochs
-        (:func:`mesoscale.ebm.learn`); ``y_train``/``y_test`` are goal 0.
+        (:func:`mesoscale.ebm.learn`); ``y_train``/``y_test`` (and ``y_val``) are goal 0.
     switch_every : int
         Epochs per goal when ``goals`` is set.
+    x_val, y_val : ndarray, optional
+        A validation split, disjoint from the training and the test patterns (``None``: none).
+        :func:`mesoscale.ebm.learn` stops on its loss when ``patience`` is set; the accuracy the
+        chapter reports stays on ``x_test``.
 
     Examples
     --------
@@ -63,6 +67,9 @@ class EBMTask:
     >>> mvg = retina_task("mvg", seed=0)
     >>> len(mvg.goals), bool((mvg.with_goal(1).y_train != mvg.y_train).any())
     (2, True)
+    >>> v = retina_task("and", val_fraction=0.125, seed=0)
+    >>> len(v.x_train), len(v.x_val), len(v.x_test), v.n_val
+    (160, 32, 64, 32)
     """
 
     name: str
@@ -74,15 +81,22 @@ class EBMTask:
     input_side: np.ndarray | None = None
     goals: list | None = None
     switch_every: int = 10
+    x_val: np.ndarray | None = None
+    y_val: np.ndarray | None = None
 
     def with_goal(self, k: int) -> EBMTask:
         """The same task with goal ``k`` as its targets (``self`` if it has no goals)."""
         if not self.goals:
             return self
         k = check_int(k, "k", minimum=0, maximum=len(self.goals) - 1)
-        ytr, yte = self.goals[k]
+        ytr, yte, *yval = self.goals[k]
         return EBMTask(self.name, self.x_train, ytr, self.x_test, yte, self.output_groups, self.input_side,
-                       self.goals, self.switch_every)
+                       self.goals, self.switch_every, self.x_val, yval[0] if yval else None)
+
+    @property
+    def n_val(self) -> int:
+        """Number of validation patterns (0 without a validation split)."""
+        return 0 if self.x_val is None else int(len(self.x_val))
 
     @property
     def n_in(self) -> int:
@@ -125,9 +139,10 @@ def retina_objects(side: str = "left") -> np.ndarray:
 
 
 def retina_task(
-    goal: str = "separable", *, train_fraction: float = 0.75, switch_every: int = 10, seed=None
+    goal: str = "separable", *, train_fraction: float = 0.75, switch_every: int = 10, val_fraction: float = 0.0,
+    seed=None
 ) -> EBMTask:
-    """The left/right retina task (all 256 patterns, split into train and test).
+    """The left/right retina task (all 256 patterns, split into train, test and optionally validation).
 
     Parameters
     ----------
@@ -137,6 +152,10 @@ def retina_task(
         Epochs per goal for ``"mvg"`` (which starts with AND).
     train_fraction : float
         Fraction of the 256 patterns used for training; the rest tests generalisation.
+    val_fraction : float
+        Fraction of the 256 patterns moved from the training part to a validation split (for early
+        stopping). The test patterns are the same as with ``val_fraction=0`` (and so is every draw
+        of ``seed``): validation takes the last training patterns of the same permutation.
     seed : int, SeedSequence or Generator, optional
         Controls the split.
 
@@ -148,8 +167,9 @@ def retina_task(
     """
     check_choice(goal, "goal", ["separable", "and", "or", "mvg"])
     switch_every = check_int(switch_every, "switch_every", minimum=1)
+    val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=1.0)
     if goal == "mvg":
-        a = retina_task("and", train_fraction=train_fraction, seed=seed)
+        a = retina_task("and", train_fraction=train_fraction, val_fraction=val_fraction, seed=seed)
         left, right = _block_objects("left"), _block_objects("right")
 
         def or_targets(X):
@@ -157,8 +177,10 @@ def retina_task(
             return np.column_stack([1 - t_, t_])
 
         goals = [(a.y_train, a.y_test), (or_targets(a.x_train), or_targets(a.x_test))]
+        if a.x_val is not None:
+            goals = [(*goals[0], a.y_val), (*goals[1], or_targets(a.x_val))]
         return EBMTask("retina_mvg", a.x_train, a.y_train, a.x_test, a.y_test, a.output_groups, a.input_side,
-                       goals, switch_every)
+                       goals, switch_every, a.x_val, a.y_val)
     train_fraction = check_float(train_fraction, "train_fraction", minimum=0.0, maximum=1.0)
     rng = as_rng(seed)
     left, right = _block_objects("left"), _block_objects("right")
@@ -177,14 +199,19 @@ def retina_task(
     n_train = int(round(train_fraction * len(X)))
     if n_train < 1 or n_train >= len(X):
         raise ValueError(f"'train_fraction' must leave at least one train and one test pattern; got {train_fraction}")
+    n_val = int(round(val_fraction * len(X)))
+    if val_fraction > 0 and not 1 <= n_val < n_train:
+        raise ValueError(f"'val_fraction' must leave at least one validation and one training pattern of the "
+                         f"{n_train} training patterns; got {val_fraction}")
     perm = rng.permutation(len(X))
-    tr, te = perm[:n_train], perm[n_train:]
+    tr, va, te = perm[: n_train - n_val], perm[n_train - n_val : n_train], perm[n_train:]
     groups = [(0, 2), (2, 4)] if goal == "separable" else [(0, 2)]
     side = np.array([0, 0, 0, 0, 1, 1, 1, 1])
-    return EBMTask(f"retina_{goal}", X[tr], Y[tr], X[te], Y[te], groups, side)
+    val = (X[va], Y[va]) if n_val else (None, None)
+    return EBMTask(f"retina_{goal}", X[tr], Y[tr], X[te], Y[te], groups, side, None, 10, *val)
 
 
-def _two_digit(n_train: int, n_test: int, target: str, seed) -> EBMTask:
+def _two_digit(n_train: int, n_test: int, target: str, seed, val_fraction: float = 0.0) -> EBMTask:
     from ..training.tasks import two_digit_task
 
     d = two_digit_task(n_train=n_train, n_test=n_test, target=target, seed=seed)
@@ -204,11 +231,18 @@ def _two_digit(n_train: int, n_test: int, target: str, seed) -> EBMTask:
     side = np.full(xtr.shape[1], -1)
     for k, sl in enumerate(d.modality_slices[:2]):
         side[sl] = k
-    return EBMTask(f"two_digit_{target}", xtr, onehot(d.y_train), xte, onehot(d.y_test), groups, side)
+    ytr = onehot(d.y_train)
+    n_val = int(round(val_fraction * n_train))
+    if val_fraction > 0 and not 1 <= n_val < n_train:
+        raise ValueError(f"'val_fraction' must leave at least one validation and one training pair of the "
+                         f"{n_train}; got {val_fraction}")
+    cut = n_train - n_val
+    val = (xtr[cut:], ytr[cut:]) if n_val else (None, None)
+    return EBMTask(f"two_digit_{target}", xtr[:cut], ytr[:cut], xte, onehot(d.y_test), groups, side, None, 10, *val)
 
 
 def load_task(name: str, *, seed=None, train_fraction: float = 0.75, switch_every: int = 10, n_train: int = 1000,
-              n_test: int = 500) -> EBMTask:
+              n_test: int = 500, val_fraction: float = 0.0) -> EBMTask:
     """Load a task by name (one of :data:`TASKS`).
 
     ``retina_*`` tasks use ``train_fraction`` (and ``switch_every`` for ``retina_mvg``;
@@ -216,6 +250,9 @@ def load_task(name: str, *, seed=None, train_fraction: float = 0.75, switch_ever
     (two 10-way heads, one per digit: modular) and ``two_digit_sum_parity`` (parity of the
     sum: both digits needed) use ``n_train``/``n_test`` and
     :func:`mesoscale.training.tasks.two_digit_task` (inputs 128 pixels in ``[0, 1]``).
+    ``val_fraction`` moves that fraction of the patterns (retina: of all 256; two-digit: of the
+    ``n_train`` pairs, which are then validation pairs drawn from the training images) into a
+    validation split, disjoint from the training and the test patterns.
 
     Examples
     --------
@@ -224,7 +261,9 @@ def load_task(name: str, *, seed=None, train_fraction: float = 0.75, switch_ever
     """
     check_choice(name, "name", list(TASKS))
     if name.startswith("retina_"):
-        return retina_task(name.split("_", 1)[1], train_fraction=train_fraction, switch_every=switch_every, seed=seed)
+        return retina_task(name.split("_", 1)[1], train_fraction=train_fraction, switch_every=switch_every,
+                           val_fraction=val_fraction, seed=seed)
     n_train = check_int(n_train, "n_train", minimum=1)
     n_test = check_int(n_test, "n_test", minimum=1)
-    return _two_digit(n_train, n_test, name[len("two_digit_"):], seed)
+    val_fraction = check_float(val_fraction, "val_fraction", minimum=0.0, maximum=1.0)
+    return _two_digit(n_train, n_test, name[len("two_digit_"):], seed, val_fraction)
