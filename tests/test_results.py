@@ -23,9 +23,9 @@ from mesoscale.results import (
 ROOT = Path(__file__).resolve().parents[1]
 
 #: Chapters whose stored run must exist in results/ (issue 20: every chapter, as their paper-grade runs land).
-STORED_CHAPTERS: tuple[str, ...] = ("00_modularity_primer", "01_generative_models", "03_connectomes",
-                                   "04_fitting_connectomes", "05_modular_training", "06_generalization_robustness",
-                                   "07_local_learning", "08_weighted_and_timed_models")
+STORED_CHAPTERS: tuple[str, ...] = (
+    "00_modularity_primer", "01_generative_models", "02_phase_transitions", "03_connectomes", "04_fitting_connectomes",
+    "05_modular_training", "06_generalization_robustness", "07_local_learning", "08_weighted_and_timed_models")
 
 
 def _project(tmp_path: Path, params: str = "n = 3  # size\nseed = 0\nn_jobs = 1") -> Path:
