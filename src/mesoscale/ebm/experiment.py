@@ -18,16 +18,14 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-import torch
-
 from .._validation import as_rng, check_float, check_int, spawn_rngs
-from ..metrics import bootstrap_ci, structural_modularity, wiring_cost
+from ..metrics import bootstrap_ci, structural_modularity
 from ..sweep import task_rng
 from .analysis import lesion_accuracy, specialisation, weight_graph
 from .network import layout_positions, make_network
 from .rules import LEARNING_RULES
 from .tasks import TASKS, load_task
-from .learning import LearningConfig, accuracy, learn
+from .learning import LearningConfig, learn, network_measures, output_cost
 
 __all__ = ["make_condition", "check_member", "run_condition", "summarize", "paired_differences",
            "geometry_contrast", "sign_flip_p", "bootstrap_ci", "METRICS", "GEOMETRIES"]
@@ -186,27 +184,13 @@ def run_condition(params: dict, rng=None) -> dict:
     task = task.with_goal(res.final_goal)  # varying goals: analyse the goal trained last
     n_eval = res.config.n_eval
     if stopping:  # the restored best network, not the last epoch's
-        with torch.no_grad():
-            y = torch.as_tensor(task.y_train, dtype=net.dtype)
-            train_cost = float(net.cost(net.relax(torch.as_tensor(task.x_train, dtype=net.dtype), n_steps=n_eval),
-                                        y).mean())
-        row = {
-            "train_acc": accuracy(net, task.x_train, task.y_train, task.output_groups, n_steps=n_eval),
-            "test_acc": accuracy(net, task.x_test, task.y_test, task.output_groups, n_steps=n_eval),
-            "loss": train_cost,
-            "density": float((net.W != 0).sum()) / max(int(net.mask.sum()), 1),
-            "wiring": wiring_cost(net.W.detach().cpu().numpy(), net.distance.cpu().numpy()),
-        }
+        m = network_measures(net, task, n_steps=n_eval)
+        m["loss"] = output_cost(net, task.x_train, task.y_train, n_eval)
     else:
-        row = {
-            "train_acc": h["train_acc"][-1],
-            "test_acc": h["test_acc"][-1],
-            "loss": h["loss"][-1],
-            "density": h["density"][-1],
-            "wiring": h["wiring"][-1],
-        }
+        m = {k: h[k][-1] for k in ("train_acc", "test_acc", "loss", "density", "wiring")}
+    row = {k: m[k] for k in ("train_acc", "test_acc", "loss", "density", "wiring")}
     row.update(best_epoch=res.best_epoch if stopping else np.nan, epochs_run=res.epochs_run,
-               cap_reached=res.cap_reached, val_loss=res.validation["val_loss"][res.validation["epoch"].index(res.best_epoch)] if stopping else np.nan)
+               cap_reached=res.cap_reached, val_loss=res.best_val_loss)
     if np.any(net.W.detach().numpy() != 0):
         A, allowed = weight_graph(net)
         mod = structural_modularity(A, null="weights", allowed=allowed, n_null=int(p.get("n_null", 30)),

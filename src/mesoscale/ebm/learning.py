@@ -39,7 +39,7 @@ from ..metrics import wiring_cost
 from .rules import LEARNING_RULES, apply_wiring_cost, estimate_gradient
 from .tasks import EBMTask
 
-__all__ = ["LearningConfig", "LearningResult", "learn", "accuracy"]
+__all__ = ["LearningConfig", "LearningResult", "learn", "accuracy", "network_measures"]
 
 
 @dataclass
@@ -178,6 +178,13 @@ class LearningResult:
     validation: dict = field(default_factory=dict)
 
     @property
+    def best_val_loss(self) -> float:
+        """Validation loss at :attr:`best_epoch` (NaN without the stopping rule)."""
+        if not self.validation.get("epoch"):
+            return np.nan
+        return self.validation["val_loss"][self.validation["epoch"].index(self.best_epoch)]
+
+    @property
     def cap_reached(self) -> bool:
         """Whether training ran to the epoch cap (always with fixed epochs)."""
         return not self.stopped
@@ -200,6 +207,42 @@ def accuracy(net: EnergyNetwork, x, y, output_groups, *, n_steps: int = 60, lesi
     for a, b in output_groups:
         ok &= out[:, a:b].argmax(1) == y[:, a:b].argmax(1)
     return float(ok.mean())
+
+
+def output_cost(net: EnergyNetwork, x, y, n_steps: int) -> float:
+    """Mean output cost of ``net`` on ``(x, y)`` after a free relaxation of ``n_steps`` (no gradients).
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network, retina_task
+    >>> t = retina_task("and", seed=0)
+    >>> output_cost(make_network(8, 12, 2, seed=0), t.x_train, t.y_train, 30) > 0
+    True
+    """
+    with torch.no_grad():
+        s = net.relax(torch.as_tensor(x, dtype=net.dtype), n_steps=n_steps)
+        return float(net.cost(s, torch.as_tensor(y, dtype=net.dtype)).mean())
+
+
+def network_measures(net: EnergyNetwork, task: EBMTask, *, n_steps: int = 60) -> dict:
+    """Training and test accuracy, total wiring ``sum |W| D`` and density of ``net`` on ``task``.
+
+    The quantities :func:`learn` records at every evaluation (``density``: the fraction of the
+    mask's possible synapses that are non-zero).
+
+    Examples
+    --------
+    >>> from mesoscale.ebm import make_network, retina_task
+    >>> m = network_measures(make_network(8, 12, 2, seed=0), retina_task("and", seed=0))
+    >>> sorted(m), m["density"] > 0
+    (['density', 'test_acc', 'train_acc', 'wiring'], True)
+    """
+    return {
+        "train_acc": accuracy(net, task.x_train, task.y_train, task.output_groups, n_steps=n_steps),
+        "test_acc": accuracy(net, task.x_test, task.y_test, task.output_groups, n_steps=n_steps),
+        "wiring": wiring_cost(net.W.detach().cpu().numpy(), net.distance.cpu().numpy()),
+        "density": float((net.W != 0).sum()) / max(int(net.mask.sum()), 1),
+    }
 
 
 def _check_task(net: EnergyNetwork, task: EBMTask):
@@ -265,26 +308,19 @@ def learn(net: EnergyNetwork, task: EBMTask, config: LearningConfig | None = Non
     vel_W = torch.zeros_like(net.W)
     vel_b = torch.zeros_like(net.b)
     hist = {k: [] for k in ("epoch", "goal", "loss", "train_acc", "test_acc", "wiring", "density")}
-    n_possible = int(net.mask.sum())
     n_goals = len(task.goals) if task.goals else 1
 
     def goal_of(epoch):
         return ((max(epoch, 1) - 1) // task.switch_every) % n_goals if n_goals > 1 else 0
 
     def record(epoch, loss):
-        task_now = task.with_goal(goal_of(epoch))
         hist["epoch"].append(epoch)
         hist["goal"].append(goal_of(epoch))
         hist["loss"].append(loss)
-        hist["train_acc"].append(
-            accuracy(net, task_now.x_train, task_now.y_train, task.output_groups, n_steps=config.n_eval))
-        hist["test_acc"].append(accuracy(net, task_now.x_test, task_now.y_test, task.output_groups, n_steps=config.n_eval))
-        hist["wiring"].append(wiring_cost(net.W.detach().cpu().numpy(), net.distance.cpu().numpy()))
-        hist["density"].append(float((net.W != 0).sum()) / max(n_possible, 1))
+        for k, v in network_measures(net, task.with_goal(goal_of(epoch)), n_steps=config.n_eval).items():
+            hist[k].append(v)
 
-    with torch.no_grad():
-        s0 = net.relax(x, n_steps=config.n_eval)
-        record(0, float(net.cost(s0, y).mean()))
+    record(0, output_cost(net, x, y, config.n_eval))
     kw = {
         "eqprop": dict(beta=config.beta, n_free=config.n_free, n_nudged=config.n_nudged),
         "chl": dict(n_free=config.n_free, n_clamped=config.n_nudged),
@@ -343,9 +379,7 @@ class _Stopping:
         self._update(0, float(np.mean([self.loss(g) for g in range(n_goals)])))
 
     def loss(self, goal: int) -> float:
-        with torch.no_grad():
-            s = self.net.relax(self.x, n_steps=self.config.n_eval)
-            return float(self.net.cost(s, self.y[goal]).mean())
+        return output_cost(self.net, self.x, self.y[goal], self.config.n_eval)
 
     def _update(self, epoch: int, value: float) -> None:
         self.log["epoch"].append(epoch)

@@ -138,6 +138,15 @@ def retina_objects(side: str = "left") -> np.ndarray:
     return np.array(sorted(_block_objects(side)), dtype=float)
 
 
+def _n_validation(val_fraction: float, n_of: int, n_train: int) -> int:
+    """Validation patterns: ``round(val_fraction * n_of)``, taken from the ``n_train`` training ones."""
+    n_val = int(round(val_fraction * n_of))
+    if val_fraction > 0 and not 1 <= n_val < n_train:
+        raise ValueError(f"'val_fraction' must leave at least one validation and one training pattern of the "
+                         f"{n_train} training patterns; got {val_fraction}")
+    return n_val
+
+
 def retina_task(
     goal: str = "separable", *, train_fraction: float = 0.75, switch_every: int = 10, val_fraction: float = 0.0,
     seed=None
@@ -199,10 +208,7 @@ def retina_task(
     n_train = int(round(train_fraction * len(X)))
     if n_train < 1 or n_train >= len(X):
         raise ValueError(f"'train_fraction' must leave at least one train and one test pattern; got {train_fraction}")
-    n_val = int(round(val_fraction * len(X)))
-    if val_fraction > 0 and not 1 <= n_val < n_train:
-        raise ValueError(f"'val_fraction' must leave at least one validation and one training pattern of the "
-                         f"{n_train} training patterns; got {val_fraction}")
+    n_val = _n_validation(val_fraction, len(X), n_train)
     perm = rng.permutation(len(X))
     tr, va, te = perm[: n_train - n_val], perm[n_train - n_val : n_train], perm[n_train:]
     groups = [(0, 2), (2, 4)] if goal == "separable" else [(0, 2)]
@@ -232,10 +238,7 @@ def _two_digit(n_train: int, n_test: int, target: str, seed, val_fraction: float
     for k, sl in enumerate(d.modality_slices[:2]):
         side[sl] = k
     ytr = onehot(d.y_train)
-    n_val = int(round(val_fraction * n_train))
-    if val_fraction > 0 and not 1 <= n_val < n_train:
-        raise ValueError(f"'val_fraction' must leave at least one validation and one training pair of the "
-                         f"{n_train}; got {val_fraction}")
+    n_val = _n_validation(val_fraction, n_train, n_train)
     cut = n_train - n_val
     val = (xtr[cut:], ytr[cut:]) if n_val else (None, None)
     return EBMTask(f"two_digit_{target}", xtr[:cut], ytr[:cut], xte, onehot(d.y_test), groups, side, None, 10, *val)

@@ -258,9 +258,9 @@ def homophily_chapter(rules, gammas, etas, sizes, n_seeds: int, *, results_dir=N
     """
     from .emergence import compare_runs, read_results, stored_tables
 
-    run = stored_tables(tables, "homophily", lambda: dict(zip(("theory", "simulation"), homophily_study(
+    rows = stored_tables(tables, "homophily", lambda: dict(zip(("theory", "simulation"), homophily_study(
         rules, gammas, etas, sizes, n_seeds, seed=seed, store=store, progress=progress, **kwargs))))
-    theory, sim = run["theory"], run["simulation"]
+    theory, sim = rows["theory"], rows["simulation"]
     th_st, sim_st = read_results(results_dir, "02_homophily_theory"), read_results(results_dir, "02_homophily_sim")
     stored = th_st is not None and sim_st is not None
     check = compare_runs(sim, sim_st, ["rule", "gamma", "eta", "size"], ["q_grid", "ell"]) if stored else None
